@@ -1,0 +1,1 @@
+"""Shared code of the IPTV audience pipeline: configuration and the local data-platform stack."""

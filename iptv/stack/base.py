@@ -1,0 +1,263 @@
+"""What every locally managed service shares: state directories, PID files, spawning, stopping
+by PID, port checks and readiness waits. Service modules subclass :class:`Service`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from iptv.config import state_dir
+
+log = logging.getLogger(__name__)
+
+
+class StackError(RuntimeError):
+    """A one-line, user-facing failure of the stack (port in use, missing prerequisite, timeout)."""
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 1.0) -> None:
+    """Poll ``check`` until true; raise a one-line StackError naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception as exc:  # noqa: BLE001 - readiness probes fail in many ways while starting
+            log.debug("%s not ready yet: %s", what, exc)
+        if time.monotonic() >= deadline:
+            raise StackError(f"{what} did not become ready within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def stop_pid(pid: int, timeout: float = 30.0) -> None:
+    """Stop a process we started (and its process group): SIGTERM, then SIGKILL after ``timeout``."""
+    if not pid_alive(pid):
+        return
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    # Services are started in their own session, so the group is theirs alone.
+    target = -pgid if pgid == pid else pid
+    try:
+        os.kill(target, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            break
+        time.sleep(0.3)
+    else:
+        log.warning("pid %s did not stop within %.0f s; killing", pid, timeout)
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # Children that outlived their parent in the same group.
+    if target < 0:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:  # reap if it was our child
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+class Service:
+    """A locally managed engine. Subclasses set ``name`` and implement the hooks."""
+
+    name: str = "service"
+    #: Names of services that must be ready before this one starts.
+    depends_on: tuple[str, ...] = ()
+    #: Seconds ``up`` waits for readiness.
+    start_timeout: float = 180.0
+
+    def __init__(self, cfg: dict[str, Any]):
+        self.cfg = cfg
+        self.section: dict[str, Any] = cfg.get(self.name, {})
+        self.state = state_dir(cfg)
+
+    # ----- layout under the state directory -------------------------------------------------
+    @property
+    def home(self) -> Path:
+        """Installed software of this service."""
+        return self.state / "dist" / self.name
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state / "data" / self.name
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.state / "conf" / self.name
+
+    @property
+    def log_file(self) -> Path:
+        return self.state / "logs" / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state / "run" / f"{self.name}.pid"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.state / "secrets"
+
+    @property
+    def managed(self) -> bool:
+        return bool(self.section.get("managed", True))
+
+    # ----- hooks ---------------------------------------------------------------------------
+    def install(self) -> None:
+        """Fetch and lay out the software (idempotent, cached downloads)."""
+
+    def is_installed(self) -> bool:
+        return True
+
+    def configure(self) -> None:
+        """Write config files into conf_dir, format storage on first use (idempotent)."""
+
+    def start_processes(self) -> None:
+        """Spawn the service's process(es) with :meth:`spawn`."""
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        """True when the service really answers requests."""
+        raise NotImplementedError
+
+    def post_start(self) -> None:
+        """After readiness: create topics, roles, directories (idempotent)."""
+
+    def ports(self) -> list[tuple[str, int]]:
+        """(host, port) pairs the service listens on; checked for conflicts before start."""
+        return []
+
+    def address(self) -> str:
+        """What a user connects to (URL or host:port)."""
+        return ""
+
+    def log_files(self) -> list[Path]:
+        return [self.log_file]
+
+    # ----- process management --------------------------------------------------------------
+    def pid_files(self) -> list[Path]:
+        return sorted(self.pid_file.parent.glob(f"{self.name}*.pid")) if self.pid_file.parent.exists() else []
+
+    def pids(self) -> dict[str, int]:
+        """Live PIDs of this service by pid-file stem."""
+        out: dict[str, int] = {}
+        for pf in self.pid_files():
+            try:
+                pid = int(pf.read_text().strip())
+            except (OSError, ValueError):
+                continue
+            if pid_alive(pid):
+                out[pf.stem] = pid
+        return out
+
+    def running(self) -> bool:
+        return bool(self.pids())
+
+    def spawn(
+        self,
+        cmd: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        label: str | None = None,
+    ) -> int:
+        """Start ``cmd`` detached in its own session, output to the log, PID to a pid file."""
+        label = label or self.name
+        log_path = self.state / "logs" / f"{label}.log"
+        pid_path = self.state / "run" / f"{label}.pid"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        pid_path.parent.mkdir(parents=True, exist_ok=True)
+        full_env = {**os.environ, **(env or {})}
+        with open(log_path, "ab") as out:
+            out.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(cmd)}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(  # noqa: S603 - commands are built by the stack itself
+                list(cmd),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(cwd) if cwd else None,
+                env=full_env,
+                start_new_session=True,
+            )
+        pid_path.write_text(str(proc.pid))
+        log.info("%s started (pid %s), log %s", label, proc.pid, log_path)
+        return proc.pid
+
+    def check_ports_free(self) -> None:
+        for host, port in self.ports():
+            if port_open(host, port):
+                raise StackError(f"port {port} ({self.name}) is already in use by another process")
+
+    def start(self) -> None:
+        """Start if not running: conflict check, configure, spawn. Does not wait."""
+        if self.running():
+            return
+        self.check_ports_free()
+        self.configure()
+        self.start_processes()
+
+    def wait_ready(self) -> None:
+        def check() -> bool:
+            if not self.running():
+                raise StackError(f"{self.name} exited during start-up; see {self.log_file}")
+            return self.ready()
+
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if check():
+                return
+            if time.monotonic() >= deadline:
+                raise StackError(f"{self.name} did not become ready within {self.start_timeout:.0f} s; see {self.log_file}")
+            time.sleep(1.0)
+
+    def stop(self) -> None:
+        for pf in self.pid_files():
+            try:
+                pid = int(pf.read_text().strip())
+            except (OSError, ValueError):
+                pid = 0
+            if pid:
+                stop_pid(pid)
+            pf.unlink(missing_ok=True)
