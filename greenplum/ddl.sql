@@ -1,0 +1,83 @@
+-- Tables of the IPTV warehouse (schema iptv_dw). Idempotent: safe to run on every load.
+--
+-- Dialect switch: a comment of the form  /*@greenplum ... */  is replaced by its content when the configured
+-- dialect (config postgres.dialect) is 'greenplum' and dropped otherwise, so this one file is valid on
+-- PostgreSQL as it stands and gets DISTRIBUTED BY / append-optimized storage on Greenplum
+-- (see iptv.warehouse.render_sql).
+--
+-- Types: ids are BIGINT (the producer's user and channel ids are integers), session_id is the producer's
+-- 32-character hex id. Watch time is computed in whole seconds (BIGINT) and stored in hours/minutes as
+-- NUMERIC(18,6), exact to well under a second.
+
+CREATE TABLE IF NOT EXISTS iptv_dw.dim_channel (
+    channel_id        BIGINT NOT NULL,
+    channel_name      TEXT,
+    watch_share_pct   NUMERIC(9,4),
+    viewer_share_pct  NUMERIC(9,4)
+)
+/*@greenplum DISTRIBUTED REPLICATED */;
+
+CREATE TABLE IF NOT EXISTS iptv_dw.dim_user (
+    user_id    BIGINT NOT NULL,
+    user_name  TEXT
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
+
+-- One row per viewing session; dt is the date of time_start (the HDFS partition it came from).
+CREATE TABLE IF NOT EXISTS iptv_dw.fact_session (
+    session_id  VARCHAR(64) NOT NULL,
+    user_id     BIGINT NOT NULL,
+    channel_id  BIGINT NOT NULL,
+    time_start  TIMESTAMP NOT NULL,
+    time_end    TIMESTAMP NOT NULL,
+    duration_s  BIGINT NOT NULL,
+    dt          DATE NOT NULL
+)
+/*@greenplum WITH (appendoptimized=true, orientation=column, compresstype=zstd, compresslevel=1)
+             DISTRIBUTED BY (session_id) */;
+
+CREATE TABLE IF NOT EXISTS iptv_dw.mart_daily (
+    dt           DATE NOT NULL,
+    watch_hours  NUMERIC(18,6) NOT NULL,
+    sessions     BIGINT NOT NULL,
+    viewers      BIGINT NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt) */;
+
+CREATE TABLE IF NOT EXISTS iptv_dw.mart_channel_daily (
+    dt            DATE NOT NULL,
+    channel_id    BIGINT NOT NULL,
+    channel_name  TEXT,
+    watch_hours   NUMERIC(18,6) NOT NULL,
+    sessions      BIGINT NOT NULL,
+    viewers       BIGINT NOT NULL,
+    reach_pct     NUMERIC(12,6),
+    share_pct     NUMERIC(12,6),
+    rating_pct    NUMERIC(12,6),
+    atv_min       NUMERIC(18,6)
+)
+/*@greenplum DISTRIBUTED BY (dt, channel_id) */;
+
+CREATE TABLE IF NOT EXISTS iptv_dw.mart_hourly (
+    dt             DATE NOT NULL,
+    hour           SMALLINT NOT NULL,
+    viewers        BIGINT NOT NULL,
+    watch_minutes  NUMERIC(18,6) NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt, hour) */;
+
+-- weekday: ISO day of week, 1 = Monday .. 7 = Sunday.
+CREATE TABLE IF NOT EXISTS iptv_dw.mart_weekday_hour (
+    weekday      SMALLINT NOT NULL,
+    hour         SMALLINT NOT NULL,
+    avg_viewers  NUMERIC(18,6) NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (weekday, hour) */;
+
+CREATE TABLE IF NOT EXISTS iptv_dw.mart_duration_hist (
+    dt              DATE NOT NULL,
+    bucket_label    VARCHAR(8) NOT NULL,
+    bucket_lower_s  INTEGER NOT NULL,
+    sessions        BIGINT NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt) */;

@@ -1,0 +1,69 @@
+-- External tables of the IPTV data lake, database ${database}, over the HDFS layout of config hdfs.paths.
+-- Placeholders (substituted by iptv.hive_client.run_sql_file): ${database}, ${hdfs_base} (fs.defaultFS),
+-- ${raw_events_path}, ${sessions_path}, ${quarantine_path}, ${catalogs_path}.
+-- All files are headerless CSV (Spark Thrift Server ignores skip.header.line.count, so none is used).
+-- Idempotent. Valid on Apache Hive and on Spark Thrift Server.
+CREATE DATABASE IF NOT EXISTS ${database};
+
+-- Raw viewing events as the NiFi flow lands them, one directory per arrival date.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.viewing_events (
+    session_id STRING,
+    user_id BIGINT,
+    channel_id BIGINT,
+    timer STRING,
+    status STRING
+)
+PARTITIONED BY (dt STRING)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+STORED AS TEXTFILE
+LOCATION '${hdfs_base}${raw_events_path}';
+
+-- Sessions, one directory per date of time_start.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.sessions (
+    session_id STRING,
+    user_id BIGINT,
+    channel_id BIGINT,
+    time_start TIMESTAMP,
+    time_end TIMESTAMP,
+    duration_s BIGINT
+)
+PARTITIONED BY (dt STRING)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+STORED AS TEXTFILE
+LOCATION '${hdfs_base}${sessions_path}';
+
+-- Rejected records, one directory per arrival date: RFC 4180 quoted CSV reason,session_id,arrival_ts,detail,raw
+-- (the raw message may hold commas and quotes, not line breaks). OpenCSVSerde reads every column as STRING.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.quarantine (
+    reason STRING,
+    session_id STRING,
+    arrival_ts STRING,
+    detail STRING,
+    raw STRING
+)
+PARTITIONED BY (dt STRING)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
+STORED AS TEXTFILE
+LOCATION '${hdfs_base}${quarantine_path}';
+
+-- Catalogs: quoted CSV (names may contain commas and doubled quotes). All columns STRING: see the views.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.channels (
+    channel_id STRING,
+    channel_name STRING,
+    watch_share_pct STRING,
+    viewer_share_pct STRING
+)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
+STORED AS TEXTFILE
+LOCATION '${hdfs_base}${catalogs_path}/channels';
+
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.users (
+    user_id STRING,
+    user_name STRING
+)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
+STORED AS TEXTFILE
+LOCATION '${hdfs_base}${catalogs_path}/users'
