@@ -1,0 +1,4 @@
+"""IPTV viewing-session pairing: pure logic (pairing.py) and the NiFi 2 Python processor (PairViewingSessions.py).
+
+Kept free of imports so that NiFi's extension discovery and the unit tests can load the modules independently.
+"""

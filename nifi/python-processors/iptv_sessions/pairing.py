@@ -1,0 +1,639 @@
+"""Pure pairing logic for IPTV viewing events (stdlib only, no NiFi imports).
+
+A viewing event is one Kafka message (JSON text)::
+
+    {"session_id": "<32 lowercase hex>", "user_id": 1, "channel_id": 2,
+     "timer": "YYYY-MM-DD HH:MM:SS", "status": "enabled" | "disabled"}
+
+:func:`validate_message` turns raw message text into an event (or an ``invalid_json`` / ``invalid_schema``
+verdict). :class:`SessionPairer` pairs the ``enabled`` and ``disabled`` events of each ``session_id`` into
+sessions, with explicit state that round-trips through :meth:`SessionPairer.to_json` /
+:meth:`SessionPairer.to_state_map`. The rules are documented in docs/session-pairing.md.
+
+Times: ``timer`` is naive event time; it is handled as UTC seconds since the epoch internally and written back
+in the same ``YYYY-MM-DD HH:MM:SS`` form. Wall-clock ``now`` values are POSIX seconds supplied by the caller
+(the pairer never reads the clock itself, so it is deterministic under test).
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import hashlib
+import heapq
+import json
+import os
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+EVENT_FIELDS = ("session_id", "user_id", "channel_id", "timer", "status")
+STATUSES = ("enabled", "disabled")
+TIMER_FORMAT = "%Y-%m-%d %H:%M:%S"
+SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
+TIMER_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+INT64_MAX = 2**63 - 1
+
+# Quarantine reasons.
+INVALID_JSON = "invalid_json"
+INVALID_SCHEMA = "invalid_schema"
+UNKNOWN_CHANNEL = "unknown_channel"
+CONFLICTING_PAIR = "conflicting_pair"
+END_BEFORE_START = "end_before_start"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
+UNMATCHED_START = "unmatched_start"
+UNMATCHED_END = "unmatched_end"
+REASONS = (
+    INVALID_JSON,
+    INVALID_SCHEMA,
+    UNKNOWN_CHANNEL,
+    CONFLICTING_PAIR,
+    END_BEFORE_START,
+    CONFLICTING_DUPLICATE,
+    UNMATCHED_START,
+    UNMATCHED_END,
+)
+
+SESSION_COLUMNS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
+STATE_FORMAT = "iptv-session-pairer/1"
+MAX_FINGERPRINTS_PER_SESSION = 32
+
+# --------------------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------------------
+
+
+def parse_timer(value: str) -> int:
+    """``YYYY-MM-DD HH:MM:SS`` (a real calendar date/time) -> integer seconds, the string read as UTC.
+    Raises ValueError for another shape or an impossible date/time (e.g. 2023-02-30, 24:00:00)."""
+    if not TIMER_RE.fullmatch(value):
+        raise ValueError(f"timer {value!r} is not 'YYYY-MM-DD HH:MM:SS'")
+    parts = (
+        int(value[0:4]),
+        int(value[5:7]),
+        int(value[8:10]),
+        int(value[11:13]),
+        int(value[14:16]),
+        int(value[17:19]),
+    )
+    datetime(*parts)  # calendar check: raises ValueError for impossible dates and times
+    return calendar.timegm(parts)
+
+
+def format_timer(epoch_s: int) -> str:
+    return time.strftime(TIMER_FORMAT, time.gmtime(epoch_s))
+
+
+def format_wallclock(epoch_s: float) -> str:
+    """POSIX seconds -> ISO 8601 UTC with milliseconds, e.g. ``2023-09-23T10:00:00.000Z``."""
+    ms = int(round(epoch_s * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INT64_MAX
+
+
+def check_event(obj: Any) -> str | None:
+    """Hand-written event contract check. Returns None when ``obj`` is a valid event, else a short reason."""
+    if not isinstance(obj, dict):
+        return f"expected a JSON object, got {type(obj).__name__}"
+    missing = [k for k in EVENT_FIELDS if k not in obj]
+    if missing:
+        return "missing field(s): " + ",".join(missing)
+    extra = sorted(k for k in obj if k not in EVENT_FIELDS)
+    if extra:
+        return "unexpected field(s): " + ",".join(extra)
+    sid = obj["session_id"]
+    if not isinstance(sid, str) or not SESSION_ID_RE.fullmatch(sid):
+        return "session_id must be 32 lowercase hex characters"
+    for key in ("user_id", "channel_id"):
+        if not _is_int(obj[key]):
+            return f"{key} must be a positive integer"
+    timer = obj["timer"]
+    if not isinstance(timer, str) or not TIMER_RE.fullmatch(timer):
+        return "timer must be a string 'YYYY-MM-DD HH:MM:SS'"
+    try:
+        parse_timer(timer)
+    except ValueError:
+        return f"timer is not a real date/time: {timer}"
+    if obj["status"] not in STATUSES:
+        return "status must be 'enabled' or 'disabled'"
+    return None
+
+
+def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None] | None:
+    """A callable(obj) -> error message or None from a JSON Schema file, or None when there is no schema file
+    or the ``jsonschema`` package is not importable (the hand check then stands alone)."""
+    if not schema_path:
+        return None
+    try:
+        import jsonschema  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        return None
+    with open(schema_path, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+
+    def _validate(obj: Any) -> str | None:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path)
+        return f"{where}: {error.message}" if where else error.message
+
+    return _validate
+
+
+# schemas/viewing_event.schema.json of the repository, when this module runs from the repository layout.
+DEFAULT_SCHEMA_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+    "schemas",
+    "viewing_event.schema.json",
+)
+
+
+def default_schema_validator() -> Callable[[Any], str | None] | None:
+    """Validator for the project's event schema file if it exists here and jsonschema is importable, else None."""
+    return load_schema_validator(DEFAULT_SCHEMA_PATH) if os.path.isfile(DEFAULT_SCHEMA_PATH) else None
+
+
+def validate_message(
+    raw: str | bytes, schema_validator: Callable[[Any], str | None] | None = None
+) -> tuple[dict | None, str | None, str]:
+    """Validate one raw Kafka message.
+
+    Returns ``(event, None, "")`` for a valid event, else ``(None, reason, detail)`` with reason ``invalid_json``
+    or ``invalid_schema``. The hand check (:func:`check_event`) always runs, because a JSON Schema cannot check
+    that the timer is a real date; ``schema_validator`` (see :func:`load_schema_validator`) runs first if given.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, INVALID_JSON, f"not UTF-8: {exc}"
+    try:
+        obj = json.loads(raw, parse_constant=_reject_constant)
+    except ValueError as exc:
+        return None, INVALID_JSON, str(exc)
+    if schema_validator is not None:
+        problem = schema_validator(obj)
+        if problem:
+            return None, INVALID_SCHEMA, problem
+    problem = check_event(obj)
+    if problem:
+        return None, INVALID_SCHEMA, problem
+    return obj, None, ""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def fingerprint(event: dict) -> str:
+    """Identity of an event: 16 hex chars of a hash of its five fields (key order / whitespace do not matter)."""
+    # The fields are validated (hex id, ints, fixed timer shape, status enum), so '|' cannot be ambiguous.
+    canon = "|".join(str(event[k]) for k in EVENT_FIELDS)
+    return hashlib.blake2b(canon.encode("utf-8"), digest_size=8).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pairing
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairerConfig:
+    """Tuning of :class:`SessionPairer`. ``channels=None`` disables the channel-catalog check."""
+
+    timeout_s: int = 12 * 3600  # event-time wait for the partner of a half
+    grace_s: float = 300.0  # wall-clock wait since a half arrived, on top of timeout_s
+    retention_s: int = 24 * 3600  # event time a closed session is remembered past its end
+    max_entries: int = 200_000  # hard bound on remembered session ids (pending + closed)
+    channels: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s < 0 or self.grace_s < 0 or self.retention_s < 0:
+            raise ValueError("timeout, grace and retention must be >= 0")
+        if self.max_entries < 1:
+            raise ValueError("max_entries must be >= 1")
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: int
+    channel_id: int
+    time_start: str
+    time_end: str
+    duration_s: int
+
+    def as_tuple(self) -> tuple:
+        return (self.session_id, self.user_id, self.channel_id, self.time_start, self.time_end, self.duration_s)
+
+    def as_dict(self) -> dict:
+        return dict(zip(SESSION_COLUMNS, self.as_tuple(), strict=True))
+
+    def as_csv_line(self) -> str:
+        return ",".join(str(v) for v in self.as_tuple())
+
+
+@dataclass
+class BatchResult:
+    """What one :meth:`SessionPairer.process_batch` call produced, in deterministic order."""
+
+    sessions: list[Session] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+    counters: dict[str, Any] = field(default_factory=dict)
+
+    def sessions_csv(self) -> str:
+        """Headerless CSV: session_id,user_id,channel_id,time_start,time_end,duration_s (one line per session)."""
+        return "".join(s.as_csv_line() + "\n" for s in self.sessions)
+
+    def quarantine_ndjson(self) -> str:
+        return "".join(json.dumps(q, ensure_ascii=False, separators=(",", ":")) + "\n" for q in self.quarantine)
+
+
+class _Half:
+    """One pending event of a session (``enabled`` or ``disabled``) waiting for its partner."""
+
+    __slots__ = ("timer", "user_id", "channel_id", "arrival", "raw")
+
+    def __init__(self, timer: int, user_id: int, channel_id: int, arrival: float, raw: str) -> None:
+        self.timer = timer
+        self.user_id = user_id
+        self.channel_id = channel_id
+        self.arrival = arrival
+        self.raw = raw
+
+    def dump(self) -> list:
+        return [self.timer, self.user_id, self.channel_id, self.arrival, self.raw]
+
+    @classmethod
+    def load(cls, data: list) -> _Half:
+        return cls(int(data[0]), int(data[1]), int(data[2]), float(data[3]), str(data[4]))
+
+
+class _Entry:
+    """Everything remembered about one session_id.
+
+    ``statuses``: bit 1 = an ``enabled`` took part (pending or paired), bit 2 = a ``disabled`` did;
+    ``closed``: the session was emitted or quarantined; ``t``: max event time seen (retention reference);
+    ``seq``: insertion order, to break ties when evicting; ``fps``: fingerprints of events seen.
+    """
+
+    __slots__ = ("t", "seq", "statuses", "closed", "fps", "start", "end")
+
+    def __init__(self, t: int, seq: int) -> None:
+        self.t = t
+        self.seq = seq
+        self.statuses = 0
+        self.closed = False
+        self.fps: list[str] = []
+        self.start: _Half | None = None
+        self.end: _Half | None = None
+
+    def dump(self) -> list:
+        return [
+            self.t,
+            self.seq,
+            self.statuses,
+            1 if self.closed else 0,
+            self.fps,
+            self.start.dump() if self.start else None,
+            self.end.dump() if self.end else None,
+        ]
+
+    @classmethod
+    def load(cls, data: list) -> _Entry:
+        entry = cls(int(data[0]), int(data[1]))
+        entry.statuses = int(data[2])
+        entry.closed = bool(data[3])
+        entry.fps = [str(f) for f in data[4]]
+        entry.start = _Half.load(data[5]) if data[5] else None
+        entry.end = _Half.load(data[6]) if data[6] else None
+        return entry
+
+    @property
+    def pending(self) -> bool:
+        return self.start is not None or self.end is not None
+
+
+_STATUS_BIT = {"enabled": 1, "disabled": 2}
+_COUNTER_KEYS = ("events_in", "sessions_out", "duplicates_dropped", "evicted", "expired", "ticks")
+
+
+def _new_counters() -> dict[str, Any]:
+    counters: dict[str, Any] = {k: 0 for k in _COUNTER_KEYS}
+    counters["quarantined"] = {r: 0 for r in REASONS}
+    return counters
+
+
+class SessionPairer:
+    """Pairs viewing events into sessions. Feed batches with :meth:`process_batch`; persist with
+    :meth:`to_json` / :meth:`to_state_map` and restore with :meth:`from_json` / :meth:`from_state_map`.
+
+    Not thread-safe: one pairer (one NiFi concurrent task) per state.
+    """
+
+    def __init__(self, config: PairerConfig | None = None, schema_validator: Callable | None = None) -> None:
+        self.config = config or PairerConfig()
+        self.schema_validator = schema_validator
+        self.watermark: int | None = None  # max event time seen (valid events)
+        self.seq = 0
+        self.entries: dict[str, _Entry] = {}
+        self.totals = _new_counters()
+
+    # ------------------------------------------------------------------ processing
+
+    def process_batch(self, messages: Iterable[str | bytes], now: float, tick: bool = False) -> BatchResult:
+        """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
+        used as the arrival time of every message in the batch and for the grace check. Blank messages are
+        skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
+        out = BatchResult(counters=_new_counters())
+        if tick:
+            out.counters["ticks"] += 1
+        arrival_iso = format_wallclock(now)
+        for raw in messages:
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", errors="replace")
+            raw = raw.rstrip("\r\n")
+            if not raw.strip():
+                continue
+            out.counters["events_in"] += 1
+            self._process_one(raw, now, arrival_iso, out)
+        self._expire(now, out)
+        self._cleanup()
+        self._evict(out)
+        self._add_totals(out.counters)
+        return out
+
+    def _quarantine(
+        self, out: BatchResult, reason: str, sid: str | None, raw: str, detail: str, arrival_iso: str
+    ) -> None:
+        out.quarantine.append(
+            {"reason": reason, "session_id": sid, "raw": raw, "detail": detail, "arrival_ts": arrival_iso}
+        )
+        out.counters["quarantined"][reason] += 1
+
+    def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
+        event, reason, detail = validate_message(raw, self.schema_validator)
+        if event is None:
+            sid = _guess_session_id(raw)
+            self._quarantine(out, reason, sid, raw, detail, arrival_iso)
+            return
+        sid = event["session_id"]
+        timer = parse_timer(event["timer"])
+        if self.watermark is None or timer > self.watermark:
+            self.watermark = timer
+        fp = fingerprint(event)
+        entry = self.entries.get(sid)
+        if entry is not None and fp in entry.fps:
+            out.counters["duplicates_dropped"] += 1
+            return
+        if entry is None:
+            self.seq += 1
+            entry = self.entries[sid] = _Entry(timer, self.seq)
+        entry.t = max(entry.t, timer)
+        entry.fps.append(fp)
+        if len(entry.fps) > MAX_FINGERPRINTS_PER_SESSION:
+            del entry.fps[0]
+
+        channels = self.config.channels
+        if channels is not None and event["channel_id"] not in channels:
+            self._quarantine(out, UNKNOWN_CHANNEL, sid, raw, f"channel_id {event['channel_id']}", arrival_iso)
+            return
+
+        status = event["status"]
+        bit = _STATUS_BIT[status]
+        if entry.statuses & bit:
+            state = "closed" if entry.closed else "pending"
+            detail = f"session already has a different '{status}' ({state})"
+            self._quarantine(out, CONFLICTING_DUPLICATE, sid, raw, detail, arrival_iso)
+            return
+        entry.statuses |= bit
+        if entry.closed:
+            # The partner was already closed (expired as unmatched): this half can never pair.
+            late = UNMATCHED_START if status == "enabled" else UNMATCHED_END
+            self._quarantine(out, late, sid, raw, "arrived after its session was closed (partner expired)", arrival_iso)
+            return
+
+        half = _Half(timer, event["user_id"], event["channel_id"], now, raw)
+        if status == "enabled":
+            entry.start = half
+        else:
+            entry.end = half
+        if entry.start is not None and entry.end is not None:
+            self._close_pair(sid, entry, out, arrival_iso)
+
+    def _close_pair(self, sid: str, entry: _Entry, out: BatchResult, arrival_iso: str) -> None:
+        start, end = entry.start, entry.end
+        assert start is not None and end is not None
+        both_raw = start.raw + "\n" + end.raw
+        entry.start = entry.end = None
+        entry.closed = True
+        if start.user_id != end.user_id or start.channel_id != end.channel_id:
+            detail = (
+                f"enabled user_id={start.user_id} channel_id={start.channel_id}; "
+                f"disabled user_id={end.user_id} channel_id={end.channel_id}"
+            )
+            self._quarantine(out, CONFLICTING_PAIR, sid, both_raw, detail, arrival_iso)
+            return
+        if end.timer < start.timer:
+            detail = f"end {format_timer(end.timer)} < start {format_timer(start.timer)}"
+            self._quarantine(out, END_BEFORE_START, sid, both_raw, detail, arrival_iso)
+            return
+        out.sessions.append(
+            Session(
+                sid,
+                start.user_id,
+                start.channel_id,
+                format_timer(start.timer),
+                format_timer(end.timer),
+                end.timer - start.timer,
+            )
+        )
+        out.counters["sessions_out"] += 1
+
+    def _expire(self, now: float, out: BatchResult) -> None:
+        """Quarantine halves older than the event-time timeout (vs the watermark) that also waited the grace."""
+        if self.watermark is None:
+            return
+        cfg = self.config
+        expired: list[tuple[int, str, str, _Half]] = []
+        for sid, entry in self.entries.items():
+            for status, half in (("enabled", entry.start), ("disabled", entry.end)):
+                if half is None:
+                    continue
+                if self.watermark - half.timer > cfg.timeout_s and now - half.arrival >= cfg.grace_s:
+                    expired.append((half.timer, sid, status, half))
+        expired.sort(key=lambda x: (x[0], x[1], x[2]))
+        for _timer, sid, status, half in expired:
+            entry = self.entries[sid]
+            reason = UNMATCHED_START if status == "enabled" else UNMATCHED_END
+            if status == "enabled":
+                entry.start = None
+            else:
+                entry.end = None
+            entry.closed = True
+            detail = f"no partner within {cfg.timeout_s}s of event time (watermark {format_timer(self.watermark)})"
+            self._quarantine(out, reason, sid, half.raw, detail, format_wallclock(half.arrival))
+            out.counters["expired"] += 1
+
+    def _cleanup(self) -> None:
+        """Forget settled session ids (no pending half) whose latest event is older than the retention."""
+        if self.watermark is None:
+            return
+        limit = self.watermark - self.config.retention_s
+        stale = [sid for sid, e in self.entries.items() if not e.pending and e.t < limit]
+        for sid in stale:
+            del self.entries[sid]
+
+    def _evict(self, out: BatchResult) -> None:
+        """Hard bound: drop the oldest entries (by event time, then insertion order) beyond max_entries.
+        A pending half that is evicted is quarantined as unmatched (it could otherwise be lost silently)."""
+        excess = len(self.entries) - self.config.max_entries
+        if excess <= 0:
+            return
+        victims = heapq.nsmallest(excess, self.entries.items(), key=lambda kv: (kv[1].t, kv[1].seq))
+        for sid, entry in victims:
+            for reason, half in ((UNMATCHED_START, entry.start), (UNMATCHED_END, entry.end)):
+                if half is not None:
+                    self._quarantine(
+                        out, reason, sid, half.raw, "evicted: state reached max entries", format_wallclock(half.arrival)
+                    )
+            del self.entries[sid]
+            out.counters["evicted"] += 1
+
+    def _add_totals(self, counters: dict[str, Any]) -> None:
+        for key in _COUNTER_KEYS:
+            self.totals[key] += counters[key]
+        for reason, n in counters["quarantined"].items():
+            self.totals["quarantined"][reason] = self.totals["quarantined"].get(reason, 0) + n
+
+    # ------------------------------------------------------------------ introspection
+
+    def pending_count(self) -> int:
+        return sum(1 for e in self.entries.values() if e.pending)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "entries": len(self.entries),
+            "pending": self.pending_count(),
+            "watermark": format_timer(self.watermark) if self.watermark is not None else None,
+            "totals": json.loads(json.dumps(self.totals)),
+        }
+
+    # ------------------------------------------------------------------ state
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "watermark": self.watermark,
+            "seq": self.seq,
+            "totals": self.totals,
+            # sorted for a deterministic serialisation
+            "entries": {sid: self.entries[sid].dump() for sid in sorted(self.entries)},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(
+        cls, text: str | None, config: PairerConfig | None = None, schema_validator: Callable | None = None
+    ) -> SessionPairer:
+        pairer = cls(config, schema_validator)
+        if not text:
+            return pairer
+        data = json.loads(text)
+        if data.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported pairer state format: {data.get('format')!r}")
+        pairer.watermark = data["watermark"]
+        pairer.seq = int(data["seq"])
+        totals = _new_counters()
+        for key in _COUNTER_KEYS:
+            totals[key] = int(data["totals"].get(key, 0))
+        totals["quarantined"].update({k: int(v) for k, v in data["totals"].get("quarantined", {}).items()})
+        pairer.totals = totals
+        pairer.entries = {sid: _Entry.load(v) for sid, v in data["entries"].items()}
+        return pairer
+
+    def to_state_map(self, compress: bool = True) -> dict[str, str]:
+        """State as Map<String,String> for NiFi's StateManager: zlib+base64 JSON (ZooKeeper-friendly size)."""
+        text = self.to_json()
+        if compress:
+            data = base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+            return {"format": STATE_FORMAT, "codec": "zlib+base64", "data": data}
+        return {"format": STATE_FORMAT, "codec": "json", "data": text}
+
+    @classmethod
+    def from_state_map(
+        cls, state: dict[str, str] | None, config: PairerConfig | None = None, schema_validator: Callable | None = None
+    ) -> SessionPairer:
+        if not state or "data" not in state:
+            return cls(config, schema_validator)
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported pairer state format: {state.get('format')!r}")
+        codec = state.get("codec", "json")
+        if codec == "zlib+base64":
+            text = zlib.decompress(base64.b64decode(state["data"])).decode("utf-8")
+        elif codec == "json":
+            text = state["data"]
+        else:
+            raise ValueError(f"unknown state codec {codec!r}")
+        return cls.from_json(text, config, schema_validator)
+
+
+def _guess_session_id(raw: str) -> str | None:
+    """Best-effort session id of an invalid message (for the quarantine record), else None."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("session_id"), str) and len(obj["session_id"]) <= 64:
+        return obj["session_id"]
+    return None
+
+
+def parse_channel_catalog(spec: str | None) -> frozenset[int] | None:
+    """``"1,2,5-9"`` -> {1,2,5,6,7,8,9}; None/blank -> None (no check)."""
+    if spec is None or not spec.strip():
+        return None
+    ids: set[int] = set()
+    for part in spec.replace("\n", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            lo, hi = (int(x) for x in part.split("-", 1))
+            if hi < lo or hi - lo > 1_000_000:
+                raise ValueError(f"bad channel range {part!r}")
+            ids.update(range(lo, hi + 1))
+        else:
+            ids.add(int(part))
+    return frozenset(ids)
+
+
+def load_channel_catalog_file(path: str) -> frozenset[int]:
+    """Channel ids from a file: first comma-separated column of each line; a non-numeric first line (header)
+    and blank lines are skipped."""
+    ids: set[int] = set()
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            cell = line.split(",", 1)[0].strip()
+            if not cell:
+                continue
+            try:
+                ids.add(int(cell))
+            except ValueError:
+                if n == 0:
+                    continue
+                raise ValueError(f"{path}:{n + 1}: not a channel id: {cell!r}") from None
+    return frozenset(ids)

@@ -1,0 +1,777 @@
+"""Unit tests of the session pairing logic (nifi/python-processors/iptv_sessions/pairing.py) and of the thin
+NiFi wrapper (PairViewingSessions.py) against a minimal fake of the nifiapi package."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
+
+from iptv_sessions import pairing  # noqa: E402
+from iptv_sessions.pairing import (  # noqa: E402
+    PairerConfig,
+    Session,
+    SessionPairer,
+    format_wallclock,
+    parse_channel_catalog,
+    parse_timer,
+    validate_message,
+)
+
+SAMPLE = Path("/work/shared/reference/sample_stream_2023-09-23.csv")
+SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
+CHANNELS = frozenset(range(1, 149))
+A = "a" * 32
+B = "b" * 32
+C = "c" * 32
+D = "d" * 32
+E = "e" * 32
+T0 = 1_000_000.0  # wall clock of the first batch in most tests
+
+
+def ev(sid: str, user: int, channel: int, timer: str, status: str) -> str:
+    return json.dumps({"session_id": sid, "user_id": user, "channel_id": channel, "timer": timer, "status": status})
+
+
+def make(**kw) -> SessionPairer:
+    kw.setdefault("channels", CHANNELS)
+    return SessionPairer(PairerConfig(**kw))
+
+
+def q(reason, sid, raw, detail, now=T0) -> dict:
+    return {"reason": reason, "session_id": sid, "raw": raw, "detail": detail, "arrival_ts": format_wallclock(now)}
+
+
+def tuples(result) -> list[tuple]:
+    return [s.as_tuple() for s in result.sessions]
+
+
+# ------------------------------------------------------------------------------------------------ pairing rules
+
+
+def test_enabled_then_disabled_forms_session():
+    p = make()
+    r = p.process_batch(
+        [ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 5, "2023-09-23 10:30:15", "disabled")], T0
+    )
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 10:30:15", 1815)]
+    assert r.quarantine == []
+    assert r.sessions_csv() == f"{A},7,5,2023-09-23 10:00:00,2023-09-23 10:30:15,1815\n"
+    assert r.counters["events_in"] == 2 and r.counters["sessions_out"] == 1
+    assert p.pending_count() == 0
+
+
+def test_disabled_before_enabled_pairs_across_batches():
+    p = make()
+    r1 = p.process_batch([ev(A, 7, 5, "2023-09-23 11:00:00", "disabled")], T0)
+    assert r1.sessions == [] and r1.quarantine == [] and p.pending_count() == 1
+    r2 = p.process_batch([ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")], T0 + 60)
+    assert tuples(r2) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 11:00:00", 3600)]
+    assert p.pending_count() == 0
+
+
+def test_identical_duplicate_dropped_and_counted():
+    p = make()
+    start = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    same_other_spelling = (
+        '{"status":"enabled","timer":"2023-09-23 10:00:00","channel_id":5,"user_id":7,"session_id":"' + A + '"}'
+    )
+    end = ev(A, 7, 5, "2023-09-23 10:10:00", "disabled")
+    r = p.process_batch([start, start, same_other_spelling, end, end], T0)
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 10:10:00", 600)]
+    assert r.quarantine == []
+    assert r.counters["duplicates_dropped"] == 3
+    # redelivery of the whole session later (e.g. Kafka replay) emits nothing
+    r2 = p.process_batch([start, end], T0 + 10)
+    assert r2.sessions == [] and r2.quarantine == [] and r2.counters["duplicates_dropped"] == 2
+    assert p.totals["duplicates_dropped"] == 5 and p.totals["sessions_out"] == 1
+
+
+def test_conflicting_duplicate_after_session_formed():
+    p = make()
+    r = p.process_batch(
+        [ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 5, "2023-09-23 10:10:00", "disabled")], T0
+    )
+    assert len(r.sessions) == 1
+    late = ev(A, 7, 5, "2023-09-23 10:20:00", "disabled")
+    r2 = p.process_batch([late], T0 + 5)
+    assert r2.sessions == []
+    assert r2.quarantine == [
+        q("conflicting_duplicate", A, late, "session already has a different 'disabled' (closed)", T0 + 5)
+    ]
+    # the conflicting event is itself remembered: sending it again is a plain duplicate
+    r3 = p.process_batch([late], T0 + 6)
+    assert r3.quarantine == [] and r3.counters["duplicates_dropped"] == 1
+
+
+def test_conflicting_duplicate_while_pending_keeps_first():
+    p = make()
+    first = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    second = ev(A, 7, 5, "2023-09-23 10:05:00", "enabled")
+    r = p.process_batch([first, second, ev(A, 7, 5, "2023-09-23 10:10:00", "disabled")], T0)
+    assert r.quarantine == [
+        q("conflicting_duplicate", A, second, "session already has a different 'enabled' (pending)")
+    ]
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 10:10:00", 600)]
+
+
+def test_conflicting_pair_different_channel():
+    p = make()
+    s, e = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 6, "2023-09-23 10:10:00", "disabled")
+    r = p.process_batch([s, e], T0)
+    assert r.sessions == []
+    assert r.quarantine == [
+        q(
+            "conflicting_pair",
+            A,
+            s + "\n" + e,
+            "enabled user_id=7 channel_id=5; disabled user_id=7 channel_id=6",
+        )
+    ]
+    # the session is closed: a third event is a conflicting duplicate, not a new pairing
+    r2 = p.process_batch([ev(A, 7, 6, "2023-09-23 10:00:00", "enabled")], T0)
+    assert [x["reason"] for x in r2.quarantine] == ["conflicting_duplicate"]
+
+
+def test_conflicting_pair_different_user_raw_order_is_enabled_then_disabled():
+    p = make()
+    e, s = ev(A, 8, 5, "2023-09-23 10:10:00", "disabled"), ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    r = p.process_batch([e, s], T0)
+    assert r.quarantine == [
+        q("conflicting_pair", A, s + "\n" + e, "enabled user_id=7 channel_id=5; disabled user_id=8 channel_id=5")
+    ]
+
+
+def test_end_before_start():
+    p = make()
+    s, e = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 5, "2023-09-23 09:59:59", "disabled")
+    r = p.process_batch([s, e], T0)
+    assert r.sessions == []
+    assert r.quarantine == [
+        q("end_before_start", A, s + "\n" + e, "end 2023-09-23 09:59:59 < start 2023-09-23 10:00:00")
+    ]
+
+
+def test_zero_length_session():
+    p = make()
+    r = p.process_batch(
+        [ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 5, "2023-09-23 10:00:00", "disabled")], T0
+    )
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 10:00:00", 0)]
+
+
+def test_session_crossing_midnight():
+    p = make()
+    r = p.process_batch(
+        [ev(A, 7, 5, "2023-09-23 23:50:00", "enabled"), ev(A, 7, 5, "2023-09-24 00:10:30", "disabled")], T0
+    )
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 23:50:00", "2023-09-24 00:10:30", 1230)]
+
+
+def test_unknown_channel_quarantined_and_not_paired():
+    p = make()
+    bad = ev(A, 7, 999, "2023-09-23 10:00:00", "enabled")
+    end = ev(A, 7, 5, "2023-09-23 10:10:00", "disabled")
+    r = p.process_batch([bad, end], T0)
+    assert r.sessions == []
+    assert r.quarantine == [q("unknown_channel", A, bad, "channel_id 999")]
+    assert p.pending_count() == 1  # the disabled half still waits for a (valid) enabled
+    assert p.process_batch([bad], T0).counters["duplicates_dropped"] == 1  # not quarantined twice
+    r2 = p.process_batch([ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")], T0 + 1)
+    assert tuples(r2) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 10:10:00", 600)]
+
+
+def test_no_catalog_means_no_channel_check():
+    p = SessionPairer(PairerConfig(channels=None))
+    r = p.process_batch(
+        [ev(A, 7, 999, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 999, "2023-09-23 10:01:00", "disabled")], T0
+    )
+    assert len(r.sessions) == 1
+
+
+def test_unmatched_start_only_after_timeout_and_grace():
+    p = make()  # defaults: 12 h event-time timeout, 300 s grace
+    start = ev(A, 7, 5, "2023-09-23 08:00:00", "enabled")
+    assert p.process_batch([start], T0).quarantine == []
+    # watermark exactly 12 h past the start: not expired (must be strictly more)
+    p.process_batch([ev(B, 1, 1, "2023-09-23 20:00:00", "enabled")], T0 + 1000)
+    assert p.process_batch([], T0 + 1000, tick=True).quarantine == []
+    # watermark past the timeout, grace not yet over for A? (A arrived at T0, grace over) -> expires now
+    # but first show the grace alone: C arrives now with an old timer, watermark is far ahead
+    p2 = make()
+    p2.process_batch([ev(B, 1, 1, "2023-09-24 00:00:00", "enabled")], T0)
+    p2.process_batch([start], T0 + 10)  # 16 h behind the watermark on arrival
+    assert p2.process_batch([], T0 + 10 + 299, tick=True).quarantine == []  # timeout passed, grace not
+    r = p2.process_batch([], T0 + 10 + 300, tick=True)
+    assert r.quarantine == [
+        q(
+            "unmatched_start",
+            A,
+            start,
+            "no partner within 43200s of event time (watermark 2023-09-24 00:00:00)",
+            T0 + 10,
+        )
+    ]
+    assert r.counters["ticks"] == 1 and r.counters["expired"] == 1
+    # grace long over, but the event-time timeout not passed: still pending
+    p3 = make()
+    p3.process_batch([start, ev(B, 1, 1, "2023-09-23 19:59:59", "enabled")], T0)
+    assert p3.process_batch([], T0 + 86400, tick=True).quarantine == []
+    assert p3.pending_count() == 2
+    # back to p: one more second of event time -> A expires (grace passed long ago); B is recent, stays
+    r = p.process_batch([ev(C, 1, 1, "2023-09-23 20:00:01", "enabled")], T0 + 2000)
+    assert [(x["reason"], x["session_id"]) for x in r.quarantine] == [("unmatched_start", A)]
+    assert p.pending_count() == 2
+
+
+def test_unmatched_end_and_late_partner_after_expiry():
+    p = make(timeout_s=3600, grace_s=60)
+    end = ev(A, 7, 5, "2023-09-23 10:00:00", "disabled")
+    p.process_batch([end], T0)
+    r = p.process_batch([ev(B, 1, 1, "2023-09-23 11:00:01", "enabled")], T0 + 60)
+    assert r.quarantine == [
+        q("unmatched_end", A, end, "no partner within 3600s of event time (watermark 2023-09-23 11:00:01)", T0)
+    ]
+    late_start = ev(A, 7, 5, "2023-09-23 09:00:00", "enabled")
+    r2 = p.process_batch([late_start], T0 + 120)
+    assert r2.sessions == []
+    assert r2.quarantine == [
+        q("unmatched_start", A, late_start, "arrived after its session was closed (partner expired)", T0 + 120)
+    ]
+
+
+def test_late_history_pairs_within_grace():
+    """Live pipeline, watermark days ahead: an old session arriving late still pairs within the grace."""
+    p = make()
+    p.process_batch([ev(B, 1, 1, "2023-09-26 12:00:00", "enabled")], T0)
+    old_start = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    assert p.process_batch([old_start], T0 + 100).quarantine == []
+    assert p.process_batch([], T0 + 250, tick=True).quarantine == []
+    r = p.process_batch([ev(A, 7, 5, "2023-09-23 11:00:00", "disabled")], T0 + 399)  # 299 s after the start
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 11:00:00", 3600)]
+    assert r.quarantine == []
+
+
+def test_backfill_at_full_speed_does_not_close_early():
+    """Two days replayed in seconds: the watermark races ahead, the grace keeps the halves open."""
+    p = make(grace_s=300)
+    batch1 = [ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(B, 1, 1, "2023-09-25 10:00:00", "enabled")]
+    assert p.process_batch(batch1, T0).quarantine == []
+    r = p.process_batch([ev(A, 7, 5, "2023-09-23 23:00:00", "disabled")], T0 + 2)
+    assert tuples(r) == [(A, 7, 5, "2023-09-23 10:00:00", "2023-09-23 23:00:00", 46800)]
+    # with no grace the same replay would have lost the session
+    p0 = make(grace_s=0)
+    r0 = p0.process_batch(batch1, T0)
+    assert [x["reason"] for x in r0.quarantine] == ["unmatched_start"]
+
+
+def test_expiry_output_is_deterministically_ordered():
+    p = make(timeout_s=60, grace_s=0)
+    msgs = [
+        ev(C, 3, 3, "2023-09-23 10:00:05", "enabled"),
+        ev(B, 2, 2, "2023-09-23 10:00:00", "disabled"),
+        ev(A, 1, 1, "2023-09-23 10:00:05", "enabled"),
+        ev(D, 4, 4, "2023-09-23 12:00:00", "enabled"),
+    ]
+    r = p.process_batch(msgs, T0)
+    assert [(x["reason"], x["session_id"]) for x in r.quarantine] == [
+        ("unmatched_end", B),
+        ("unmatched_start", A),
+        ("unmatched_start", C),
+    ]
+
+
+def test_retention_forgets_closed_sessions():
+    p = make(retention_s=3600)
+    s, e = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled"), ev(A, 7, 5, "2023-09-23 10:10:00", "disabled")
+    p.process_batch([s, e], T0)
+    p.process_batch([ev(B, 1, 1, "2023-09-23 11:10:00", "enabled")], T0 + 1)
+    assert A in p.entries  # exactly at the retention limit: kept
+    assert p.process_batch([e], T0 + 2).counters["duplicates_dropped"] == 1
+    p.process_batch([ev(C, 1, 1, "2023-09-23 11:10:01", "enabled")], T0 + 3)
+    assert A not in p.entries and len(p.entries) == 2
+
+
+def test_bounded_state_eviction():
+    p = make(max_entries=3)
+    msgs = []
+    for sid, minute in ((A, 0), (B, 1), (C, 2)):
+        msgs += [
+            ev(sid, 1, 1, f"2023-09-23 10:0{minute}:00", "enabled"),
+            ev(sid, 1, 1, f"2023-09-23 10:0{minute}:30", "disabled"),
+        ]
+    pending_d = ev(D, 1, 1, "2023-09-23 09:00:00", "enabled")  # oldest by event time, still pending
+    msgs += [pending_d, ev(E, 1, 1, "2023-09-23 10:05:00", "enabled")]
+    r = p.process_batch(msgs, T0)
+    assert len(r.sessions) == 3
+    assert r.counters["evicted"] == 2
+    assert sorted(p.entries) == [B, C, E]  # D (09:00) and A (10:00:30) were the oldest
+    assert r.quarantine == [q("unmatched_start", D, pending_d, "evicted: state reached max entries")]
+    assert p.totals["evicted"] == 2
+    assert len(p.entries) <= 3
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+
+REJECT_CASES = [
+    ("not json", "invalid_json"),
+    ('{"session_id": "' + A + '", ', "invalid_json"),
+    (
+        '{"session_id":"' + A + '","user_id":1,"channel_id":1,"timer":"2023-09-23 10:00:00","status":NaN}',
+        "invalid_json",
+    ),
+    ("[1, 2]", "invalid_schema"),
+    (
+        json.dumps({"session_id": A, "user_id": 1, "channel_id": 1, "timer": "2023-09-23 10:00:00"}),
+        "invalid_schema",
+    ),
+    (ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")[:-1] + ', "extra": 1}', "invalid_schema"),
+    (ev("A" * 32, 1, 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev("a" * 31, 1, 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev("g" * 32, 1, 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, "1", 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, True, 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1.5, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, -1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 0, 1, "2023-09-23 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-02-30 10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-09-23 24:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-09-23T10:00:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-09-23 10:00", "enabled"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-09-23 10:00:00", "ENABLED"), "invalid_schema"),
+    (ev(A, 1, 1, "2023-09-23 10:00:00", None), "invalid_schema"),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), REJECT_CASES)
+def test_validate_message_rejects(raw, reason):
+    if reason == "invalid_schema":
+        assert raw in INVALID_SCHEMA_CASES
+    event, got, detail = validate_message(raw)
+    assert event is None and got == reason and detail
+
+
+INVALID_SCHEMA_CASES = [raw for raw, reason in REJECT_CASES if reason == "invalid_schema"]
+
+
+def test_validate_message_accepts_and_bytes():
+    raw = ev(A, 1, 148, "2024-02-29 23:59:59", "disabled")
+    assert validate_message(raw) == (json.loads(raw), None, "")
+    assert validate_message(raw.encode())[0] == json.loads(raw)
+    assert validate_message(b"\xff\xfe")[1] == "invalid_json"
+
+
+def test_invalid_messages_quarantined_with_guessed_session_id():
+    p = make()
+    bad_date = ev(A, 1, 1, "2023-02-30 10:00:00", "enabled")
+    r = p.process_batch(["{oops", bad_date, "", "   "], T0)
+    assert [(x["reason"], x["session_id"], x["raw"]) for x in r.quarantine] == [
+        ("invalid_json", None, "{oops"),
+        ("invalid_schema", A, bad_date),
+    ]
+    assert r.counters["events_in"] == 2  # blank lines are skipped
+    assert p.watermark is None  # invalid events do not move the watermark
+
+
+def test_schema_validator_from_file(tmp_path):
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["session_id", "user_id", "channel_id", "timer", "status"],
+        "properties": {
+            "session_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "user_id": {"type": "integer"},
+            "channel_id": {"type": "integer"},
+            "timer": {"type": "string"},
+            "status": {"enum": ["enabled", "disabled"]},
+        },
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(schema))
+    check = pairing.load_schema_validator(str(path))
+    assert check is not None
+    assert validate_message(ev(A, 1, 1, "2023-09-23 10:00:00", "enabled"), check)[1] is None
+    event, reason, detail = validate_message(ev(A, 1, 1, "2023-09-23 10:00:00", "paused"), check)
+    assert reason == "invalid_schema" and "status" in detail
+    # the hand check still runs after the schema (real date)
+    assert validate_message(ev(A, 1, 1, "2023-02-30 10:00:00", "enabled"), check)[1] == "invalid_schema"
+    assert pairing.load_schema_validator(None) is None
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="schemas/viewing_event.schema.json not written yet")
+def test_project_schema_agrees_with_hand_check():
+    check = pairing.default_schema_validator()
+    assert check is not None
+    good = ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")
+    assert check(json.loads(good)) is None and pairing.check_event(json.loads(good)) is None
+    for raw in INVALID_SCHEMA_CASES:
+        obj = json.loads(raw)
+        if raw.endswith('2023-02-30 10:00:00", "status": "enabled"}'):
+            assert check(obj) is None  # a pattern cannot know February has no 30th: the hand check does
+        else:
+            assert check(obj) is not None, raw
+        assert pairing.check_event(obj) is not None, raw
+
+
+def test_channel_catalog_parsing(tmp_path):
+    assert parse_channel_catalog("1, 2,5-7") == frozenset({1, 2, 5, 6, 7})
+    assert parse_channel_catalog("  ") is None
+    f = tmp_path / "ch.csv"
+    f.write_text("channel_id,channel_name\n1,Россия 1\n2,Первый канал\n\n")
+    assert pairing.load_channel_catalog_file(str(f)) == frozenset({1, 2})
+    with pytest.raises(ValueError):
+        parse_channel_catalog("9-3")
+
+
+# ------------------------------------------------------------------------------------------------ state
+
+
+def _mixed_stream() -> list[list[str]]:
+    """Batches exercising every rule, for the round-trip test."""
+    return [
+        [ev(A, 1, 1, "2023-09-23 10:00:00", "enabled"), ev(B, 2, 2, "2023-09-23 10:05:00", "disabled"), "{bad"],
+        [ev(A, 1, 1, "2023-09-23 10:00:00", "enabled"), ev(C, 3, 3, "2023-09-23 10:06:00", "enabled")],
+        [ev(A, 1, 1, "2023-09-23 10:30:00", "disabled"), ev(C, 3, 4, "2023-09-23 10:07:00", "disabled")],
+        [ev(B, 2, 2, "2023-09-23 09:05:00", "enabled"), ev(A, 1, 1, "2023-09-23 10:40:00", "disabled")],
+        [ev(D, 4, 999, "2023-09-23 11:00:00", "enabled"), ev(E, 5, 5, "2023-09-23 11:00:00", "enabled")],
+        [ev(D, 4, 4, "2023-09-24 09:00:00", "disabled")],
+        [],
+        [ev(E, 5, 5, "2023-09-23 23:30:00", "disabled")],
+        [ev("f" * 32, 6, 6, "2023-09-25 12:00:00", "enabled")],
+        [],
+    ]
+
+
+def _run(batches, roundtrip: bool, codec_compress: bool = True, **cfg):
+    config = PairerConfig(channels=CHANNELS, **cfg)
+    p = SessionPairer(config)
+    outputs = []
+    for i, batch in enumerate(batches):
+        if roundtrip:
+            state = p.to_state_map(compress=codec_compress)
+            assert all(isinstance(k, str) and isinstance(v, str) for k, v in state.items())
+            p = SessionPairer.from_state_map(state, config)
+        r = p.process_batch(batch, T0 + 200 * i, tick=not batch)
+        outputs.append((tuples(r), r.quarantine, r.counters))
+    return outputs, p
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_state_roundtrip_mid_stream_matches_uninterrupted(compress):
+    cfg = {"timeout_s": 3600, "grace_s": 250, "retention_s": 7200, "max_entries": 5}
+    plain, p1 = _run(_mixed_stream(), roundtrip=False, **cfg)
+    restored, p2 = _run(_mixed_stream(), roundtrip=True, codec_compress=compress, **cfg)
+    assert restored == plain
+    assert p2.to_json() == p1.to_json()
+    reasons = Counter(x["reason"] for _s, qs, _c in plain for x in qs)
+    # the stream really exercises the rules
+    assert {"invalid_json", "conflicting_pair", "conflicting_duplicate", "unknown_channel", "unmatched_start"} <= set(
+        reasons
+    )
+    assert sum(len(s) for s, _q, _c in plain) >= 2
+
+
+def test_state_map_format_and_errors():
+    p = make()
+    p.process_batch([ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")], T0)
+    m = p.to_state_map()
+    assert m["format"] == pairing.STATE_FORMAT and m["codec"] == "zlib+base64"
+    assert json.loads(p.to_json())["entries"][A][5][4] == ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")
+    assert SessionPairer.from_state_map({}).entries == {}
+    assert SessionPairer.from_json(None).watermark is None
+    with pytest.raises(ValueError):
+        SessionPairer.from_state_map({"format": "other/9", "data": "{}"})
+    with pytest.raises(ValueError):
+        SessionPairer.from_state_map({"format": pairing.STATE_FORMAT, "codec": "lz4", "data": ""})
+
+
+def test_config_validation():
+    with pytest.raises(ValueError):
+        PairerConfig(max_entries=0)
+    with pytest.raises(ValueError):
+        PairerConfig(timeout_s=-1)
+
+
+def test_parse_timer_is_utc_and_strict():
+    assert parse_timer("1970-01-02 00:00:01") == 86401
+    with pytest.raises(ValueError):
+        parse_timer("2023-13-01 00:00:00")
+
+
+# ------------------------------------------------------------------------------------------------ reference replay
+
+
+def _sample_rows() -> list[list[str]]:
+    with open(SAMPLE, newline="", encoding="utf-8") as fh:
+        return [r for r in csv.reader(fh) if r]
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="reference sample not available")
+def test_replay_reference_sample():
+    rows = _sample_rows()
+    assert len(rows) == 20000
+    msgs = [ev(r[0], int(r[1]), int(r[2]), r[3], r[4]) for r in rows]
+    # direct computation from the file
+    start, end = {}, {}
+    for r in rows:
+        (start if r[4] == "enabled" else end)[r[0]] = parse_timer(r[3])
+    expected_total = sum(end[s] - start[s] for s in start)
+    # replay in Kafka-sized batches, one second apart (a full-speed backfill)
+    p = make()
+    sessions: list[Session] = []
+    quarantine = []
+    for i in range(0, len(msgs), 2500):
+        r = p.process_batch(msgs[i : i + 2500], T0 + i / 2500)
+        sessions += r.sessions
+        quarantine += r.quarantine
+    assert quarantine == []
+    assert len(sessions) == 10000 and len({s.session_id for s in sessions}) == 10000
+    assert sum(s.duration_s for s in sessions) == expected_total
+    assert sum(1 for s in sessions if s.duration_s == 0) == 51
+    assert sum(1 for s in sessions if s.time_start[:10] != s.time_end[:10]) == 22
+    assert p.pending_count() == 0
+    assert p.totals["events_in"] == 20000 and p.totals["sessions_out"] == 10000
+    # replaying the whole file again (Kafka redelivery) emits nothing new
+    again = p.process_batch(msgs, T0 + 100)
+    assert again.sessions == [] and again.quarantine == [] and again.counters["duplicates_dropped"] == 20000
+
+
+# ------------------------------------------------------------------------------------------------ NiFi wrapper
+
+
+class _Relationship:
+    def __init__(self, name, description, auto_terminated=False):
+        self.name, self.description, self.auto_terminated = name, description, auto_terminated
+
+
+class _PropertyDescriptor:
+    def __init__(self, name, description, required=False, default_value=None, allowable_values=None, **kw):
+        self.name, self.default_value, self.allowable_values = name, default_value, allowable_values
+
+
+class _ArrayList(list):
+    """Stands in for java.util.ArrayList (py4j): add() appends."""
+
+    def add(self, item):
+        self.append(item)
+
+
+class _RecordTransform:
+    def __init__(self):
+        self.arrayList = _ArrayList
+        self.logger = None
+
+
+class _RecordTransformResult:
+    def __init__(self, record=None, schema=None, relationship="success", partition=None):
+        self.record, self.schema, self.relationship, self.partition = record, schema, relationship, partition
+
+
+class _JavaResult:
+    def __init__(self, processor_result, record_json):
+        self.processor_result, self.recordJson = processor_result, record_json
+
+
+class _Scope:
+    CLUSTER = "CLUSTER"
+    LOCAL = "LOCAL"
+
+
+class _TimeUnit:
+    SECONDS = "SECONDS"
+
+
+_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+class _Value:
+    def __init__(self, value):
+        self.value = value
+
+    def getValue(self):
+        return self.value
+
+    def asInteger(self):
+        return None if self.value is None else int(self.value)
+
+    def asTimePeriod(self, unit):
+        assert unit == "SECONDS"
+        n, u = self.value.split()
+        return int(n) * _UNITS[u]
+
+
+class _StateMap:
+    def __init__(self, data):
+        self.data = dict(data)
+
+    def toMap(self):
+        return dict(self.data)
+
+
+class _StateManager:
+    def __init__(self):
+        self.store = {}
+        self.scopes = []
+
+    def getState(self, scope):
+        return _StateMap(self.store.get(scope, {}))
+
+    def setState(self, state, scope):
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in state.items())
+        self.store[scope] = dict(state)
+        self.scopes.append(scope)
+
+
+class _Context:
+    def __init__(self, props, state_manager):
+        self.props, self.state_manager = props, state_manager
+
+    def getProperty(self, descriptor):
+        name = descriptor if isinstance(descriptor, str) else descriptor.name
+        return _Value(self.props.get(name))
+
+    def getStateManager(self):
+        return self.state_manager
+
+
+@pytest.fixture
+def processor_module(monkeypatch):
+    fakes = {
+        "nifiapi": types.ModuleType("nifiapi"),
+        "nifiapi.componentstate": types.SimpleNamespace(Scope=_Scope),
+        "nifiapi.properties": types.SimpleNamespace(
+            PropertyDescriptor=_PropertyDescriptor,
+            StandardValidators=types.SimpleNamespace(
+                TIME_PERIOD_VALIDATOR=1, POSITIVE_INTEGER_VALIDATOR=2, FILE_EXISTS_VALIDATOR=3
+            ),
+            TimeUnit=_TimeUnit,
+        ),
+        "nifiapi.recordtransform": types.SimpleNamespace(
+            RecordTransform=_RecordTransform,
+            RecordTransformResult=_RecordTransformResult,
+            __RecordTransformResult__=_JavaResult,
+        ),
+        "nifiapi.relationship": types.SimpleNamespace(Relationship=_Relationship),
+    }
+    for name, mod in fakes.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.delitem(sys.modules, "iptv_sessions.PairViewingSessions", raising=False)
+    module = importlib.import_module("iptv_sessions.PairViewingSessions")
+    yield module
+    sys.modules.pop("iptv_sessions.PairViewingSessions", None)
+
+
+def _processor(module, tmp_path, **props):
+    catalog = tmp_path / "channels.csv"
+    catalog.write_text("channel_id,channel_name\n" + "".join(f"{i},ch{i}\n" for i in range(1, 149)))
+    values = {d.name: d.default_value for d in module.PairViewingSessions.PROPERTIES}
+    values.update({"Channel Catalog": str(catalog), "Event-Time Timeout": "1 hour", "Wall-Clock Grace": "5 mins"})
+    values.update(props)
+    proc = module.PairViewingSessions()
+    sm = _StateManager()
+    proc.process_context = _Context(values, sm)
+    return proc, sm
+
+
+def _routed(results):
+    return [(r.processor_result.relationship, json.loads(r.recordJson), r.processor_result.partition) for r in results]
+
+
+def test_processor_descriptors_and_relationships(processor_module):
+    cls = processor_module.PairViewingSessions
+    names = [d.name for d in cls().getPropertyDescriptors()]
+    assert names == [
+        "Event-Time Timeout",
+        "Wall-Clock Grace",
+        "Completed Session Retention",
+        "Max State Entries",
+        "Channel Catalog",
+        "Event Schema File",
+        "Raw Message Field",
+        "State Scope",
+        "Output Mode",
+    ]
+    assert [r.name for r in cls().getRelationships()] == ["sessions", "quarantine", "metrics"]
+    assert cls.ProcessorDetails.version and "jsonschema>=4.20" in cls.ProcessorDetails.dependencies
+
+
+def test_processor_routes_sessions_and_quarantine_and_keeps_state(processor_module, tmp_path):
+    proc, sm = _processor(processor_module, tmp_path, **{"State Scope": "CLUSTER"})
+    proc.clock = lambda: T0
+    start = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    chunk1 = [{"raw": start}, {"raw": "{broken"}, {"raw": ev(B, 1, 500, "2023-09-23 10:00:00", "enabled")}]
+    out1 = _routed(proc.transformRecord(json.dumps(chunk1), None, None))
+    assert out1 == [
+        (
+            "quarantine",
+            q(
+                "invalid_json",
+                "",
+                "{broken",
+                "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+            ),
+            {"quarantine.reason": "invalid_json"},
+        ),
+        (
+            "quarantine",
+            q("unknown_channel", B, chunk1[2]["raw"], "channel_id 500"),
+            {"quarantine.reason": "unknown_channel"},
+        ),
+    ]
+    assert sm.scopes == ["CLUSTER"]
+    # state survives between invocations (new processor object = restart); JsonTreeReader-style record
+    proc2 = processor_module.PairViewingSessions()
+    proc2.process_context = proc.process_context
+    proc2.clock = lambda: T0 + 10
+    chunk2 = [json.loads(ev(A, 7, 5, "2023-09-23 10:45:00", "disabled")), {"raw": start}]
+    out2 = _routed(proc2.transformRecord(json.dumps(chunk2), None, None))
+    assert out2 == [
+        (
+            "sessions",
+            {
+                "session_id": A,
+                "user_id": 7,
+                "channel_id": 5,
+                "time_start": "2023-09-23 10:00:00",
+                "time_end": "2023-09-23 10:45:00",
+                "duration_s": 2700,
+            },
+            None,
+        )
+    ]
+    state = SessionPairer.from_state_map(sm.store["CLUSTER"])
+    assert state.totals["duplicates_dropped"] == 1 and state.totals["sessions_out"] == 1
+
+
+def test_processor_tick_expires_without_data_and_metrics(processor_module, tmp_path):
+    proc, sm = _processor(processor_module, tmp_path, **{"Output Mode": processor_module.MODE_WITH_METRICS})
+    start = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    proc.clock = lambda: T0
+    proc.transformRecord(
+        json.dumps([{"raw": start}, {"raw": ev(B, 1, 1, "2023-09-23 12:00:00", "enabled")}]), None, None
+    )
+    proc.clock = lambda: T0 + 299
+    out = _routed(proc.transformRecord(json.dumps([{"raw": "TICK"}]), None, None))
+    assert [o[0] for o in out] == ["metrics"]  # grace not over yet
+    proc.clock = lambda: T0 + 300
+    out = _routed(proc.transformRecord(json.dumps([{"tick": True}]), None, None))
+    assert [(o[0], o[1].get("reason"), o[1].get("session_id")) for o in out] == [
+        ("quarantine", "unmatched_start", A),
+        ("metrics", None, None),
+    ]
+    metrics = json.loads(out[1][1]["metrics"])
+    assert metrics["batch"]["ticks"] == 1 and metrics["batch"]["events_in"] == 0
+    assert metrics["pending"] == 1 and metrics["totals"]["quarantined"]["unmatched_start"] == 1
+    assert list(sm.store) == ["LOCAL"]
