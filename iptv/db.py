@@ -1,0 +1,54 @@
+"""Connections to the warehouse database (Greenplum on a cluster, PostgreSQL 15 locally).
+
+Endpoint and role names come from the ``postgres`` section of the config; passwords from the generated
+JSON credentials file it names (``postgres.credentials_file``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import psycopg2
+import psycopg2.extensions
+
+from iptv.config import ConfigError, get_config, read_credentials
+
+Role = Literal["loader", "reader", "admin"]
+
+
+def role_name(cfg: dict[str, Any], role: Role) -> str:
+    """The database role configured for ``role`` (loader, reader or admin)."""
+    key = {"loader": "loader_user", "reader": "reader_user", "admin": "admin_user"}.get(role)
+    if key is None:
+        raise ConfigError(f"unknown database role {role!r}: use loader, reader or admin")
+    try:
+        return str(cfg["postgres"][key])
+    except KeyError:
+        raise ConfigError(f"config lacks postgres.{key}") from None
+
+
+def connect(
+    cfg: dict[str, Any] | None = None,
+    role: Role = "loader",
+    *,
+    dbname: str | None = None,
+    connect_timeout: int = 10,
+    **kwargs: Any,
+) -> psycopg2.extensions.connection:
+    """A psycopg2 connection to ``postgres.database`` (or ``dbname``) as the configured ``role``."""
+    cfg = cfg or get_config()
+    section = cfg["postgres"]
+    user = role_name(cfg, role)
+    creds = read_credentials(section["credentials_file"])
+    if user not in creds:
+        raise ConfigError(f"no password for role {user} in {section['credentials_file']}")
+    return psycopg2.connect(
+        host=section["host"],
+        port=int(section["port"]),
+        dbname=dbname or section["database"],
+        user=user,
+        password=creds[user],
+        connect_timeout=connect_timeout,
+        application_name=kwargs.pop("application_name", "iptv"),
+        **kwargs,
+    )
