@@ -1,0 +1,1 @@
+"""IPTV viewing simulator and Kafka producer: ``python -m producer --help``."""

@@ -1,0 +1,87 @@
+"""The channel and subscriber catalogs, as headerless RFC 4180 CSV (Hive / Greenplum external tables).
+
+channels.csv: channel_id, channel_name, watch_time_share_pct, viewer_share_pct (from the rating table).
+users.csv:    user_id, full_name, gender (M/F), birth_date, city, signup_date -- Faker ru_RU, deterministic
+              for a seed; user ids 1..N match the simulated subscribers of the same --users.
+
+Fields are quoted only when needed (comma, quote, newline) and quotes are doubled, so readers must use
+quote '"' and escape '"' (Hive OpenCSVSerde, Spark ``escape='"'``, Greenplum ``FORMAT 'CSV'``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from faker import Faker
+
+from producer.reference import Rating, load_rating
+
+CHANNEL_COLUMNS = ("channel_id", "channel_name", "watch_time_share_pct", "viewer_share_pct")
+USER_COLUMNS = ("user_id", "full_name", "gender", "birth_date", "city", "signup_date")
+
+
+def channel_rows(rating: Rating | None = None) -> list[tuple[Any, ...]]:
+    rating = rating or load_rating()
+    return [
+        (int(c), n, f"{w:g}", f"{v:g}")
+        for c, n, w, v in zip(rating.channel_id, rating.name, rating.watch_pct, rating.viewer_pct, strict=True)
+    ]
+
+
+def user_rows(n_users: int = 10_000, seed: int = 0, today: dt.date | None = None) -> list[tuple[Any, ...]]:
+    """Subscribers 1..n_users: Russian names consistent with gender, birth dates 1940-2006, signup dates
+    within the 8 years before ``today`` (default 2025-01-01, fixed so a seed always gives the same file)."""
+    today = today or dt.date(2025, 1, 1)
+    fake = Faker("ru_RU")
+    fake.seed_instance(seed)
+    rng = np.random.default_rng([seed, 0xCA7])
+    male = rng.random(n_users) < 0.47
+    birth0 = dt.date(1940, 1, 1).toordinal()
+    births = rng.integers(birth0, dt.date(2006, 12, 31).toordinal(), n_users)
+    signups = rng.integers(today.toordinal() - 8 * 365, today.toordinal(), n_users)
+    rows = []
+    for i in range(n_users):
+        if male[i]:
+            name = f"{fake.last_name_male()} {fake.first_name_male()} {fake.middle_name_male()}"
+        else:
+            name = f"{fake.last_name_female()} {fake.first_name_female()} {fake.middle_name_female()}"
+        rows.append(
+            (
+                i + 1,
+                name,
+                "M" if male[i] else "F",
+                dt.date.fromordinal(int(births[i])).isoformat(),
+                fake.city_name(),
+                dt.date.fromordinal(int(signups[i])).isoformat(),
+            )
+        )
+    return rows
+
+
+def to_csv(rows: Iterable[Sequence[Any]]) -> str:
+    """Headerless RFC 4180 CSV text (\\n line ends, minimal quoting, doubled quotes)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buf.getvalue()
+
+
+def from_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def write_csv(rows: Iterable[Sequence[Any]], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_csv(rows), encoding="utf-8", newline="")
+    return path
+
+
+def read_csv(path: str | Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))

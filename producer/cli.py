@@ -1,0 +1,455 @@
+"""``python -m producer``: the IPTV viewing simulator and Kafka producer.
+
+Commands: ``live`` (one day streamed to Kafka in event-time order, paced or as fast as possible), ``backfill``
+(the days before --date, to Kafka or to HDFS files by date), ``catalogs`` (channels and subscribers as
+headerless CSV) and ``calibrate`` (fit the channel model to the rating table, or just --check it).
+
+Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 interrupted by Ctrl-C (after flushing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iptv.config import ConfigError, load_config, state_dir
+from producer import catalogs, faults
+from producer.events import Plan, write_truth
+from producer.model import DAY, Simulator, epoch_seconds
+from producer.sinks import CLIENTS, DEFAULT_CLIENT, KafkaSink, ProjectHdfs, SinkError, kafka_sink
+
+log = logging.getLogger("producer")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Stop:
+    """Set by the first Ctrl-C; a second one interrupts for real."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        def handler(signum: int, frame: Any) -> None:
+            self.requested = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, handler)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _speed(text: str) -> float:
+    if text == "max":
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed takes a positive number or 'max', not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--speed must be positive (or 'max')")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--faults takes a fraction of sessions, not {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("--faults must be between 0 and 1 (fraction of sessions)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--users", type=_positive, default=10_000, help="number of subscribers (default 10000)")
+    common.add_argument("--seed", type=int, default=0, help="random seed: same seed, same data (default 0)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    common.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    send = argparse.ArgumentParser(add_help=False)
+    send.add_argument("--client", choices=CLIENTS, default=DEFAULT_CLIENT, help=f"Kafka library ({DEFAULT_CLIENT})")
+    send.add_argument("--faults", type=_rate, default=0.0, metavar="RATE", help="fraction of sessions given a fault")
+    send.add_argument("--manifest", type=Path, help="JSONL manifest of injected faults (default under .stack/)")
+    send.add_argument("--truth", type=Path, help="write the valid sessions (ground truth) to this CSV")
+
+    p = argparse.ArgumentParser(
+        prog="python -m producer",
+        description="IPTV viewing simulator: realistic subscribers, channels and sessions, streamed to Kafka.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    live = sub.add_parser(
+        "live",
+        parents=[common, send],
+        help="stream one day's viewing events to Kafka in event-time order",
+        description="Simulate calendar day --date and send its events to Kafka at event time: --speed X simulated "
+        "seconds per real second from the day's start (default 60), --speed max, or --from-now (the current time "
+        "of day at speed 1; sessions already running send their enabled event at once).",
+    )
+    live.add_argument("--date", type=_date, default=None, help="day to simulate (default today)")
+    pace = live.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=_speed, default=None, help="simulated seconds per real second, or 'max'")
+    pace.add_argument("--from-now", action="store_true", help="start at the current time of day, real time")
+
+    back = sub.add_parser(
+        "backfill",
+        parents=[common, send],
+        help="the N days before --date, to Kafka or to HDFS files by date",
+        description="Simulate the --days days before --date and send them as fast as possible to Kafka (--to kafka) "
+        "or write headerless CSV files to HDFS under hdfs.paths.raw_events/dt=YYYY-MM-DD/ (--to hdfs; the date a "
+        "message falls on is its send time).",
+    )
+    back.add_argument("--days", type=_positive, default=7, help="number of days (default 7)")
+    back.add_argument("--date", type=_date, default=None, help="the day after the history (default today)")
+    back.add_argument("--to", choices=("kafka", "hdfs"), default="kafka", help="destination (default kafka)")
+
+    cat = sub.add_parser(
+        "catalogs",
+        parents=[common],
+        help="write the channel and subscriber catalogs as headerless CSV",
+        description="Write channels.csv and users.csv (headerless RFC 4180 CSV) to --out and/or to HDFS "
+        "(--to hdfs: hdfs.paths.catalogs/channels/ and /users/). Default: --out .stack/producer/catalogs.",
+    )
+    cat.add_argument("--out", type=Path, help="local directory")
+    cat.add_argument("--to", choices=("hdfs",), help="also (or only) write to HDFS")
+
+    cal = sub.add_parser(
+        "calibrate",
+        parents=[common],
+        help="fit the channel model to the rating table (or --check it)",
+        description="Fit tune-in weights and stay factors so that a simulated week reproduces the rating table, "
+        "and write data/reference/channel_model.csv. --check only reports the week's figures.",
+    )
+    cal.add_argument("--check", action="store_true", help="only simulate a week and report the calibration")
+    cal.add_argument("--iterations", type=_positive, default=6)
+    return p
+
+
+# ----- helpers ------------------------------------------------------------------------------
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="ev", desc=desc, disable=None if enabled else True, mininterval=0.5, leave=False)
+
+
+def _stream(
+    plan: Plan, sink: KafkaSink, *, speed: float, sim_start: int, stop: _Stop, progress: bool, desc: str
+) -> int:
+    """Send the plan's messages (paced when speed > 0); returns how many were handed to the producer."""
+    sent = 0
+    bar = _progress(len(plan), progress, desc)
+    t0 = time.monotonic()
+    send = sink.send
+    step = 2000
+    try:
+        for t, key, value in plan.messages():
+            if stop.requested:
+                break
+            if speed:
+                target = t0 + (t - sim_start) / speed
+                while (rem := target - time.monotonic()) > 0 and not stop.requested:
+                    sink.poll(min(rem, 0.2))
+                if stop.requested:
+                    break
+            send(key.encode(), value.encode())
+            sent += 1
+            if sent % step == 0:
+                bar.update(step)
+                if speed:
+                    bar.set_postfix_str(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)), refresh=False)
+    finally:
+        bar.update(sent % step)
+        bar.close()
+    return sent
+
+
+def _kafka_target(cfg: dict[str, Any]) -> tuple[str, str]:
+    try:
+        return str(cfg["kafka"]["bootstrap_servers"]), str(cfg["kafka"]["topics"]["viewing_events"]["name"])
+    except KeyError as exc:
+        raise ConfigError(f"config lacks kafka.{exc.args[0]}") from None
+
+
+def _default_manifest(cfg: dict[str, Any], name: str) -> Path:
+    return state_dir(cfg) / "producer" / f"faults-{name}.jsonl"
+
+
+def _finish_outputs(
+    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: dict[str, Any], name: str, sent: int | None
+) -> tuple[Path | None, int]:
+    manifest_path = None
+    entries: list[faults.Fault] = []
+    if args.faults > 0:
+        entries = faults.finalize(plan, injected, sent)
+        manifest_path = args.manifest or _default_manifest(cfg, name)
+        faults.write_manifest(entries, manifest_path)
+    if args.truth:
+        write_truth(plan.truth(sent), args.truth)
+    return manifest_path, len(entries)
+
+
+def _fault_summary(entries: list[faults.Fault]) -> str:
+    c = Counter(e["kind"] for e in entries)
+    return ", ".join(f"{k} {c[k]}" for k in faults.KINDS if c[k]) or "none"
+
+
+def _connect(args: argparse.Namespace, cfg: dict[str, Any]) -> KafkaSink:
+    """The Kafka sink, connected (fails fast, before any simulation work)."""
+    bootstrap, topic = _kafka_target(cfg)
+    sink = kafka_sink(args.client, bootstrap, topic)
+    log.info("connected to %s, topic %s (%s)", bootstrap, topic, args.client)
+    return sink
+
+
+def _send_to_kafka(
+    plan: Plan, sink: KafkaSink, args: argparse.Namespace, *, speed: float, sim_start: int, desc: str
+) -> tuple[int, int, float, bool]:
+    stop = _Stop()
+    stop.install()
+    t0 = time.monotonic()
+    sent = _stream(plan, sink, speed=speed, sim_start=sim_start, stop=stop, progress=not args.no_progress, desc=desc)
+    left = sink.flush(60.0)
+    elapsed = time.monotonic() - t0
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sink.close()
+    if left:
+        log.error("%d messages not delivered within 60 s", left)
+    return sent, left, elapsed, stop.requested
+
+
+# ----- commands -----------------------------------------------------------------------------
+def cmd_live(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    sink = _connect(args, cfg)
+    now = dt.datetime.now()
+    day = args.date or now.date()
+    sim = Simulator(args.users, args.seed)
+    sessions = sim.day(day)
+    day0 = epoch_seconds(day)
+    not_before = None
+    if args.from_now:
+        seconds = now.hour * 3600 + now.minute * 60 + now.second
+        not_before = day0 + seconds
+        speed = args.speed or 1.0
+        sim_start = not_before
+    else:
+        speed = 60.0 if args.speed is None else args.speed
+        sim_start = day0
+    plan = Plan(sessions, not_before=not_before)
+    injected = faults.inject(plan, args.faults, args.seed) if args.faults else []
+    total = len(plan)
+    log.info("day %s: %d sessions, %d messages planned", day, plan.n_sessions, total)
+    sent, left, elapsed, interrupted = _send_to_kafka(
+        plan, sink, args, speed=speed, sim_start=sim_start, desc=f"live {day}"
+    )
+    manifest, n_faults = _finish_outputs(plan, injected, args, cfg, f"live-{day}-seed{args.seed}", sent)
+    sessions_sent = len(plan.truth(sent))
+    _summary(
+        "live",
+        f"{day}",
+        sent,
+        total,
+        sink,
+        elapsed,
+        interrupted,
+        sessions_sent,
+        n_faults,
+        manifest,
+        args,
+        speed_label="max" if not speed else f"x{speed:g}",
+    )
+    return _exit_code(sink, left, interrupted)
+
+
+def _summary(
+    cmd: str,
+    what: str,
+    sent: int,
+    total: int,
+    sink: KafkaSink,
+    elapsed: float,
+    interrupted: bool,
+    sessions: int,
+    n_faults: int,
+    manifest: Path | None,
+    args: argparse.Namespace,
+    speed_label: str = "max",
+) -> None:
+    rate = sink.delivered / elapsed if elapsed > 0 else 0.0
+    head = "INTERRUPTED: " if interrupted else ""
+    print(
+        f"{head}{cmd} {what}: {sent:,} of {total:,} events sent, {sink.delivered:,} delivered"
+        f"{f', {sink.failed:,} FAILED' if sink.failed else ''}; {sessions:,} valid sessions complete; "
+        f"{elapsed:.1f} s at speed {speed_label}, {rate:,.0f} events/s ({args.client})"
+    )
+    if manifest:
+        print(f"faults: {n_faults:,} injected -> {manifest}")
+    if args.truth:
+        print(f"ground truth -> {args.truth}")
+
+
+def _exit_code(sink: KafkaSink, left: int, interrupted: bool) -> int:
+    if sink.failed or left:
+        detail = sink.first_error or f"{left} messages still queued"
+        print(f"error: {sink.failed + left} events were not delivered ({detail})", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    end_day = args.date or dt.date.today()
+    first = end_day - dt.timedelta(days=args.days)
+    sink = _connect(args, cfg) if args.to == "kafka" else None
+    sim = Simulator(args.users, args.seed)
+    sessions = sim.days(first, args.days)
+    fmt = "json" if args.to == "kafka" else "csv"
+    plan = Plan(sessions, fmt=fmt)
+    injected = faults.inject(plan, args.faults, args.seed) if args.faults else []
+    last = end_day - dt.timedelta(days=1)
+    what = f"{first}..{last}"
+    name = f"backfill-{first}-{last}-seed{args.seed}"
+    if sink is not None:
+        sent, left, elapsed, interrupted = _send_to_kafka(
+            plan, sink, args, speed=0.0, sim_start=epoch_seconds(first), desc=f"backfill {what}"
+        )
+        manifest, n_faults = _finish_outputs(plan, injected, args, cfg, name, sent)
+        _summary(
+            "backfill",
+            what,
+            sent,
+            len(plan),
+            sink,
+            elapsed,
+            interrupted,
+            len(plan.truth(sent)),
+            n_faults,
+            manifest,
+            args,
+        )
+        return _exit_code(sink, left, interrupted)
+    return _backfill_hdfs(plan, injected, args, cfg, name, what)
+
+
+def _backfill_hdfs(
+    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: dict[str, Any], name: str, what: str
+) -> int:
+    hdfs = ProjectHdfs(cfg)
+    root = str(cfg["hdfs"]["paths"]["raw_events"]).rstrip("/")
+    t0 = time.monotonic()
+    by_day: dict[int, list[str]] = {}
+    for t, _key, value in plan.messages():
+        by_day.setdefault(t // DAY, []).append(value)
+    written = 0
+    from tqdm import tqdm
+
+    for d in tqdm(sorted(by_day), unit="day", disable=True if args.no_progress else None, leave=False):
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=int(d))
+        directory = f"{root}/dt={day.isoformat()}"
+        hdfs.mkdirs(directory)
+        lines = by_day[d]
+        hdfs.write(f"{directory}/part-{name}.csv", ("\n".join(lines) + "\n").encode("utf-8"))
+        written += len(lines)
+        log.info("%s/part-%s.csv: %d lines", directory, name, len(lines))
+    elapsed = time.monotonic() - t0
+    manifest, n_faults = _finish_outputs(plan, injected, args, cfg, name, None)
+    print(
+        f"backfill {what}: {written:,} events ({len(plan.truth()):,} valid sessions) written to "
+        f"{root}/dt=*/ in {len(by_day)} files, {elapsed:.1f} s"
+    )
+    if manifest:
+        print(f"faults: {n_faults:,} injected -> {manifest}")
+    if args.truth:
+        print(f"ground truth -> {args.truth}")
+    return EXIT_OK
+
+
+def cmd_catalogs(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    channels = catalogs.to_csv(catalogs.channel_rows())
+    users = catalogs.to_csv(catalogs.user_rows(args.users, args.seed))
+    out = args.out or (None if args.to else state_dir(cfg) / "producer" / "catalogs")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "channels.csv").write_text(channels, encoding="utf-8", newline="")
+        (out / "users.csv").write_text(users, encoding="utf-8", newline="")
+        print(f"catalogs: 148 channels, {args.users:,} users -> {out}/channels.csv, {out}/users.csv")
+    if args.to == "hdfs":
+        hdfs = ProjectHdfs(cfg)
+        root = str(cfg["hdfs"]["paths"]["catalogs"]).rstrip("/")
+        for name, text in (("channels", channels), ("users", users)):
+            hdfs.mkdirs(f"{root}/{name}")
+            hdfs.write(f"{root}/{name}/{name}.csv", text.encode("utf-8"))
+        print(f"catalogs: 148 channels, {args.users:,} users -> hdfs {root}/channels/, {root}/users/")
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from scipy.stats import spearmanr
+
+    from producer.model import MODEL_CSV, fit, load_channel_model, save_channel_model, shares
+    from producer.reference import load_rating
+
+    if not args.check:
+        save_channel_model(fit(iterations=args.iterations))
+        load_channel_model.cache_clear()
+        print(f"channel model -> {MODEL_CSV}")
+    rating = load_rating()
+    t0 = time.monotonic()
+    week = Simulator(args.users, args.seed).days(dt.date(2025, 3, 3), 7)
+    elapsed = time.monotonic() - t0
+    w, v = shares(week, rating)
+    rho_w = spearmanr(w, rating.watch_share).statistic
+    rho_v = spearmanr(v, rating.viewer_share).statistic
+    dev_w = np.abs(w[:10] / rating.watch_share[:10] - 1).max()
+    dev_v = np.abs(v[:10] / rating.viewer_share[:10] - 1).max()
+    print(
+        f"week of {args.users:,} subscribers (seed {args.seed}): {len(week):,} sessions simulated in {elapsed:.1f} s\n"
+        f"watch-time share: Spearman {rho_w:.4f}, top-10 max relative deviation {dev_w:.1%}\n"
+        f"viewer share:     Spearman {rho_v:.4f}, top-10 max relative deviation {dev_v:.1%}"
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"live": cmd_live, "backfill": cmd_backfill, "catalogs": cmd_catalogs, "calibrate": cmd_calibrate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        cfg = load_config()
+        return COMMANDS[args.command](args, cfg)
+    except (SinkError, ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
