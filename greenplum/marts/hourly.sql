@@ -24,9 +24,10 @@ WITH bounds AS (
 SELECT h.d,
        h.hour,
        COUNT(DISTINCT s.user_id),
-       ROUND(CAST(COALESCE(SUM(
+       -- LEAST/GREATEST skip NULLs, so the hours without a session must be excluded explicitly.
+       ROUND(CAST(COALESCE(SUM(CASE WHEN s.user_id IS NOT NULL THEN
            GREATEST(0, CAST(EXTRACT(EPOCH FROM (LEAST(s.time_end, h.he) - GREATEST(s.time_start, h.hs))) AS BIGINT))
-       ), 0) AS NUMERIC) / 60, 6)
+       END), 0) AS NUMERIC) / 60, 6)
 FROM hours h
 LEFT JOIN s ON s.time_start < h.he AND (s.time_end > h.hs OR s.time_start >= h.hs)
 GROUP BY h.d, h.hour;
