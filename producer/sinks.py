@@ -103,7 +103,7 @@ class KafkaPythonSink:
 
     def __init__(self, bootstrap: str, topic: str, extra: dict[str, Any] | None = None):
         from kafka import KafkaProducer
-        from kafka.errors import KafkaError, NoBrokersAvailable
+        from kafka.errors import KafkaError
 
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
         self.topic = topic
@@ -118,14 +118,13 @@ class KafkaPythonSink:
                 linger_ms=20,
                 batch_size=1_000_000,
                 max_block_ms=int(CONNECT_TIMEOUT_S * 1000),
-                api_version_auto_timeout_ms=int(CONNECT_TIMEOUT_S * 1000),
+                bootstrap_timeout_ms=int(CONNECT_TIMEOUT_S * 1000),
+                allow_auto_create_topics=False,
                 client_id="iptv-producer",
                 **(extra or {}),
             )
-        except NoBrokersAvailable:
-            raise SinkError(f"Kafka at {bootstrap} is unreachable (no broker answered)") from None
-        except KafkaError as exc:
-            raise SinkError(f"Kafka at {bootstrap}: {exc}") from None
+        except KafkaError as exc:  # kafka-python 3: KafkaTimeoutError "Unable to bootstrap from [...]"
+            raise SinkError(f"Kafka at {bootstrap} is unreachable ({exc})") from None
         try:
             parts = self._p.partitions_for(topic)
         except KafkaError as exc:
