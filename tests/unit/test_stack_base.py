@@ -1,0 +1,116 @@
+"""The process plumbing every service relies on: spawn/stop by PID, port conflicts, readiness waits."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from iptv.stack.base import Service, StackError, pid_alive, port_open, wait_until
+
+pytestmark = pytest.mark.unit
+
+
+class SleepService(Service):
+    """A stand-in engine: a shell that starts a child and sleeps (to prove the whole group stops)."""
+
+    name = "sleeper"
+
+    def __init__(self, cfg, port: int):
+        super().__init__(cfg)
+        self.port = port
+
+    def start_processes(self) -> None:
+        self.spawn(["bash", "-c", "sleep 300 & sleep 300; wait"])
+
+    def ready(self) -> bool:
+        return True
+
+    def ports(self):
+        return [("127.0.0.1", self.port)]
+
+
+@pytest.fixture
+def tmp_cfg(tmp_path):
+    return {"stack": {"state_dir": str(tmp_path / "state")}, "sleeper": {}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in (f"/proc/{pid}/task",):
+        try:
+            import os
+
+            for tid in os.listdir(task):
+                with open(f"{task}/{tid}/children") as fh:
+                    out += [int(x) for x in fh.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def test_spawn_writes_pid_and_stop_kills_the_whole_group(tmp_cfg):
+    svc = SleepService(tmp_cfg, _free_port())
+    svc.start()
+    pids = svc.pids()
+    assert list(pids) == ["sleeper"]
+    parent = pids["sleeper"]
+    wait_until(lambda: len(_children(parent)) == 2, 10, "children started", interval=0.1)
+    children = _children(parent)
+    svc.stop()
+    assert not pid_alive(parent)
+    assert not any(pid_alive(c) for c in children)
+    assert svc.pids() == {}
+    assert not svc.pid_file.exists()
+    assert "start: bash -c" in svc.log_file.read_text()
+
+
+def test_start_is_idempotent(tmp_cfg):
+    svc = SleepService(tmp_cfg, _free_port())
+    svc.start()
+    first = svc.pids()
+    svc.start()
+    assert svc.pids() == first
+    svc.stop()
+
+
+def test_port_in_use_is_a_one_line_error(tmp_cfg):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert port_open("127.0.0.1", port)
+        svc = SleepService(tmp_cfg, port)
+        with pytest.raises(StackError) as err:
+            svc.start()
+    assert str(err.value) == f"port {port} (sleeper) is already in use by another process"
+    assert svc.pids() == {}
+
+
+def test_wait_until_times_out_with_the_name_of_what_it_waited_for():
+    t0 = time.monotonic()
+    with pytest.raises(StackError, match="the moon did not become ready within 1 s"):
+        wait_until(lambda: False, 1, "the moon", interval=0.1)
+    assert time.monotonic() - t0 < 5
+
+
+def test_wait_ready_reports_a_service_that_died(tmp_cfg):
+    class Dying(SleepService):
+        def start_processes(self) -> None:
+            self.spawn(["bash", "-c", "exit 3"])
+
+        def ready(self) -> bool:
+            return False
+
+    svc = Dying(tmp_cfg, _free_port())
+    svc.start()
+    with pytest.raises(StackError, match="sleeper exited during start-up"):
+        svc.wait_ready()
+    svc.stop()
