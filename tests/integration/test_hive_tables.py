@@ -1,0 +1,207 @@
+"""The hive/ SQL on the real HDFS + HiveServer2 (Spark Thrift Server locally): external tables, views and
+partitions over sample CSV files, and the per-date aggregate queries agree with the DuckDB reference and with
+the Greenplum marts loaded (through WebHDFS) from the same files.
+
+Everything runs in a scratch HDFS area and a scratch Hive database and schema (the ``${...}`` placeholders of
+the SQL files point there), removed at the end; the real /data/iptv and database iptv are not touched."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from iptv import db, hdfs_client
+from iptv import warehouse as W
+from iptv.hive_client import connect, run_sql_file
+from iptv.marts_reference import compute_marts, write_sample_lake
+
+pytestmark = pytest.mark.integration
+
+HIVE_DIR = Path(__file__).resolve().parents[2] / "hive"
+DATES = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 9)]  # Mon, Tue, next Mon
+MARTS = {
+    "daily": ("mart_daily", ["dt", "watch_hours", "sessions", "viewers"], ["dt"]),
+    "channel_daily": (
+        "mart_channel_daily",
+        [
+            "dt",
+            "channel_id",
+            "channel_name",
+            "watch_hours",
+            "sessions",
+            "viewers",
+            "reach_pct",
+            "share_pct",
+            "rating_pct",
+            "atv_min",
+        ],
+        ["dt", "channel_id"],
+    ),
+    "hourly": ("mart_hourly", ["dt", "hour", "viewers", "watch_minutes"], ["dt", "hour"]),
+    "duration_hist": (
+        "mart_duration_hist",
+        ["dt", "bucket_label", "bucket_lower_s", "sessions"],
+        ["dt", "bucket_lower_s"],
+    ),
+}
+QUARANTINE_LINE = 'bad_json,abc123,2026-03-02 10:00:01,"unexpected token, at 3","{""user_id"": 1, ""x"": ""a,b""}"\n'
+
+
+def norm(v):
+    """Values from PyHive (decimals may come as strings, dates as strings) and psycopg2, made comparable."""
+    if v is None:
+        return None
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float | Decimal) or (isinstance(v, str) and v.replace(".", "", 1).isdigit() and "." in v):
+        return Decimal(str(v)).quantize(Decimal("0.000001"))
+    return v
+
+
+def close(a: list[tuple], b: list[tuple]) -> bool:
+    """Equal row by row; decimals within 1e-6 (Spark/Hive decimal division keeps fewer digits)."""
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b, strict=True):
+        for x, y in zip(map(norm, ra), map(norm, rb), strict=True):
+            if isinstance(x, Decimal) and isinstance(y, Decimal):
+                if abs(x - y) > Decimal("0.000001"):
+                    return False
+            elif x != y:
+                return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def env(hive, hdfs, tmp_path_factory):
+    """A config whose HDFS paths and Hive database point to a scratch area holding the sample files."""
+    tag = uuid.uuid4().hex[:10]
+    base = f"/tmp/iptv-tests/warehouse-{tag}"
+    cfg = copy.deepcopy(hive)
+    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
+    cfg["hive"]["database"] = f"iptv_test_{tag}"
+    root = tmp_path_factory.mktemp("lake")
+    files = write_sample_lake(root, hive["hdfs"]["paths"], DATES, seed=99, sessions_per_day=120)
+    for f in sorted(root.rglob("*.csv")):
+        hdfs_client.write_bytes(cfg, base + "/" + str(f.relative_to(root)), f.read_bytes(), overwrite=True)
+    q = f"{cfg['hdfs']['paths']['quarantine']}/dt=2026-03-02/q.csv"
+    hdfs_client.write_text(cfg, q, QUARANTINE_LINE, overwrite=True)
+    yield cfg, root, files
+    try:
+        conn = connect(cfg)
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
+        conn.close()
+    finally:
+        hdfs_client.delete(cfg, base, recursive=True)
+
+
+@pytest.fixture(scope="module")
+def cursor(env):
+    cfg, _, _ = env
+    conn = connect(cfg, database="default")
+    cur = conn.cursor()
+    yield cur
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def tables(env, cursor):
+    cfg, _, _ = env
+    params = W.hive_sql_params(cfg)
+    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", params)
+    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", params)  # idempotent
+    run_sql_file(cursor, HIVE_DIR / "views.sql", params)
+    for d in DATES:
+        run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", W.hive_sql_params(cfg, d))
+    run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", W.hive_sql_params(cfg, DATES[0]))  # idempotent
+    return params["database"]
+
+
+@pytest.fixture(scope="module")
+def reference(env):
+    cfg, root, files = env
+    sessions = root / "data/iptv/sessions"
+    return compute_marts(sessions, files["users"], files["channels"])
+
+
+@pytest.fixture(scope="module")
+def mart_dates(reference):
+    return [d.isoformat() for d in reference["mart_daily"]["dt"]]
+
+
+@pytest.fixture(scope="module")
+def hive_marts(env, tables, cursor, mart_dates):
+    cfg, _, _ = env
+    out: dict[str, list[tuple]] = {}
+    for name in MARTS:
+        rows: list[tuple] = []
+        for d in mart_dates:
+            rows.extend(run_sql_file(cursor, HIVE_DIR / "marts" / f"{name}.sql", W.hive_sql_params(cfg, d))[-1])
+        out[name] = rows
+    return out
+
+
+@pytest.fixture(scope="module")
+def greenplum(env, postgres):
+    """The same files loaded into a scratch warehouse schema, read from HDFS by the loader."""
+    cfg, _, _ = env
+    cfg = copy.deepcopy(cfg)
+    cfg["postgres"] = postgres["postgres"]
+    wh = W.Warehouse(cfg, schema=f"iptv_dw_test_hive_{uuid.uuid4().hex[:8]}")
+    conn = db.connect(cfg, "loader")
+    W.apply_ddl(conn, wh)
+    cat = cfg["hdfs"]["paths"]["catalogs"]
+    W.load_dims(conn, wh, W.list_sources(cfg, cat + "/channels"), W.list_sources(cfg, cat + "/users"))
+    for d in DATES:
+        sources = W.list_sources(cfg, W.session_dir(cfg, d))
+        assert sources and all(s.hdfs for s in sources)
+        W.load_sessions(conn, wh, d, sources)
+    yield wh, conn
+    conn.rollback()
+    with conn, conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {wh.schema} CASCADE")
+    conn.close()
+
+
+def test_tables_and_views(tables, cursor, env):
+    _, root, files = env
+    db_ = tables
+    cursor.execute(f"SELECT COUNT(*), COUNT(DISTINCT dt) FROM {db_}.sessions")
+    n = sum(len(f.read_text().splitlines()) for f in files["sessions"].values())
+    assert cursor.fetchall() == [(n, len(DATES))]
+    cursor.execute(f"SELECT user_id, user_name FROM {db_}.v_users WHERE user_id = 1")
+    assert cursor.fetchall() == [(1, 'User 1, "B." O\'Neil')]
+    cursor.execute(f"SELECT COUNT(*), COUNT(DISTINCT channel_name) FROM {db_}.v_channels")
+    assert cursor.fetchall() == [(12, 12)]
+    cursor.execute(f"SELECT reason, session_id, detail, raw, dt FROM {db_}.v_quarantine")
+    assert cursor.fetchall() == [
+        ("bad_json", "abc123", "unexpected token, at 3", '{"user_id": 1, "x": "a,b"}', "2026-03-02")
+    ]
+    cursor.execute(f"SELECT COUNT(*) FROM {db_}.v_session_detail WHERE user_name IS NULL OR channel_name IS NULL")
+    assert cursor.fetchall() == [(0,)]
+    cursor.execute(f"SELECT MAX(end_s - start_s - duration_s), MIN(end_s - start_s - duration_s) FROM {db_}.v_sessions")
+    assert cursor.fetchall() == [(0, 0)]
+
+
+@pytest.mark.parametrize("name", list(MARTS))
+def test_hive_aggregates_equal_reference(hive_marts, reference, name):
+    mart, cols, keys = MARTS[name]
+    want = [tuple(r) for r in reference[mart].sort_values(keys)[cols].itertuples(index=False)]
+    got = hive_marts[name]
+    assert close(got, want), f"{name}: hive {got[:3]} ... vs reference {want[:3]} ..."
+
+
+@pytest.mark.parametrize("name", list(MARTS))
+def test_hive_aggregates_equal_greenplum(hive_marts, greenplum, name):
+    wh, conn = greenplum
+    mart, cols, keys = MARTS[name]
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(cols)} FROM {wh.table(mart)} ORDER BY {', '.join(keys)}")
+        want = cur.fetchall()
+    conn.rollback()
+    assert close(hive_marts[name], want), name
