@@ -5,6 +5,7 @@ the end), so the real iptv_dw is never touched."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import random
 
@@ -171,8 +172,10 @@ def test_reload_changes_nothing(loaded, postgres, lake):
 
 
 def test_cli_reload_from_local_root(loaded, postgres, lake, reference, capsys):
-    from scripts.load_greenplum import main
-
+    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    main = cli.main
     wh, conn, _ = loaded
     root, _ = lake
     before = snapshot(conn, wh)
