@@ -14,18 +14,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from iptv.config import ConfigError, load_config  # noqa: E402
-from iptv.stack import SERVICE_MODULES, services  # noqa: E402
-from iptv.stack.base import StackError  # noqa: E402
-from iptv.stack import control  # noqa: E402
+from iptv.config import ConfigError, load_config
+from iptv.stack import SERVICE_MODULES, control, services
+from iptv.stack.base import StackError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="config file (default: $IPTV_CONFIG or config/local.yaml)")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)

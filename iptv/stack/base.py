@@ -249,7 +249,9 @@ class Service:
             if check():
                 return
             if time.monotonic() >= deadline:
-                raise StackError(f"{self.name} did not become ready within {self.start_timeout:.0f} s; see {self.log_file}")
+                raise StackError(
+                    f"{self.name} did not become ready within {self.start_timeout:.0f} s; see {self.log_file}"
+                )
             time.sleep(1.0)
 
     def stop(self) -> None:
