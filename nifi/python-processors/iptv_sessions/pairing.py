@@ -251,6 +251,10 @@ class BatchResult:
     sessions: list[Session] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
     counters: dict[str, Any] = field(default_factory=dict)
+    #: Distinct valid events of the batch (schema-valid, not an identical duplicate), in arrival order. Includes
+    #: events that are quarantined later by a pairing rule (unknown channel, conflicts, unmatched): they are
+    #: valid events of the stream, landed as raw data.
+    events: list[dict] = field(default_factory=list)
 
     def sessions_csv(self) -> str:
         """Headerless CSV: session_id,user_id,channel_id,time_start,time_end,duration_s (one line per session)."""
@@ -401,6 +405,7 @@ class SessionPairer:
             self.seq += 1
             entry = self.entries[sid] = _Entry(timer, self.seq)
         entry.t = max(entry.t, timer)
+        out.events.append(event)
         entry.fps.append(fp)
         if len(entry.fps) > MAX_FINGERPRINTS_PER_SESSION:
             del entry.fps[0]

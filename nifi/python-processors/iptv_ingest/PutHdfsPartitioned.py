@@ -1,0 +1,130 @@
+"""NiFi 2 Python processor: land the dated sections of ``PairViewingEvents`` on HDFS (WebHDFS), idempotently.
+
+Each section (raw events, sessions, quarantine; one per date) is written to ``<directory>/dt=<date>/part-<uuid>.csv``
+where ``uuid`` is the FlowFile's: a retry, or a replay after a restart, overwrites the same file. Writes go to a
+hidden temporary name first and are renamed into place. Failures (HDFS down, ...) route the FlowFile to ``retry``
+(connect it back to this processor) after a short pause. See hdfs_sections.py and docs/ingestion.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
+from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
+from nifiapi.relationship import Relationship
+
+try:
+    from iptv_ingest.hdfs_sections import WebHdfs, write_sections
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    from hdfs_sections import WebHdfs, write_sections
+
+REL_SUCCESS = "success"
+REL_RETRY = "retry"
+
+
+class PutHdfsPartitioned(FlowFileTransform):
+    class Java:
+        implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
+
+    class ProcessorDetails:
+        version = "0.2.0"
+        description = (
+            "Writes the dated CSV sections of PairViewingEvents (raw events, sessions, quarantine) to HDFS over "
+            "WebHDFS under <directory>/dt=<date>/part-<flowfile uuid>.csv (temporary name + rename; a retry "
+            "overwrites). Failures go to 'retry'."
+        )
+        tags = ["iptv", "hdfs", "webhdfs", "put", "partitioned", "csv"]
+        dependencies = ["requests>=2.28"]
+
+    WEBHDFS_URL = PropertyDescriptor(
+        name="WebHDFS URL",
+        description="NameNode HTTP address, e.g. http://namenode:9870.",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    HDFS_USER = PropertyDescriptor(
+        name="HDFS User",
+        description="User name for WebHDFS simple authentication.",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    RAW_DIR = PropertyDescriptor(
+        name="Raw Events Directory",
+        description="Base directory of raw events (dt=<date of timer> below it).",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    SESSIONS_DIR = PropertyDescriptor(
+        name="Sessions Directory",
+        description="Base directory of sessions (dt=<date of time_start> below it).",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    QUARANTINE_DIR = PropertyDescriptor(
+        name="Quarantine Directory",
+        description="Base directory of quarantine records (dt=<arrival date> below it).",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    TIMEOUT = PropertyDescriptor(
+        name="Request Timeout",
+        description="Timeout of each WebHDFS request.",
+        required=True,
+        default_value="30 sec",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+    RETRY_PAUSE = PropertyDescriptor(
+        name="Retry Pause",
+        description="Pause before a failed FlowFile is routed to 'retry' (keeps a retry loop from spinning).",
+        required=True,
+        default_value="2 sec",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+
+    PROPERTIES = [WEBHDFS_URL, HDFS_USER, RAW_DIR, SESSIONS_DIR, QUARANTINE_DIR, TIMEOUT, RETRY_PAUSE]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+        self.fs = None
+        self.bases: dict[str, str] = {}
+        self.pause = 2.0
+
+    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+        return self.PROPERTIES
+
+    def getRelationships(self):  # noqa: N802
+        return [
+            Relationship(REL_SUCCESS, "Written to HDFS."),
+            Relationship(REL_RETRY, "Could not be written (yet); loop it back to this processor."),
+        ]
+
+    def onScheduled(self, context) -> None:  # noqa: N802
+        timeout = float(context.getProperty(self.TIMEOUT).asTimePeriod(TimeUnit.MILLISECONDS)) / 1000.0
+        self.fs = WebHdfs(
+            context.getProperty(self.WEBHDFS_URL).getValue(),
+            context.getProperty(self.HDFS_USER).getValue(),
+            timeout=timeout,
+        )
+        self.bases = {
+            "raw": context.getProperty(self.RAW_DIR).getValue(),
+            "sessions": context.getProperty(self.SESSIONS_DIR).getValue(),
+            "quarantine": context.getProperty(self.QUARANTINE_DIR).getValue(),
+        }
+        self.pause = float(context.getProperty(self.RETRY_PAUSE).asTimePeriod(TimeUnit.MILLISECONDS)) / 1000.0
+
+    def transform(self, context, flowfile):
+        if self.fs is None:
+            self.onScheduled(context)
+        if not flowfile.getSize():
+            return FlowFileTransformResult(relationship=REL_SUCCESS)
+        name = flowfile.getAttribute("uuid")
+        try:
+            counts = write_sections(self.fs, self.bases, name, flowfile.getContentsAsBytes())
+        except Exception as exc:  # noqa: BLE001 - any failure is retried
+            if self.logger is not None:
+                self.logger.warn(f"HDFS write of {name} failed, will retry: {exc}")
+            time.sleep(self.pause)
+            return FlowFileTransformResult(relationship=REL_RETRY, attributes={"iptv.hdfs.error": str(exc)[:500]})
+        attributes = {f"iptv.hdfs.{k}.written": str(v) for k, v in counts.items()}
+        return FlowFileTransformResult(relationship=REL_SUCCESS, attributes=attributes)

@@ -1,0 +1,130 @@
+"""Writing the dated sections of ``PairViewingEvents`` to HDFS over WebHDFS (pure logic + requests).
+
+Section format (written by iptv_sessions/ingestion.py): a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>``
+followed by that many CSV lines. Each section goes to ``<base of kind>/dt=<date>/part-<flowfile uuid>.csv``:
+written to a hidden ``.part-<uuid>.csv.tmp`` (ignored by Hive/Spark) and renamed, replacing a file left by an
+earlier attempt. The name depends only on the FlowFile, so a retry or a replay overwrites, never duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+SECTION_MARKER = "#@ "
+KINDS = ("raw", "sessions", "quarantine")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+_DT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Section:
+    kind: str
+    dt: str
+    data: bytes
+    lines: int
+
+
+def parse_sections(content: bytes) -> list[Section]:
+    """Split the content into sections; checks each marker's line count."""
+    sections: list[Section] = []
+    if not content:
+        return sections
+    text = content.decode("utf-8")
+    head: tuple[str, str, int] | None = None
+    lines: list[str] = []
+
+    def flush() -> None:
+        if head is not None:
+            if len(lines) != head[2]:
+                raise ValueError(f"section {head[0]} dt={head[1]}: {len(lines)} lines, marker says {head[2]}")
+            sections.append(Section(head[0], head[1], "".join(lines).encode("utf-8"), len(lines)))
+
+    for line in text.splitlines(keepends=True):
+        if line.startswith(SECTION_MARKER):
+            flush()
+            words = line[len(SECTION_MARKER) :].split()
+            fields = dict(w.split("=", 1) for w in words[1:])
+            if words[0] not in KINDS or not _DT.fullmatch(fields.get("dt", "")):
+                raise ValueError(f"bad section marker {line.strip()!r}")
+            head = (words[0], fields["dt"], int(fields["n"]))
+            lines = []
+        elif head is None:
+            raise ValueError("content does not start with a section marker")
+        else:
+            lines.append(line)
+    flush()
+    return sections
+
+
+def target_path(base: str, dt: str, name: str) -> tuple[str, str]:
+    """(final path, temporary path) of a section file."""
+    safe = _SAFE_NAME.sub("_", name)
+    directory = f"{base.rstrip('/')}/dt={dt}"
+    return f"{directory}/part-{safe}.csv", f"{directory}/.part-{safe}.csv.tmp"
+
+
+class WebHdfs:
+    """Minimal WebHDFS client (simple auth): create (two-step), rename, delete, mkdirs, status."""
+
+    def __init__(self, url: str, user: str, timeout: float = 30.0, session=None) -> None:
+        import requests  # noqa: PLC0415 - only inside the processor's venv / the project venv
+
+        self.base = url.rstrip("/") + "/webhdfs/v1"
+        self.user = user
+        self.timeout = timeout
+        self.http = session or requests.Session()
+
+    def _url(self, path: str, op: str, **params: str) -> str:
+        q = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items())
+        return f"{self.base}{quote(path)}?op={op}&user.name={quote(self.user)}" + (f"&{q}" if q else "")
+
+    def _check(self, resp, what: str) -> dict:
+        if resp.status_code >= 300:
+            raise OSError(f"WebHDFS {what}: HTTP {resp.status_code} {resp.text[:300]}")
+        try:
+            return resp.json() if resp.content else {}
+        except ValueError:
+            return {}
+
+    def create(self, path: str, data: bytes, overwrite: bool = True) -> None:
+        url = self._url(path, "CREATE", overwrite="true" if overwrite else "false")
+        r = self.http.put(url, allow_redirects=False, timeout=self.timeout)
+        if r.status_code in (301, 302, 307):
+            r = self.http.put(
+                r.headers["Location"],
+                data=data,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=self.timeout,
+            )
+        self._check(r, f"CREATE {path}")
+
+    def rename(self, src: str, dst: str) -> bool:
+        r = self.http.put(self._url(src, "RENAME", destination=dst), timeout=self.timeout)
+        return bool(self._check(r, f"RENAME {src}").get("boolean"))
+
+    def delete(self, path: str) -> bool:
+        r = self.http.delete(self._url(path, "DELETE", recursive="false"), timeout=self.timeout)
+        return bool(self._check(r, f"DELETE {path}").get("boolean"))
+
+    def mkdirs(self, path: str) -> None:
+        self._check(self.http.put(self._url(path, "MKDIRS"), timeout=self.timeout), f"MKDIRS {path}")
+
+    def put_file(self, final: str, tmp: str, data: bytes) -> None:
+        """Write ``data`` to ``final`` via ``tmp`` + rename, replacing an earlier ``final``."""
+        self.create(tmp, data, overwrite=True)
+        if not self.rename(tmp, final):
+            self.delete(final)
+            if not self.rename(tmp, final):
+                raise OSError(f"WebHDFS: cannot rename {tmp} to {final}")
+
+
+def write_sections(fs: WebHdfs, bases: dict[str, str], name: str, content: bytes) -> dict[str, int]:
+    """Write every section of ``content``; returns lines written per kind."""
+    counts = {k: 0 for k in KINDS}
+    for sec in parse_sections(content):
+        final, tmp = target_path(bases[sec.kind], sec.dt, name)
+        fs.put_file(final, tmp, sec.data)
+        counts[sec.kind] += sec.lines
+    return counts

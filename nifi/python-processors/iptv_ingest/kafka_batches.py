@@ -1,0 +1,76 @@
+"""Batching and offset bookkeeping of ``ConsumeViewingEvents`` (pure logic, no NiFi or Kafka imports).
+
+A batch is cut when it reaches ``max_count`` messages or ``max_bytes`` of content, or when ``max_wait_s`` has
+passed since the poll started. Its offsets become *pending*; they are committed to Kafka only on a later trigger,
+i.e. after NiFi has committed the session that created the batch's FlowFile (the Java side commits after
+``create()`` returns), or when the processor is stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def escape_message(text: str) -> str:
+    """One Kafka message as one line field: backslash, LF and CR escaped (inverse in iptv_sessions.ingestion)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def format_line(partition: int, offset: int, value: bytes | None) -> str:
+    text = "" if value is None else value.decode("utf-8", errors="replace")
+    return f"{partition}\t{offset}\t{escape_message(text)}\n"
+
+
+@dataclass
+class Batch:
+    lines: list[str] = field(default_factory=list)
+    size: int = 0
+    #: partition -> [first offset, last offset] of this batch
+    ranges: dict[int, list[int]] = field(default_factory=dict)
+
+    def add(self, partition: int, offset: int, value: bytes | None) -> None:
+        line = format_line(partition, offset, value)
+        self.lines.append(line)
+        self.size += len(line)
+        r = self.ranges.get(partition)
+        if r is None:
+            self.ranges[partition] = [offset, offset]
+        else:
+            r[0] = min(r[0], offset)
+            r[1] = max(r[1], offset)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def full(self, max_count: int, max_bytes: int) -> bool:
+        return len(self.lines) >= max_count or self.size >= max_bytes
+
+    def content(self) -> bytes:
+        return "".join(self.lines).encode("utf-8")
+
+    def describe(self) -> str:
+        """``p:first-last,...`` for the FlowFile attribute iptv.kafka.offsets."""
+        return ",".join(f"{p}:{lo}-{hi}" for p, (lo, hi) in sorted(self.ranges.items()))
+
+
+class PendingCommits:
+    """Next offsets to commit per partition (last emitted offset + 1), merged across batches."""
+
+    def __init__(self) -> None:
+        self.next_offsets: dict[int, int] = {}
+
+    def add_batch(self, batch: Batch) -> None:
+        for p, (_lo, hi) in batch.ranges.items():
+            self.next_offsets[p] = max(self.next_offsets.get(p, 0), hi + 1)
+
+    def take(self) -> dict[int, int]:
+        out, self.next_offsets = self.next_offsets, {}
+        return out
+
+    def restore(self, offsets: dict[int, int]) -> None:
+        """Put back offsets whose commit failed (newer ones win)."""
+        for p, o in offsets.items():
+            self.next_offsets[p] = max(self.next_offsets.get(p, 0), o)
+
+    def __bool__(self) -> bool:
+        return bool(self.next_offsets)

@@ -1,0 +1,179 @@
+"""NiFi 2 Python processor: validate, deduplicate and pair the Kafka batches of ``ConsumeViewingEvents``, exactly once.
+
+Interface: FlowFileTransform (one FlowFile in, one out, content passed as bytes in one call: far cheaper over the
+Py4J bridge than a RecordTransform returning one Java object per record). The output holds the distinct valid
+events, the sessions and the quarantine records as dated sections (``ingestion.py``) that ``PutHdfsPartitioned``
+writes to their HDFS directories. All rules are in ``pairing.py``; the exactly-once bookkeeping (processed Kafka
+offsets, replay of the last output) in ``ingestion.py``. See docs/ingestion.md and docs/session-pairing.md.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from nifiapi.componentstate import Scope
+from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
+from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
+from nifiapi.relationship import Relationship
+
+try:  # package import (tests)
+    from iptv_sessions.ingestion import IngestState
+    from iptv_sessions.pairing import (
+        PairerConfig,
+        default_schema_validator,
+        load_channel_catalog_file,
+        load_schema_validator,
+        parse_channel_catalog,
+    )
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    from ingestion import IngestState
+    from pairing import (
+        PairerConfig,
+        default_schema_validator,
+        load_channel_catalog_file,
+        load_schema_validator,
+        parse_channel_catalog,
+    )
+
+REL_SUCCESS = "success"
+
+
+class PairViewingEvents(FlowFileTransform):
+    class Java:
+        implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
+
+    class ProcessorDetails:
+        version = "0.2.0"
+        description = (
+            "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
+            "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
+            "distinct valid events (raw), sessions and quarantine records, as headerless CSV. Input: batches of "
+            "ConsumeViewingEvents (partition, offset, message per line); an empty FlowFile is a tick. State (pending "
+            "halves, processed offsets, last output for replay) is kept in the processor's state. One concurrent task."
+        )
+        tags = ["iptv", "sessions", "pairing", "kafka", "exactly-once", "stateful", "quarantine"]
+        dependencies = ["jsonschema>=4.20"]
+
+    TIMEOUT = PropertyDescriptor(
+        name="Event-Time Timeout",
+        description="How far the event-time watermark must be past a pending half before it is closed as unmatched.",
+        required=True,
+        default_value="12 hours",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+    GRACE = PropertyDescriptor(
+        name="Wall-Clock Grace",
+        description="Minimum wall-clock time since a pending half arrived before it can be closed as unmatched.",
+        required=True,
+        default_value="5 mins",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+    RETENTION = PropertyDescriptor(
+        name="Completed Session Retention",
+        description="Event time a closed session is remembered past its last event (duplicate detection).",
+        required=True,
+        default_value="24 hours",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+    MAX_ENTRIES = PropertyDescriptor(
+        name="Max State Entries",
+        description="Hard bound on remembered session ids; the oldest are evicted (pending halves -> unmatched).",
+        required=True,
+        default_value="200000",
+        validators=[StandardValidators.POSITIVE_INTEGER_VALIDATOR],
+    )
+    CHANNELS = PropertyDescriptor(
+        name="Channel Catalog",
+        description="Known channel ids: comma list with ranges ('1-148') or a CSV file path (first column). "
+        "Empty: no unknown_channel check.",
+        required=False,
+    )
+    SCHEMA_FILE = PropertyDescriptor(
+        name="Event Schema File",
+        description="JSON Schema of the event contract. Empty: the repository's schemas/viewing_event.schema.json.",
+        required=False,
+    )
+    STATE_SCOPE = PropertyDescriptor(
+        name="State Scope",
+        description="LOCAL (one node consumes the topic) or CLUSTER.",
+        required=True,
+        default_value="LOCAL",
+        allowable_values=["LOCAL", "CLUSTER"],
+    )
+
+    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+        self._settings = None
+        self.clock = time.time  # replaceable in tests
+
+    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+        return self.PROPERTIES
+
+    def getRelationships(self):  # noqa: N802
+        return [
+            Relationship(
+                REL_SUCCESS,
+                "Dated sections of raw events, sessions and quarantine records (for PutHdfsPartitioned).",
+            )
+        ]
+
+    def onScheduled(self, context) -> None:  # noqa: N802
+        self._settings = self._read_settings(context)
+
+    def _read_settings(self, context) -> dict:
+        catalog_spec = (context.getProperty(self.CHANNELS).getValue() or "").strip()
+        if catalog_spec and os.path.isfile(catalog_spec):
+            channels = load_channel_catalog_file(catalog_spec)
+        else:
+            channels = parse_channel_catalog(catalog_spec)
+        config = PairerConfig(
+            timeout_s=int(context.getProperty(self.TIMEOUT).asTimePeriod(TimeUnit.SECONDS)),
+            grace_s=float(context.getProperty(self.GRACE).asTimePeriod(TimeUnit.SECONDS)),
+            retention_s=int(context.getProperty(self.RETENTION).asTimePeriod(TimeUnit.SECONDS)),
+            max_entries=int(context.getProperty(self.MAX_ENTRIES).asInteger()),
+            channels=channels,
+        )
+        schema_file = context.getProperty(self.SCHEMA_FILE).getValue()
+        scope_name = context.getProperty(self.STATE_SCOPE).getValue() or "LOCAL"
+        return {
+            "config": config,
+            "validator": load_schema_validator(schema_file) if schema_file else default_schema_validator(),
+            "scope": Scope.CLUSTER if scope_name == "CLUSTER" else Scope.LOCAL,
+        }
+
+    def transform(self, context, flowfile):
+        settings = self._settings or self._read_settings(context)
+        state_manager = context.getStateManager()
+        scope = settings["scope"]
+        state = IngestState.from_state_map(
+            state_manager.getState(scope).toMap(), settings["config"], settings["validator"]
+        )
+        input_id = flowfile.getAttribute("uuid") or ""
+        tick = (flowfile.getAttribute("iptv.tick") or "") == "true"
+        content = flowfile.getContentsAsBytes() if flowfile.getSize() else b""
+        result = state.process(input_id, content or b"", now=self.clock(), tick=tick)
+        if not result.replayed:
+            # Saved before NiFi commits the output: a crash in between makes NiFi hand this FlowFile over again,
+            # and the stored output is then returned as is (IngestState.process).
+            state_manager.setState(state.to_state_map(), scope)
+        elif self.logger is not None:
+            self.logger.info(f"replaying the stored output of FlowFile {input_id} (processed before a restart)")
+        counters = result.counters or {}
+        quarantined = sum((counters.get("quarantined") or {}).values())
+        attributes = {
+            "mime.type": "text/plain",
+            "iptv.raw.count": str(result.counts.get("raw", 0)),
+            "iptv.sessions.count": str(result.counts.get("sessions", 0)),
+            "iptv.quarantine.count": str(result.counts.get("quarantine", 0)),
+            "iptv.redelivered.skipped": str(result.skipped_redelivered),
+            "iptv.duplicates.dropped": str(counters.get("duplicates_dropped", 0)),
+            "iptv.replayed": "true" if result.replayed else "false",
+        }
+        if self.logger is not None and (quarantined or result.skipped_redelivered):
+            self.logger.debug(
+                f"{counters.get('events_in', 0)} events: {result.counts}, {result.skipped_redelivered} redelivered"
+            )
+        return FlowFileTransformResult(relationship=REL_SUCCESS, attributes=attributes, contents=result.content)

@@ -1,0 +1,242 @@
+"""Exactly-once glue between the Kafka batches of ``ConsumeViewingEvents`` and :class:`pairing.SessionPairer`
+(stdlib only, no NiFi imports; used by the NiFi processor ``PairViewingEvents``).
+
+Input (one FlowFile = one consumer batch): one line per Kafka message, ``<partition>\\t<offset>\\t<message>``,
+the message with ``\\`` ``\\n`` ``\\r`` escaped as ``\\\\`` ``\\n`` ``\\r`` (see :func:`escape_message`). A tick is a
+FlowFile without lines.
+
+Output (one FlowFile): sections, each introduced by a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>`` and
+followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hdfs_sections.py):
+
+* ``raw``: distinct valid events ``session_id,user_id,channel_id,timer,status`` (dt = date of ``timer``);
+* ``sessions``: ``session_id,user_id,channel_id,time_start,time_end,duration_s`` (dt = date of ``time_start``);
+* ``quarantine``: RFC 4180 ``reason,session_id,arrival_ts,detail,raw`` (dt = date of ``arrival_ts``); a pair
+  rejected as a whole (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw
+  message are written as ``\\n`` / ``\\r`` so that every record is one physical line.
+
+Delivery guarantee (docs/ingestion.md): :class:`IngestState` keeps, next to the pairer's state, the Kafka offsets
+already processed per partition (as merged ranges) and the identity and output of the last input FlowFile.
+A message whose offset was already processed (Kafka redelivery after a restart) is skipped silently; an input
+FlowFile seen again (NiFi replays it because the output was not committed before a crash) gets its stored
+output back, byte for byte, instead of being processed a second time.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+try:
+    from iptv_sessions.pairing import PairerConfig, SessionPairer
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    from pairing import PairerConfig, SessionPairer
+
+INGEST_STATE_FORMAT = "iptv-ingest/1"
+SECTION_MARKER = "#@ "
+KINDS = ("raw", "sessions", "quarantine")
+QUARANTINE_COLUMNS = ("reason", "session_id", "arrival_ts", "detail", "raw")
+MAX_RANGES_PER_PARTITION = 256
+
+
+def escape_message(text: str) -> str:
+    """One Kafka message as one line field: backslash, LF and CR escaped."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def unescape_message(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            out.append({"n": "\n", "r": "\r", "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def format_batch_line(partition: int, offset: int, message: str) -> str:
+    return f"{partition}\t{offset}\t{escape_message(message)}\n"
+
+
+def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
+    """Lines of a consumer batch -> [(partition, offset, message)]. Blank lines are ignored."""
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+    out = []
+    for line in text.split("\n"):
+        if not line:
+            continue
+        p, o, msg = line.split("\t", 2)
+        out.append((int(p), int(o), unescape_message(msg)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ offset ranges
+
+
+class OffsetRanges:
+    """Processed offsets of one partition as sorted, merged, inclusive ranges ``[[lo, hi], ...]``.
+
+    Normally a single range (batches arrive in order); out-of-order batches leave a gap that merges once filled.
+    Bounded: beyond MAX_RANGES_PER_PARTITION the lowest ranges are merged (their gap counts as processed)."""
+
+    def __init__(self, ranges: Iterable[Iterable[int]] = ()) -> None:
+        self.ranges: list[list[int]] = [[int(lo), int(hi)] for lo, hi in ranges]
+
+    def contains(self, offset: int) -> bool:
+        for lo, hi in self.ranges:
+            if lo <= offset <= hi:
+                return True
+            if offset < lo:
+                return False
+        return False
+
+    def add(self, offset: int) -> None:
+        rs = self.ranges
+        if rs and rs[-1][1] + 1 == offset:  # fast path: in order
+            rs[-1][1] = offset
+            return
+        rs.append([offset, offset])
+        rs.sort()
+        merged: list[list[int]] = []
+        for lo, hi in rs:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        while len(merged) > MAX_RANGES_PER_PARTITION:
+            merged[0:2] = [[merged[0][0], merged[1][1]]]
+        self.ranges = merged
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def _csv_line(row: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(row)
+    return buf.getvalue()
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def quarantine_lines(q: dict) -> list[str]:
+    """CSV lines (reason,session_id,arrival_ts,detail,raw) of one quarantine record: one per message."""
+    raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
+    sid = q.get("session_id") or ""
+    return [
+        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"]), _one_line(raw)])
+        for raw in raws
+    ]
+
+
+def render_output(events: list[dict], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
+    """Sections (see module doc) in deterministic order: kind, then date, records in arrival order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for e in events:
+        line = f"{e['session_id']},{e['user_id']},{e['channel_id']},{e['timer']},{e['status']}\n"
+        groups.setdefault(("raw", e["timer"][:10]), []).append(line)
+    for s in sessions:
+        groups.setdefault(("sessions", s.time_start[:10]), []).append(s.as_csv_line() + "\n")
+    for q in quarantine:
+        groups.setdefault(("quarantine", q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
+    parts: list[str] = []
+    counts = {k: 0 for k in KINDS}
+    for kind in KINDS:
+        for (k, dt), lines in sorted(groups.items()):
+            if k != kind:
+                continue
+            parts.append(f"{SECTION_MARKER}{kind} dt={dt} n={len(lines)}\n")
+            parts.extend(lines)
+            counts[kind] += len(lines)
+    return "".join(parts).encode("utf-8"), counts
+
+
+# ------------------------------------------------------------------------------------------------ state
+
+
+@dataclass
+class IngestResult:
+    content: bytes
+    counts: dict[str, int]
+    counters: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+    skipped_redelivered: int = 0
+
+
+class IngestState:
+    """Pairer + processed offsets + last input identity/output; one NiFi state map (Map<String,String>)."""
+
+    def __init__(self, pairer: SessionPairer) -> None:
+        self.pairer = pairer
+        self.offsets: dict[int, OffsetRanges] = {}
+        self.last_input: str | None = None
+        self.last_output: bytes = b""
+        self.last_counts: dict[str, int] = {}
+        self.redelivered_total = 0
+
+    def process(self, input_id: str, content: bytes, now: float, tick: bool = False) -> IngestResult:
+        if input_id and input_id == self.last_input:
+            return IngestResult(self.last_output, dict(self.last_counts), replayed=True)
+        messages = []
+        skipped = 0
+        for partition, offset, message in parse_batch(content):
+            ranges = self.offsets.setdefault(partition, OffsetRanges())
+            if ranges.contains(offset):
+                skipped += 1
+                continue
+            ranges.add(offset)
+            messages.append(message)
+        result = self.pairer.process_batch(messages, now=now, tick=tick or not messages)
+        data, counts = render_output(result.events, result.sessions, result.quarantine)
+        self.last_input = input_id
+        self.last_output = data
+        self.last_counts = counts
+        self.redelivered_total += skipped
+        return IngestResult(data, counts, result.counters, skipped_redelivered=skipped)
+
+    # state map -----------------------------------------------------------------------------------------
+    def to_state_map(self) -> dict[str, str]:
+        meta = {
+            "offsets": {str(p): r.ranges for p, r in sorted(self.offsets.items())},
+            "last_input": self.last_input,
+            "last_counts": self.last_counts,
+            "redelivered_total": self.redelivered_total,
+        }
+        state = self.pairer.to_state_map()
+        state["ingest.format"] = INGEST_STATE_FORMAT
+        state["ingest.meta"] = json.dumps(meta, separators=(",", ":"), sort_keys=True)
+        state["ingest.last_output"] = base64.b64encode(zlib.compress(self.last_output, 6)).decode("ascii")
+        return state
+
+    @classmethod
+    def from_state_map(
+        cls, state: dict[str, str] | None, config: PairerConfig | None = None, schema_validator: Any = None
+    ) -> IngestState:
+        state = dict(state or {})
+        pairer_state = {k: v for k, v in state.items() if not k.startswith("ingest.")}
+        obj = cls(SessionPairer.from_state_map(pairer_state, config, schema_validator))
+        if "ingest.meta" in state:
+            if state.get("ingest.format") != INGEST_STATE_FORMAT:
+                raise ValueError(f"unsupported ingest state format: {state.get('ingest.format')!r}")
+            meta = json.loads(state["ingest.meta"])
+            obj.offsets = {int(p): OffsetRanges(r) for p, r in meta["offsets"].items()}
+            obj.last_input = meta.get("last_input")
+            obj.last_counts = meta.get("last_counts") or {}
+            obj.redelivered_total = int(meta.get("redelivered_total", 0))
+            packed = state.get("ingest.last_output")
+            obj.last_output = zlib.decompress(base64.b64decode(packed)) if packed else b""
+        return obj

@@ -1,0 +1,437 @@
+"""Unit tests of the ingestion processors' logic (no NiFi, no Kafka, no HDFS): consumer batches and offsets,
+exactly-once bookkeeping of the pairer (redelivery skip, replay after a crash, state round trip), the section
+format and the WebHDFS writer against a fake file system, and the processors against fakes of the nifiapi context."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
+
+from iptv_ingest import hdfs_sections  # noqa: E402
+from iptv_ingest.kafka_batches import Batch, PendingCommits, format_line  # noqa: E402
+from iptv_sessions import ingestion  # noqa: E402
+from iptv_sessions.ingestion import IngestState, OffsetRanges, parse_batch, render_output  # noqa: E402
+from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator  # noqa: E402
+
+A, B, C, D = "a" * 32, "b" * 32, "c" * 32, "d" * 32
+T0 = 2_000_000_000.0
+
+
+def ev(sid, user, channel, timer, status) -> str:
+    return json.dumps({"session_id": sid, "user_id": user, "channel_id": channel, "timer": timer, "status": status})
+
+
+def batch(*msgs: tuple[int, int, str]) -> bytes:
+    return "".join(format_line(p, o, m.encode()) for p, o, m in msgs).encode()
+
+
+def state(**kw) -> IngestState:
+    kw.setdefault("channels", frozenset(range(1, 149)))
+    return IngestState(SessionPairer(PairerConfig(**kw), default_schema_validator()))
+
+
+def sections(content: bytes) -> dict[tuple[str, str], list[str]]:
+    return {(s.kind, s.dt): s.data.decode().splitlines() for s in hdfs_sections.parse_sections(content)}
+
+
+# ------------------------------------------------------------------------------------------------ consumer side
+
+
+def test_line_format_round_trip_with_awkward_messages():
+    msgs = ['{"a": 1}', "multi\nline\r\nmsg", "back\\slash\\n literal", "tab\tinside", ""]
+    content = batch(*[(1, i, m) for i, m in enumerate(msgs)])
+    assert content.count(b"\n") == len(msgs)
+    assert parse_batch(content) == [(1, i, m) for i, m in enumerate(msgs)]
+
+
+def test_batch_limits_ranges_and_pending_commits():
+    b = Batch()
+    for off in (5, 6, 7):
+        b.add(0, off, b"x" * 10)
+    b.add(2, 40, b"y")
+    assert len(b) == 4 and b.describe() == "0:5-7,2:40-40"
+    assert b.full(4, 10**6) and b.full(100, 20) and not b.full(100, 10**6)
+    pending = PendingCommits()
+    pending.add_batch(b)
+    b2 = Batch()
+    b2.add(0, 8, b"z")
+    pending.add_batch(b2)
+    taken = pending.take()
+    assert taken == {0: 9, 2: 41} and not pending
+    pending.restore({0: 9})
+    pending.restore({0: 3})
+    assert pending.take() == {0: 9}
+
+
+def test_offset_ranges_merge_out_of_order_and_bound():
+    r = OffsetRanges()
+    for o in (0, 1, 2, 10, 11, 5):
+        r.add(o)
+    assert r.ranges == [[0, 2], [5, 5], [10, 11]]
+    for o in (3, 4, 6, 7, 8, 9):
+        r.add(o)
+    assert r.ranges == [[0, 11]] and r.contains(7) and not r.contains(12)
+    big = OffsetRanges()
+    for o in range(0, 2 * (ingestion.MAX_RANGES_PER_PARTITION + 10), 2):
+        big.add(o)
+    assert len(big.ranges) == ingestion.MAX_RANGES_PER_PARTITION and big.contains(0)
+
+
+# ------------------------------------------------------------------------------------------------ pairer side
+
+
+def test_sections_raw_sessions_quarantine_with_dates():
+    st = state()
+    content = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 23:50:00", "enabled")),
+        (0, 1, ev(A, 1, 5, "2025-03-05 23:50:00", "enabled")),  # identical duplicate: dropped everywhere
+        (0, 2, ev(A, 1, 5, "2025-03-06 00:10:00", "disabled")),
+        (1, 0, "{not json"),
+        (1, 1, ev(B, 2, 9999, "2025-03-06 01:00:00", "enabled")),  # unknown channel: raw + quarantine
+        (1, 2, ev(C, 3, 7, "2025-03-06 02:00:00", "enabled")),
+        (1, 3, ev(C, 3, 7, "2025-03-06 01:00:00", "disabled")),  # end before start: two quarantine lines
+    )
+    res = st.process("ff-1", content, now=T0)
+    got = sections(res.content)
+    assert got[("raw", "2025-03-05")] == [f"{A},1,5,2025-03-05 23:50:00,enabled"]
+    assert len(got[("raw", "2025-03-06")]) == 4
+    assert got[("sessions", "2025-03-05")] == [f"{A},1,5,2025-03-05 23:50:00,2025-03-06 00:10:00,1200"]
+    arrival_dt = "2033-05-18"  # date of T0
+    rows = list(csv.reader(io.StringIO("\n".join(got[("quarantine", arrival_dt)]))))
+    assert [r[0] for r in rows] == ["invalid_json", "unknown_channel", "end_before_start", "end_before_start"]
+    assert all(len(r) == 5 for r in rows) and rows[0][4] == "{not json" and rows[0][1] == ""
+    assert json.loads(rows[2][4])["status"] == "enabled" and json.loads(rows[3][4])["status"] == "disabled"
+    assert res.counts == {"raw": 5, "sessions": 1, "quarantine": 4}
+    assert res.counters["duplicates_dropped"] == 1
+
+
+def test_quarantine_raw_with_line_breaks_and_quotes_stays_one_line():
+    q = {"reason": "invalid_json", "session_id": None, "arrival_ts": "2025-01-01T00:00:00.000Z"}
+    lines = ingestion.quarantine_lines({**q, "raw": 'a,"b"\nc', "detail": "x, y"})
+    assert len(lines) == 1 and lines[0].count("\n") == 1
+    assert next(csv.reader(io.StringIO(lines[0]))) == ["invalid_json", "", q["arrival_ts"], "x, y", 'a,"b"\\nc']
+
+
+def test_redelivered_offsets_are_skipped_silently():
+    st = state()
+    first = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (0, 1, ev(B, 1, 5, "2025-03-05 10:00:01", "enabled"))
+    )
+    st.process("ff-1", first, now=T0)
+    again = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")),
+        (0, 1, ev(B, 1, 5, "2025-03-05 10:00:01", "enabled")),
+        (0, 2, ev(A, 1, 5, "2025-03-05 10:05:00", "disabled")),
+    )
+    res = st.process("ff-2", again, now=T0 + 1)
+    assert res.skipped_redelivered == 2 and res.counters["duplicates_dropped"] == 0
+    got = sections(res.content)
+    assert got == {
+        ("raw", "2025-03-05"): [f"{A},1,5,2025-03-05 10:05:00,disabled"],
+        ("sessions", "2025-03-05"): [f"{A},1,5,2025-03-05 10:00:00,2025-03-05 10:05:00,300"],
+    }
+
+
+def test_crash_after_state_save_replays_identical_output():
+    """State is saved before NiFi commits the output; after a crash NiFi hands the same FlowFile over again."""
+    st = state()
+    st.process("ff-1", batch((0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled"))), now=T0)
+    saved_before = st.to_state_map()
+    content = batch(
+        (0, 1, ev(A, 1, 5, "2025-03-05 10:05:00", "disabled")), (0, 2, ev(B, 2, 6, "2025-03-05 10:06:00", "enabled"))
+    )
+    out = st.process("ff-2", content, now=T0 + 5)
+    saved = st.to_state_map()
+    # crash: output lost, NiFi restarts, state as saved
+    restored = IngestState.from_state_map(
+        saved, PairerConfig(channels=frozenset(range(1, 149))), default_schema_validator()
+    )
+    again = restored.process("ff-2", content, now=T0 + 500)
+    assert again.replayed and again.content == out.content and again.counts == out.counts
+    # the pairing is not repeated: next batch behaves as if uninterrupted
+    nxt = restored.process("ff-3", batch((0, 3, ev(B, 2, 6, "2025-03-05 10:16:00", "disabled"))), now=T0 + 501)
+    assert sections(nxt.content)[("sessions", "2025-03-05")] == [f"{B},2,6,2025-03-05 10:06:00,2025-03-05 10:16:00,600"]
+    # the state before ff-2 did not know ff-2: processing it from there gives the same result
+    older = IngestState.from_state_map(saved_before, PairerConfig(channels=frozenset(range(1, 149))))
+    assert older.process("ff-2", content, now=T0 + 5).content == out.content
+
+
+def test_tick_expires_unmatched_half_without_data():
+    st = state(timeout_s=1, grace_s=10)
+    st.process(
+        "ff-1",
+        batch(
+            (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (0, 1, ev(B, 1, 5, "2025-03-05 11:00:00", "enabled"))
+        ),
+        now=T0,
+    )
+    assert st.process("tick-1", b"", now=T0 + 5, tick=True).content == b""
+    res = st.process("tick-2", b"", now=T0 + 11, tick=True)
+    rows = [r for (k, _), lines in sections(res.content).items() if k == "quarantine" for r in csv.reader(lines)]
+    assert [(r[0], r[1]) for r in rows] == [("unmatched_start", A)]
+
+
+def test_state_map_round_trip_and_format_check():
+    st = state()
+    st.process("ff-1", batch((2, 7, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled"))), now=T0)
+    m = st.to_state_map()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in m.items())
+    back = IngestState.from_state_map(m)
+    assert back.offsets[2].ranges == [[7, 7]] and back.last_input == "ff-1" and back.last_output == st.last_output
+    assert back.pairer.pending_count() == 1
+    assert IngestState.from_state_map({}).pairer.entries == {}
+    with pytest.raises(ValueError):
+        IngestState.from_state_map({**m, "ingest.format": "other"})
+
+
+# ------------------------------------------------------------------------------------------------ HDFS side
+
+
+class FakeFs:
+    def __init__(self, fail_times=0):
+        self.files: dict[str, bytes] = {}
+        self.fail_times = fail_times
+
+    def put_file(self, final, tmp, data):
+        if self.fail_times:
+            self.fail_times -= 1
+            raise OSError("namenode down")
+        assert tmp.rsplit("/", 1)[1].startswith(".")
+        self.files[final] = data
+
+
+def test_write_sections_deterministic_names_overwrite_on_retry():
+    content, _ = render_output(
+        [{"session_id": A, "user_id": 1, "channel_id": 2, "timer": "2025-03-05 10:00:00", "status": "enabled"}],
+        [],
+        [
+            {
+                "reason": "invalid_json",
+                "session_id": None,
+                "raw": "x",
+                "detail": "d",
+                "arrival_ts": "2025-03-06T01:02:03.000Z",
+            }
+        ],
+    )
+    fs = FakeFs()
+    bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q/"}
+    assert hdfs_sections.write_sections(fs, bases, "uuid-1", content) == {"raw": 1, "sessions": 0, "quarantine": 1}
+    hdfs_sections.write_sections(fs, bases, "uuid-1", content)
+    assert sorted(fs.files) == ["/q/dt=2025-03-06/part-uuid-1.csv", "/r/dt=2025-03-05/part-uuid-1.csv"]
+    assert hdfs_sections.parse_sections(b"") == []
+    with pytest.raises(ValueError):
+        hdfs_sections.parse_sections(b"#@ raw dt=2025-03-05 n=2\nonly one\n")
+    with pytest.raises(ValueError):
+        hdfs_sections.parse_sections(b"no marker\n")
+
+
+# ------------------------------------------------------------------------------------------------ processors
+
+
+class _Descriptor:
+    def __init__(self, name, description="", required=False, default_value=None, allowable_values=None, **kw):
+        self.name, self.default_value, self.allowable_values = name, default_value, allowable_values
+
+
+class _Rel:
+    def __init__(self, name, description="", auto_terminated=False):
+        self.name = name
+
+
+class _Result:
+    def __init__(self, relationship, attributes=None, contents=None):
+        self.relationship, self.attributes = relationship, attributes
+        self.contents = contents.encode() if isinstance(contents, str) else contents
+
+
+class _Base:
+    def __init__(self):
+        self.logger = None
+
+
+_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600}
+
+
+class _Value:
+    def __init__(self, value):
+        self.value = value
+
+    def getValue(self):
+        return self.value
+
+    def asInteger(self):
+        return int(self.value)
+
+    def asTimePeriod(self, unit):
+        n, u = self.value.split()
+        seconds = int(n) * _UNITS[u]
+        return seconds * 1000 if unit == "MILLISECONDS" else seconds
+
+
+class _StateManager:
+    def __init__(self):
+        self.store = {}
+
+    def getState(self, scope):
+        return types.SimpleNamespace(toMap=lambda: dict(self.store.get(scope, {})))
+
+    def setState(self, state, scope):
+        self.store[scope] = dict(state)
+
+
+class _Context:
+    def __init__(self, props):
+        self.props, self.sm = props, _StateManager()
+
+    def getProperty(self, d):
+        return _Value(self.props.get(d.name))
+
+    def getStateManager(self):
+        return self.sm
+
+
+class _FlowFile:
+    def __init__(self, uuid, content=b"", attributes=None):
+        self.attrs = {"uuid": uuid, **(attributes or {})}
+        self.content = content
+
+    def getAttribute(self, name):
+        return self.attrs.get(name)
+
+    def getSize(self):
+        return len(self.content)
+
+    def getContentsAsBytes(self):
+        return self.content
+
+
+@pytest.fixture
+def fake_nifiapi(monkeypatch):
+    fakes = {
+        "nifiapi": types.ModuleType("nifiapi"),
+        "nifiapi.componentstate": types.SimpleNamespace(Scope=types.SimpleNamespace(LOCAL="LOCAL", CLUSTER="CLUSTER")),
+        "nifiapi.properties": types.SimpleNamespace(
+            PropertyDescriptor=_Descriptor,
+            StandardValidators=types.SimpleNamespace(
+                TIME_PERIOD_VALIDATOR=1, POSITIVE_INTEGER_VALIDATOR=2, NON_EMPTY_VALIDATOR=3, DATA_SIZE_VALIDATOR=4
+            ),
+            TimeUnit=types.SimpleNamespace(SECONDS="SECONDS", MILLISECONDS="MILLISECONDS"),
+        ),
+        "nifiapi.flowfiletransform": types.SimpleNamespace(FlowFileTransform=_Base, FlowFileTransformResult=_Result),
+        "nifiapi.flowfilesource": types.SimpleNamespace(FlowFileSource=_Base, FlowFileSourceResult=_Result),
+        "nifiapi.relationship": types.SimpleNamespace(Relationship=_Rel),
+    }
+    for name, mod in fakes.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    names = ("iptv_sessions.PairViewingEvents", "iptv_ingest.PutHdfsPartitioned", "iptv_ingest.ConsumeViewingEvents")
+    for n in names:
+        monkeypatch.delitem(sys.modules, n, raising=False)
+    yield {n.split(".")[1]: importlib.import_module(n) for n in names}
+    for n in names:
+        sys.modules.pop(n, None)
+
+
+def test_pair_processor_end_to_end_with_replay(fake_nifiapi):
+    mod = fake_nifiapi["PairViewingEvents"]
+    props = {d.name: d.default_value for d in mod.PairViewingEvents.PROPERTIES}
+    props.update({"Channel Catalog": "1-148", "Event-Time Timeout": "1 hours", "Wall-Clock Grace": "1 mins"})
+    ctx = _Context(props)
+    proc = mod.PairViewingEvents()
+    proc.clock = lambda: T0
+    proc.onScheduled(ctx)
+    content = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (0, 1, ev(A, 1, 5, "2025-03-05 10:30:00", "disabled"))
+    )
+    r1 = proc.transform(ctx, _FlowFile("u1", content))
+    assert r1.relationship == "success" and r1.attributes["iptv.sessions.count"] == "1"
+    assert "ingest.meta" in ctx.sm.store["LOCAL"]
+    r2 = proc.transform(ctx, _FlowFile("u1", content))  # NiFi replays the uncommitted FlowFile
+    assert r2.contents == r1.contents and r2.attributes["iptv.replayed"] == "true"
+    r3 = proc.transform(ctx, _FlowFile("u2", content))  # Kafka redelivery in a new FlowFile
+    assert r3.contents == b"" and r3.attributes["iptv.redelivered.skipped"] == "2"
+    tick = proc.transform(ctx, _FlowFile("u3", b"", {"iptv.tick": "true"}))
+    assert tick.relationship == "success"
+
+
+def test_put_processor_routes_failures_to_retry(fake_nifiapi):
+    mod = fake_nifiapi["PutHdfsPartitioned"]
+    proc = mod.PutHdfsPartitioned()
+    proc.fs = FakeFs(fail_times=1)
+    proc.bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q"}
+    proc.pause = 0
+    content, _ = render_output([], [], [])
+    assert proc.transform(None, _FlowFile("u0", content)).relationship == "success"
+    content, _ = render_output(
+        [{"session_id": A, "user_id": 1, "channel_id": 2, "timer": "2025-03-05 10:00:00", "status": "enabled"}], [], []
+    )
+    first = proc.transform(None, _FlowFile("u1", content))
+    assert first.relationship == "retry" and "namenode down" in first.attributes["iptv.hdfs.error"]
+    second = proc.transform(None, _FlowFile("u1", content))
+    assert second.relationship == "success" and second.attributes["iptv.hdfs.raw.written"] == "1"
+    assert list(proc.fs.files) == ["/r/dt=2025-03-05/part-u1.csv"]
+
+
+def test_consumer_emits_batches_commits_later_and_ticks(fake_nifiapi, monkeypatch):
+    mod = fake_nifiapi["ConsumeViewingEvents"]
+
+    class Msg:
+        def __init__(self, p, o, v):
+            self.p, self.o, self.v = p, o, v
+
+        def error(self):
+            return None
+
+        def partition(self):
+            return self.p
+
+        def offset(self):
+            return self.o
+
+        def value(self):
+            return self.v
+
+    class FakeConsumer:
+        def __init__(self, queue):
+            self.queue, self.commits = queue, []
+
+        def consume(self, num_messages, timeout):
+            out, self.queue[:] = self.queue[:num_messages], self.queue[num_messages:]
+            return out
+
+        def commit(self, offsets, asynchronous):
+            self.commits.append({tp.partition: tp.offset for tp in offsets})
+
+        def close(self):
+            self.closed = True
+
+    fake_kafka = types.SimpleNamespace(
+        TopicPartition=lambda t, p, o: types.SimpleNamespace(topic=t, partition=p, offset=o), KafkaException=Exception
+    )
+    monkeypatch.setitem(sys.modules, "confluent_kafka", fake_kafka)
+    proc = mod.ConsumeViewingEvents()
+    proc.consumer = FakeConsumer([Msg(0, i, f"m{i}".encode()) for i in range(5)] + [Msg(1, 0, b"x\ny")])
+    proc.topic = "t"
+    proc.settings = {"max_count": 4, "max_bytes": 10**6, "max_wait": 0.05, "tick": 0.0}
+    first = proc.create(None)
+    assert first.attributes["iptv.kafka.offsets"] == "0:0-3" and proc.consumer.commits == []
+    second = proc.create(None)
+    assert proc.consumer.commits == [{0: 4}]  # committed only once the first batch's session was committed
+    assert parse_batch(second.contents) == [(0, 4, "m4"), (1, 0, "x\ny")]
+    tick = proc.create(None)
+    assert tick.attributes["iptv.tick"] == "true" and tick.contents == b""
+    assert proc.consumer.commits[-1] == {0: 5, 1: 1}
+    proc.onStopped(None)
+    assert proc.consumer is None
