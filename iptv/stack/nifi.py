@@ -1,10 +1,15 @@
-"""Apache NiFi 2.x with Python processors, HTTPS on loopback and a generated single user.
+"""Apache NiFi 2.3.0 with Python processors, HTTPS on loopback and mutual-TLS access.
 
-Install: the parts listed in platform/nifi/pom.xml come from Maven Central (the binary zip is not published
-there); the Python framework/API jars are unpacked into python/. conf/ is written from platform/nifi/conf/*.template
-into the stack's conf dir, so neither nifi-resources nor nifi-bootstrap is needed: the NiFi JVM
-(org.apache.nifi.NiFi) runs directly under spawn(), its PID is the one recorded, and stopping its process
-group also ends the Python workers NiFi forks.
+Install: the parts listed in platform/nifi/pom.xml come from the Maven repository (the binary zip is not
+published there; only some 2.x NARs are, see docs/nifi.md); the Python framework/API jars are unpacked into
+python/; optionally a "standard" NAR is zipped from the served nifi-standard-processors jar and its dependencies
+(platform/nifi/standard-nar/pom.xml). conf/ is written from platform/nifi/conf/*.template into the stack's conf
+dir, so neither nifi-resources nor nifi-bootstrap is needed: the NiFi JVM (org.apache.nifi.NiFi) runs directly
+under spawn(), its PID is the one recorded, and stopping its process group also ends the Python workers NiFi forks.
+
+Access: no login provider (the single-user one is not served). The stack generates a local CA, the server
+keystore/truststore and an admin client certificate (PEM + PKCS12) into the secrets dir; the managed authorizer
+(file providers from nifi-framework-nar) makes the admin certificate's DN the Initial Admin.
 """
 
 from __future__ import annotations
@@ -17,15 +22,15 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import requests
-import urllib3
 
 from iptv.config import REPO_ROOT, resolve_path
 from iptv.stack.base import Service, StackError, pid_alive, stop_pid
-from iptv.stack.tools import java_bin, java_home, mvn
+from iptv.stack.tools import java_bin, java_home, maven_copy_dependencies, mvn
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +39,23 @@ CONF_TEMPLATES = (
     "nifi.properties",
     "logback.xml",
     "state-management.xml",
-    "login-identity-providers.xml",
     "authorizers.xml",
 )
+#: Root process group policies the admin gets (Initial Admin only covers the root group when a flow
+#: already exists at first start, which it never does here).
+ROOT_PG_POLICIES = (
+    ("read", "/process-groups/{id}"),
+    ("write", "/process-groups/{id}"),
+    ("read", "/data/process-groups/{id}"),
+    ("write", "/data/process-groups/{id}"),
+    ("read", "/operation/process-groups/{id}"),
+    ("write", "/operation/process-groups/{id}"),
+    ("read", "/provenance-data/process-groups/{id}"),
+    ("read", "/policies/process-groups/{id}"),
+    ("write", "/policies/process-groups/{id}"),
+)
+#: Parent NAR of the locally assembled standard NAR (as for the real nifi-standard-nar in 2.x).
+STANDARD_NAR_PARENT = "nifi-standard-shared-nar"
 
 
 def _python_command() -> str:
@@ -50,6 +69,33 @@ def _python_command() -> str:
     raise StackError("no Python 3.10-3.12 with venv and ensurepip for NiFi's Python processors")
 
 
+def _run(cmd: list[str], what: str, password: str | None = None) -> None:
+    """Run a key tool; ``password`` reaches openssl as env:IPTV_PASS (never on the command line)."""
+    env = {**os.environ, "IPTV_PASS": password} if password else None
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)  # noqa: S603 - commands built here
+    if res.returncode != 0:
+        raise StackError(f"{what} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+
+
+class _TlsSession(requests.Session):
+    """A session that always uses our CA file and client certificate. (Session.verify alone is overridden by
+    $REQUESTS_CA_BUNDLE, which is set on these machines, so verify goes with every request.)"""
+
+    def __init__(self, cert: tuple[str, str], verify: str | bool):
+        super().__init__()
+        self.cert = cert
+        self._verify = verify
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("verify", self._verify)
+        return super().request(method, url, **kwargs)
+
+
+def _jar_base(name: str) -> str:
+    """Artifact name of a jar file name without its version: jackson-core-2.18.2.jar -> jackson-core."""
+    return re.sub(r"-\d[^-]*(-[A-Za-z0-9.]+)?\.jar$", "", name)
+
+
 class Nifi(Service):
     name = "nifi"
     start_timeout = 360.0
@@ -57,15 +103,38 @@ class Nifi(Service):
     # ----- layout ---------------------------------------------------------------------------
     @property
     def version(self) -> str:
-        return str(self.section.get("version", "2.8.0"))
+        return str(self.section.get("version", "2.3.0"))
 
     @property
     def marker(self) -> Path:
         return self.home / ".installed"
 
+    def _path(self, key: str, default: str) -> Path:
+        return resolve_path(self.section.get(key) or self.secrets_dir / default)
+
     @property
     def credentials_file(self) -> Path:
-        return resolve_path(self.section.get("credentials_file", self.secrets_dir / "nifi-credentials.json"))
+        return self._path("credentials_file", "nifi-credentials.json")
+
+    @property
+    def ca_file(self) -> Path:
+        return self._path("ca_file", "nifi-ca.pem")
+
+    @property
+    def client_cert_file(self) -> Path:
+        return self._path("client_cert_file", "nifi-admin.pem")
+
+    @property
+    def client_key_file(self) -> Path:
+        return self._path("client_key_file", "nifi-admin.key")
+
+    @property
+    def client_p12_file(self) -> Path:
+        return self._path("client_p12_file", "nifi-admin.p12")
+
+    @property
+    def admin_identity(self) -> str:
+        return str(self.section.get("admin_identity", "CN=iptv-admin"))
 
     @property
     def app_log(self) -> Path:
@@ -82,7 +151,10 @@ class Nifi(Service):
 
     # ----- install --------------------------------------------------------------------------
     def is_installed(self) -> bool:
-        return self.marker.exists() and self.marker.read_text().strip() == self.version
+        return self.marker.exists() and self.marker.read_text().strip() == self._install_tag()
+
+    def _install_tag(self) -> str:
+        return f"{self.version}{'+standard' if self.section.get('standard_nar', True) else ''}"
 
     def install(self) -> None:
         staging = self.home.with_name(self.name + ".part")
@@ -96,8 +168,8 @@ class Nifi(Service):
             f"-Dnifi.home={staging}",
             f"-Dnifi.version={self.version}",
         ]
-        log.info("assembling NiFi %s from Maven Central", self.version)
-        res = subprocess.run(cmd, capture_output=True, text=True)
+        log.info("assembling NiFi %s from the Maven repository", self.version)
+        res = subprocess.run(cmd, capture_output=True, text=True)  # noqa: S603
         if res.returncode != 0:
             found = re.findall(
                 r"(?:Could not find artifact|Failure to find) (\S+)|(\S+) was not found in", res.stdout + res.stderr
@@ -122,132 +194,145 @@ class Nifi(Service):
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(zf.read(member))
         shutil.rmtree(parts)
+        if self.section.get("standard_nar", True):
+            self._build_standard_nar(staging / "lib")
         (staging / "extensions").mkdir(exist_ok=True)
-        (staging / ".installed").write_text(self.version)
+        (staging / ".installed").write_text(self._install_tag())
         shutil.rmtree(self.home, ignore_errors=True)
         self.home.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(self.home)
+
+    def _build_standard_nar(self, lib: Path) -> None:
+        """Zip nifi-standard-processors + nifi-update-attribute-processor and their runtime dependencies as a NAR
+        whose parent is nifi-standard-shared-nar; jars the parents or lib/ already hold are left out."""
+        provided: set[str] = {_jar_base(p.name) for p in lib.glob("*.jar")}
+        for nar in (STANDARD_NAR_PARENT, "nifi-standard-services-api-nar"):
+            with zipfile.ZipFile(lib / f"{nar}-{self.version}.nar") as zf:
+                provided |= {_jar_base(Path(n).name) for n in zf.namelist() if n.endswith(".jar")}
+        provided |= {"nifi-api", "nifi-framework-api"}
+        with tempfile.TemporaryDirectory(
+            prefix="nifi-std-", dir=self.state / "tmp" if self.state.exists() else None
+        ) as tmp:
+            deps = Path(tmp) / "deps"
+            maven_copy_dependencies(
+                PLATFORM_DIR / "standard-nar" / "pom.xml",
+                deps,
+                extra=[f"-Dnifi.version={self.version}", "-DincludeScope=runtime"],
+            )
+            jars = sorted(p for p in deps.glob("*.jar") if _jar_base(p.name) not in provided)
+            manifest = (
+                "Manifest-Version: 1.0\n"
+                "Created-By: iptv/stack/nifi.py (local assembly of served nifi-standard-processors)\n"
+                "Nar-Group: iptv.local\n"
+                "Nar-Id: nifi-standard-nar-local\n"
+                f"Nar-Version: {self.version}\n"
+                "Nar-Dependency-Group: org.apache.nifi\n"
+                f"Nar-Dependency-Id: {STANDARD_NAR_PARENT}\n"
+                f"Nar-Dependency-Version: {self.version}\n"
+                "Clone-During-Instance-Class-Loading: false\n"
+            )
+            out = lib / f"nifi-standard-nar-local-{self.version}.nar"
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+                # Directory entries first: NiFi's NarUnpacker creates directories only from them.
+                for d in ("META-INF/", "META-INF/bundled-dependencies/"):
+                    zf.writestr(d, "")
+                zf.writestr("META-INF/MANIFEST.MF", manifest)
+                for jar in jars:
+                    zf.write(jar, f"META-INF/bundled-dependencies/{jar.name}")
+        log.info("built %s (%d bundled jars)", out.name, len(jars))
 
     # ----- secrets --------------------------------------------------------------------------
     def _secret(self, name: str, nbytes: int = 24) -> str:
         path = self.secrets_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(nbytes))
-            path.chmod(0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(nbytes))
         return path.read_text().strip()
 
     def credentials(self) -> dict[str, str]:
+        """{"p12_password": ...} of the admin PKCS12 (generated once)."""
         path = self.credentials_file
-        if not path.exists():
+        creds = json.loads(path.read_text()) if path.exists() else {}
+        if "p12_password" not in creds:
             path.parent.mkdir(parents=True, exist_ok=True)
-            creds = {"username": f"iptv-{secrets.token_hex(4)}", "password": secrets.token_urlsafe(18)}
+            creds = {"p12_password": secrets.token_urlsafe(18)}
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 json.dump(creds, fh)
         path.chmod(0o600)
-        return json.loads(path.read_text())
+        return creds
 
-    def _password_hash(self, password: str) -> str:
-        """bcrypt hash (cached beside the credentials; regenerated when the password changes)."""
-        cache = self.secrets_dir / "nifi-password.bcrypt"
-        digest_file = self.secrets_dir / "nifi-password.sha"
-        import hashlib
+    def _tls(self, store_password: str) -> None:
+        """Local CA, server keystore/truststore (PKCS12) and the admin client certificate (PEM + PKCS12).
 
-        digest = hashlib.sha256(password.encode()).hexdigest()
-        if cache.exists() and digest_file.exists() and digest_file.read_text() == digest:
-            return cache.read_text().strip()
-        res = subprocess.run(
-            [java_bin(21), "-cp", str(self.home / "tools" / "*"), str(PLATFORM_DIR / "HashPassword.java")],
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode != 0 or not res.stdout.startswith("$2"):
-            raise StackError(f"could not hash the NiFi password: {res.stderr.strip()[-300:]}")
-        cache.write_text(res.stdout.strip())
-        digest_file.write_text(digest)
-        for p in (cache, digest_file):
-            p.chmod(0o600)
-        return res.stdout.strip()
-
-    def _keystore(self, password: str) -> None:
-        """Self-signed PKCS12 keystore for 127.0.0.1/localhost and a truststore holding its certificate."""
-        ks = self.secrets_dir / "nifi-keystore.p12"
-        ts = self.secrets_dir / "nifi-truststore.p12"
-        if ks.exists() and ts.exists():
+        Generated once with the openssl CLI and the JDK's keytool; kept across down/up and reinstall."""
+        sd = self.secrets_dir
+        ks, ts = sd / "nifi-keystore.p12", sd / "nifi-truststore.p12"
+        ca_key = sd / "nifi-ca.key"
+        outputs = (self.ca_file, ca_key, ks, ts, self.client_cert_file, self.client_key_file, self.client_p12_file)
+        if all(p.exists() for p in outputs):
             return
-        keytool = str(java_home(21) / "bin" / "keytool")
-        cert = self.secrets_dir / "nifi-cert.pem"
-        for p in (ks, ts, cert):
+        sd.mkdir(parents=True, exist_ok=True)
+        sd.chmod(0o700)
+        for p in outputs:
             p.unlink(missing_ok=True)
-        host = self.section.get("host", "127.0.0.1")
-        steps = [
-            [
-                keytool,
-                "-genkeypair",
-                "-alias",
-                "nifi-key",
-                "-keyalg",
-                "RSA",
-                "-keysize",
-                "2048",
-                "-validity",
-                "3650",
-                "-dname",
-                "CN=localhost, OU=iptv-local",
-                "-ext",
-                f"SAN=dns:localhost,ip:{host},ip:127.0.0.1",
-                "-storetype",
-                "PKCS12",
-                "-keystore",
-                str(ks),
-                "-storepass",
-                password,
-                "-keypass",
-                password,
-            ],
-            [
-                keytool,
-                "-exportcert",
-                "-rfc",
-                "-alias",
-                "nifi-key",
-                "-keystore",
-                str(ks),
-                "-storepass",
-                password,
-                "-file",
-                str(cert),
-            ],
-            [
-                keytool,
-                "-importcert",
-                "-noprompt",
-                "-alias",
-                "nifi-cert",
-                "-file",
-                str(cert),
-                "-storetype",
-                "PKCS12",
-                "-keystore",
-                str(ts),
-                "-storepass",
-                password,
-            ],
-        ]
-        for cmd in steps:
-            res = subprocess.run(cmd, capture_output=True, text=True)
-            if res.returncode != 0:
-                raise StackError(f"keytool failed: {res.stderr.strip()[-300:]}")
-        for p in (ks, ts):
+        host = str(self.section.get("host", "127.0.0.1"))
+        san = ",".join(
+            dict.fromkeys(["DNS:localhost", "IP:127.0.0.1", f"IP:{host}" if host[0].isdigit() else f"DNS:{host}"])
+        )
+        log.info("generating the NiFi CA, server keystore and admin client certificate in %s", sd)
+        _run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+             "-subj", "/CN=iptv-local-nifi-ca", "-keyout", str(ca_key), "-out", str(self.ca_file),
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            "openssl (CA)",
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory(dir=sd) as tmp:
+            srv_key, srv_crt = Path(tmp) / "server.key", Path(tmp) / "server.pem"
+            _run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
+                 "-subj", "/CN=localhost", "-CA", str(self.ca_file), "-CAkey", str(ca_key),
+                 "-keyout", str(srv_key), "-out", str(srv_crt),
+                 "-addext", f"subjectAltName={san}", "-addext", "basicConstraints=critical,CA:FALSE",
+                 "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+                 "-addext", "extendedKeyUsage=serverAuth,clientAuth"],
+                "openssl (server certificate)",
+            )  # fmt: skip
+            _run(
+                ["openssl", "pkcs12", "-export", "-name", "nifi-key", "-in", str(srv_crt), "-inkey", str(srv_key),
+                 "-certfile", str(self.ca_file), "-out", str(ks), "-passout", "env:IPTV_PASS"],
+                "openssl (server keystore)", store_password,
+            )  # fmt: skip
+        _run(
+            [str(java_home(21) / "bin" / "keytool"), "-importcert", "-noprompt", "-alias", "iptv-local-nifi-ca",
+             "-file", str(self.ca_file), "-storetype", "PKCS12", "-keystore", str(ts), "-storepass:env", "IPTV_PASS"],
+            "keytool (truststore)", store_password,
+        )  # fmt: skip
+        subj = "/" + "/".join(reversed([part.strip() for part in self.admin_identity.split(",")]))
+        _run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
+             "-subj", subj, "-CA", str(self.ca_file), "-CAkey", str(ca_key),
+             "-keyout", str(self.client_key_file), "-out", str(self.client_cert_file),
+             "-addext", "basicConstraints=critical,CA:FALSE",
+             "-addext", "keyUsage=critical,digitalSignature,keyEncipherment", "-addext", "extendedKeyUsage=clientAuth"],
+            "openssl (admin client certificate)",
+        )  # fmt: skip
+        _run(
+            ["openssl", "pkcs12", "-export", "-name", "iptv-nifi-admin", "-in", str(self.client_cert_file),
+             "-inkey", str(self.client_key_file), "-certfile", str(self.ca_file), "-out", str(self.client_p12_file),
+             "-passout", "env:IPTV_PASS"],
+            "openssl (admin PKCS12)", self.credentials()["p12_password"],
+        )  # fmt: skip
+        for p in outputs:
             p.chmod(0o600)
 
     # ----- configure / start ------------------------------------------------------------------
     def configure(self) -> None:
-        creds = self.credentials()
+        self.credentials()
         store_password = self._secret("nifi-store-password")
-        self._keystore(store_password)
+        self._tls(store_password)
         values = {
             "HOME": str(self.home),
             "CONF_DIR": str(self.conf_dir),
@@ -262,14 +347,13 @@ class Nifi(Service):
             "HOST": str(self.section.get("host", "127.0.0.1")),
             "PORT": str(self.section.get("port", 8443)),
             "STORE_PASSWORD": store_password,
-            "USERNAME": creds["username"],
-            "PASSWORD_HASH": self._password_hash(creds["password"]),
+            "ADMIN_IDENTITY": self.admin_identity,
         }
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for name in CONF_TEMPLATES:
             text = (PLATFORM_DIR / "conf" / f"{name}.template").read_text()
-            text = re.sub(r"@([A-Z_]+)@", lambda m: values[m.group(1)], text)
+            text = re.sub(r"@([A-Z_]+)@", lambda m: values.get(m.group(1), m.group(0)), text)
             out = self.conf_dir / name
             out.write_text(text)
             out.chmod(0o600)
@@ -286,6 +370,7 @@ class Nifi(Service):
             "--add-opens=java.base/java.lang=ALL-UNNAMED",
             "--add-opens=java.base/java.nio=ALL-UNNAMED",
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "--enable-native-access=ALL-UNNAMED",
             f"-Dnifi.properties.file.path={self.conf_dir / 'nifi.properties'}",
             f"-Dlogback.configurationFile={self.conf_dir / 'logback.xml'}",
             "-Dapp=NiFi",
@@ -315,20 +400,51 @@ class Nifi(Service):
                         pass
             pf.unlink(missing_ok=True)
 
-    # ----- readiness ------------------------------------------------------------------------
+    # ----- REST with the admin client certificate ----------------------------------------------
     def _session(self) -> requests.Session:
-        s = requests.Session()
-        s.verify = bool(self.section.get("verify_tls", False))
-        if not s.verify:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        return s
+        return _TlsSession(
+            (str(self.client_cert_file), str(self.client_key_file)),
+            str(self.ca_file) if self.section.get("verify_tls", True) else False,
+        )
 
     def ready(self) -> bool:
-        creds = json.loads(self.credentials_file.read_text())
+        try:
+            r = self._session().get(f"{self.address().rstrip('/')}/flow/current-user", timeout=10)
+        except requests.RequestException as exc:
+            log.debug("nifi not answering yet: %s", exc)
+            return False
+        return r.status_code == 200 and r.json().get("identity") == self.admin_identity
+
+    def post_start(self) -> None:
+        """Give the admin the root process group's policies (component, data, operation, provenance, policies)."""
+        if not self.managed:
+            return
         s = self._session()
         base = self.address().rstrip("/")
-        r = s.post(f"{base}/access/token", data=creds, timeout=10)
-        if r.status_code != 201:
-            return False
-        r = s.get(f"{base}/flow/about", headers={"Authorization": f"Bearer {r.text}"}, timeout=10)
-        return r.status_code == 200
+        root_id = s.get(f"{base}/flow/process-groups/root", timeout=30).json()["processGroupFlow"]["id"]
+        users = s.get(f"{base}/tenants/users", timeout=30).json()["users"]
+        admin = next((u for u in users if u["component"]["identity"] == self.admin_identity), None)
+        if admin is None:
+            raise StackError(f"NiFi user {self.admin_identity} missing; delete {self.data_dir}/users.xml to reseed")
+        for action, pattern in ROOT_PG_POLICIES:
+            resource = pattern.format(id=root_id)
+            r = s.get(f"{base}/policies/{action}{resource}", timeout=30)
+            policy = r.json() if r.status_code == 200 else None
+            if policy and policy["component"]["resource"] == resource:
+                if any(u["id"] == admin["id"] for u in policy["component"].get("users", [])):
+                    continue
+                policy["component"]["users"] = [*policy["component"]["users"], {"id": admin["id"]}]
+                r = s.put(
+                    f"{base}/policies/{policy['id']}",
+                    json={"revision": policy["revision"], "component": policy["component"]},
+                    timeout=30,
+                )
+            else:
+                body = {
+                    "revision": {"version": 0},
+                    "component": {"action": action, "resource": resource, "users": [{"id": admin["id"]}]},
+                }
+                r = s.post(f"{base}/policies", json=body, timeout=30)
+            if r.status_code not in (200, 201):
+                raise StackError(f"could not grant {action} {resource} to {self.admin_identity}: {r.text[:200]}")
+            log.info("granted %s %s to %s", action, resource, self.admin_identity)
