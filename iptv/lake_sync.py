@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -190,6 +191,43 @@ def list_lake(cfg: dict[str, Any]) -> dict[str, str]:
         fp = fingerprint(listing(f"{paths['catalogs'].rstrip('/')}/{cat}") or [])
         if fp is not None:
             out[f"catalogs/{cat}"] = fp
+    return out
+
+
+# ------------------------------------------------------------------------------------------ catalogs
+
+#: Columns of the catalogs the warehouse loads (dim_channel, dim_user); extra columns are dropped.
+CATALOG_COLUMNS = {"channels": 4, "users": 2}
+
+
+def trim_csv(data: bytes, ncols: int) -> tuple[bytes, int]:
+    """Keep the first ``ncols`` fields of every record of a headerless RFC 4180 CSV (the producer's users
+    catalog has name, gender, birth date, city, signup date; dim_user takes id and name). Returns the new CSV
+    and the number of records; short records are left to the loader to reject."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    n = 0
+    for rec in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
+        if rec:
+            writer.writerow(rec[:ncols])
+            n += 1
+    return out.getvalue().encode("utf-8"), n
+
+
+def catalog_sources(cfg: dict[str, Any], name: str, tmp: Path) -> list[Any]:
+    """The files of catalog ``name`` on HDFS, trimmed to the columns the warehouse loads, as local sources."""
+    from iptv import hdfs_client
+    from iptv import warehouse as W
+
+    out = []
+    for i, src in enumerate(W.list_sources(cfg, W.catalog_dir(cfg, name))):
+        data, _ = trim_csv(hdfs_client.read_bytes(cfg, src.path), CATALOG_COLUMNS[name])
+        f = tmp / f"{name}-{i}.csv"
+        f.write_bytes(data)
+        out.append(W.Source(str(f)))
     return out
 
 
@@ -352,9 +390,9 @@ def sync(
             cat_keys = {k: v for k, v in ch.keys.items() if k.startswith("catalogs/")}
             try:
                 conn, wh = tg.warehouse()
-                paths = cfg["hdfs"]["paths"]
-                srcs = {c: W.list_sources(cfg, f"{paths['catalogs'].rstrip('/')}/{c}") for c in CATALOGS}
-                W.load_dims(conn, wh, srcs["channels"], srcs["users"])
+                with tempfile.TemporaryDirectory(prefix="iptv-catalogs-") as tmp:
+                    srcs = {c: catalog_sources(cfg, c, Path(tmp)) for c in CATALOGS}
+                    W.load_dims(conn, wh, srcs["channels"], srcs["users"])
                 # Names and universe feed the channel aggregates of the dates synced before.
                 old = [d for d in synced_session_dates(state) if d not in ch.session_dates]
                 if old:

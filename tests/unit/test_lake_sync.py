@@ -126,3 +126,14 @@ def test_aggregate_statement_wraps_the_mart_query():
     sql = L.aggregate_statement("daily", params)
     assert sql.startswith("INSERT OVERWRITE TABLE db1.agg_daily PARTITION (dt = '2026-03-02')")
     assert "FROM db1.v_sessions" in sql and "${" not in sql and "--" not in sql
+
+
+def test_trim_csv_keeps_the_loaded_columns():
+    producer_users = (
+        '1,"Сазонов, Никандр",M,1982-01-29,Бавлы,2022-11-01\n2,"A ""B"" C",F,1980-02-15,Пинега,2020-05-26\n'
+    )
+    data, n = L.trim_csv(producer_users.encode(), 2)
+    assert n == 2
+    assert data.decode() == '1,"Сазонов, Никандр"\n2,"A ""B"" C"\n'
+    sample_users = b'1,"User 1, ""B."" O\'Neil"\n'
+    assert L.trim_csv(sample_users, 2) == (sample_users, 1)
