@@ -137,3 +137,117 @@ def test_trim_csv_keeps_the_loaded_columns():
     assert data.decode() == '1,"Сазонов, Никандр"\n2,"A ""B"" C"\n'
     sample_users = b'1,"User 1, ""B."" O\'Neil"\n'
     assert L.trim_csv(sample_users, 2) == (sample_users, 1)
+
+
+# ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)
+
+
+class _Prop:
+    def __init__(self, value):
+        self.value = value
+
+    def getValue(self):  # noqa: N802
+        return self.value
+
+
+class _Descriptor:
+    def __init__(self, name, description="", required=False, default_value=None, validators=None):
+        self.name, self.default_value = name, default_value
+
+
+class _StateMap:
+    def __init__(self, data):
+        self.data = data
+
+    def toMap(self):  # noqa: N802
+        return dict(self.data)
+
+
+class _StateManager:
+    def __init__(self):
+        self.store: dict = {}
+        self.saves = 0
+
+    def getState(self, scope):  # noqa: N802
+        return _StateMap(self.store.get(scope, {}))
+
+    def setState(self, data, scope):  # noqa: N802
+        self.store[scope] = dict(data)
+        self.saves += 1
+
+
+class _Context:
+    def __init__(self, props):
+        self.props = props
+        self.sm = _StateManager()
+
+    def getProperty(self, d):  # noqa: N802
+        return _Prop(self.props.get(d.name, d.default_value))
+
+    def getStateManager(self):  # noqa: N802
+        return self.sm
+
+
+@pytest.fixture
+def processor_module(monkeypatch):
+    import importlib
+    import sys
+    import types
+
+    ns = types.SimpleNamespace
+    fakes = {
+        "nifiapi": types.ModuleType("nifiapi"),
+        "nifiapi.componentstate": ns(Scope=ns(LOCAL="LOCAL", CLUSTER="CLUSTER")),
+        "nifiapi.properties": ns(PropertyDescriptor=_Descriptor, StandardValidators=ns(NON_EMPTY_VALIDATOR=1)),
+        "nifiapi.flowfilesource": ns(
+            FlowFileSource=type("FlowFileSource", (), {"logger": None}),
+            FlowFileSourceResult=lambda **kw: ns(**kw),
+        ),
+        "nifiapi.relationship": ns(Relationship=lambda name, description: ns(name=name)),
+    }
+    for name, mod in fakes.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    root = L.REPO_ROOT / "nifi" / "python-processors"
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.delitem(sys.modules, "iptv_warehouse.SyncWarehouse", raising=False)
+    return importlib.import_module("iptv_warehouse.SyncWarehouse")
+
+
+def test_processor_defaults_point_at_this_repository(processor_module):
+    assert processor_module.DEFAULT_ROOT == str(L.REPO_ROOT)
+    proc = processor_module.SyncWarehouse()
+    assert [d.name for d in proc.getPropertyDescriptors()] == ["Project Root", "Config File", "Warehouse Schema"]
+    assert [r.name for r in proc.getRelationships()] == ["success", "failure"]
+    deps = " ".join(processor_module.SyncWarehouse.ProcessorDetails.dependencies).lower()
+    for pkg in ("pyhive", "thrift", "thrift-sasl", "pure-sasl", "psycopg2-binary", "hdfs", "pyyaml", "requests"):
+        assert pkg in deps
+
+
+def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
+    calls = []
+
+    def fake_sync(cfg, state, *, schema):
+        calls.append((dict(state), schema))
+        if state:
+            return L.SyncResult(), dict(state)  # idle
+        res = L.SyncResult(dates=["2026-03-02"], hive_dates=["2026-03-02", "2026-03-03"], rows_loaded=5)
+        return res, {"sessions/dt=2026-03-02": "1:10:abc"}
+
+    monkeypatch.setattr(L, "sync", fake_sync)
+    ctx = _Context({"Config File": "config/local.yaml", "Warehouse Schema": "iptv_dw_x"})
+    proc = processor_module.SyncWarehouse()
+    out = proc.create(ctx)
+    assert out.relationship == "success"
+    body = json.loads(out.contents)
+    assert body["dates"] == ["2026-03-02"] and body["rows_loaded"] == 5 and body["synced_keys"] == 1
+    assert out.attributes["iptv.sync.dates"] == "2026-03-02"
+    assert ctx.sm.store["LOCAL"] == {"sessions/dt=2026-03-02": "1:10:abc"}
+    assert proc.create(ctx) is None  # idle: nothing emitted, state not rewritten
+    assert ctx.sm.saves == 1
+    assert calls == [({}, "iptv_dw_x"), ({"sessions/dt=2026-03-02": "1:10:abc"}, "iptv_dw_x")]
+
+
+def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
+    monkeypatch.setattr(L, "sync", lambda cfg, state, *, schema: (L.SyncResult(errors=["2026-03-02: boom"]), {}))
+    out = processor_module.SyncWarehouse().create(_Context({}))
+    assert out.relationship == "failure" and out.attributes["iptv.sync.errors"] == "1"
