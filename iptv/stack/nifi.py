@@ -210,9 +210,9 @@ class Nifi(Service):
             with zipfile.ZipFile(lib / f"{nar}-{self.version}.nar") as zf:
                 provided |= {_jar_base(Path(n).name) for n in zf.namelist() if n.endswith(".jar")}
         provided |= {"nifi-api", "nifi-framework-api"}
-        with tempfile.TemporaryDirectory(
-            prefix="nifi-std-", dir=self.state / "tmp" if self.state.exists() else None
-        ) as tmp:
+        scratch = self.state / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="nifi-std-", dir=scratch) as tmp:
             deps = Path(tmp) / "deps"
             maven_copy_dependencies(
                 PLATFORM_DIR / "standard-nar" / "pom.xml",
