@@ -251,3 +251,26 @@ def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
     monkeypatch.setattr(L, "sync", lambda cfg, state, *, schema: (L.SyncResult(errors=["2026-03-02: boom"]), {}))
     out = processor_module.SyncWarehouse().create(_Context({}))
     assert out.relationship == "failure" and out.attributes["iptv.sync.errors"] == "1"
+
+
+def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module, monkeypatch):
+    seen = []
+
+    def fake_sync(cfg, state, *, schema):
+        seen.append(dict(state))
+        return (L.SyncResult(), dict(state)) if state else (L.SyncResult(dates=["2026-03-02"]), {"k": "v"})
+
+    monkeypatch.setattr(L, "sync", fake_sync)
+    ctx = _Context({})
+    broken = ctx.sm.setState
+
+    def failing(data, scope):
+        raise RuntimeError("Cannot update journal file")
+
+    ctx.sm.setState = failing
+    proc = processor_module.SyncWarehouse()
+    out = proc.create(ctx)
+    assert out.relationship == "failure" and "state not saved" in json.loads(out.contents)["errors"][0]
+    ctx.sm.setState = broken  # NiFi recovered: the idle run saves the remembered state, emits nothing
+    assert proc.create(ctx) is None
+    assert seen == [{}, {"k": "v"}] and ctx.sm.store["LOCAL"] == {"k": "v"}

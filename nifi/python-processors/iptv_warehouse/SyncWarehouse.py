@@ -88,6 +88,7 @@ class SyncWarehouse(FlowFileSource):
         super().__init__()
         self.cfg = None
         self.schema = "iptv_dw"
+        self.unsaved: dict[str, str] | None = None
 
     def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
         return self.PROPERTIES
@@ -119,10 +120,20 @@ class SyncWarehouse(FlowFileSource):
         from iptv import lake_sync
 
         state_manager = context.getStateManager()
-        state = dict(state_manager.getState(Scope.LOCAL).toMap())
+        if self.unsaved is not None:
+            state = self.unsaved  # the last run could not save its state: go on from it
+        else:
+            state = dict(state_manager.getState(Scope.LOCAL).toMap())
         res, new_state = lake_sync.sync(self.cfg, state, schema=self.schema)
-        if new_state != state:
-            state_manager.setState(new_state, Scope.LOCAL)
+        if new_state != state or self.unsaved is not None:
+            try:
+                state_manager.setState(new_state, Scope.LOCAL)
+                self.unsaved = None
+            except Exception as exc:  # noqa: BLE001 - e.g. NiFi's local state journal failing
+                # Keep it in memory and retry saving next run; if NiFi restarts first, the lost dates are
+                # simply synced again (every step is idempotent).
+                self.unsaved = new_state
+                res.errors.append(f"NiFi state not saved (kept in memory, retried next run): {str(exc)[:200]}")
         if res.idle:
             return None
         if self.logger is not None:
