@@ -271,6 +271,7 @@ def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module,
     proc = processor_module.SyncWarehouse()
     out = proc.create(ctx)
     assert out.relationship == "failure" and "state not saved" in json.loads(out.contents)["errors"][0]
+    assert proc.create(ctx) is None  # idle and still failing: logged, nothing emitted
     ctx.sm.setState = broken  # NiFi recovered: the idle run saves the remembered state, emits nothing
     assert proc.create(ctx) is None
-    assert seen == [{}, {"k": "v"}] and ctx.sm.store["LOCAL"] == {"k": "v"}
+    assert seen == [{}, {"k": "v"}, {"k": "v"}] and ctx.sm.store["LOCAL"] == {"k": "v"}

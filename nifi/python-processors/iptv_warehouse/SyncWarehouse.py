@@ -41,7 +41,7 @@ class SyncWarehouse(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.1.2"
         description = (
             "Syncs the IPTV data lake into Hive and the Greenplum warehouse: for every dt= partition whose files "
             "changed since the last run, registers the Hive partitions, loads the sessions into Greenplum "
@@ -125,7 +125,8 @@ class SyncWarehouse(FlowFileSource):
         else:
             state = dict(state_manager.getState(Scope.LOCAL).toMap())
         res, new_state = lake_sync.sync(self.cfg, state, schema=self.schema)
-        if new_state != state or self.unsaved is not None:
+        retrying = self.unsaved is not None
+        if new_state != state or retrying:
             try:
                 state_manager.setState(new_state, Scope.LOCAL)
                 self.unsaved = None
@@ -133,7 +134,11 @@ class SyncWarehouse(FlowFileSource):
                 # Keep it in memory and retry saving next run; if NiFi restarts first, the lost dates are
                 # simply synced again (every step is idempotent).
                 self.unsaved = new_state
-                res.errors.append(f"NiFi state not saved (kept in memory, retried next run): {str(exc)[:200]}")
+                message = f"NiFi state not saved (kept in memory, retried next run): {str(exc)[:200]}"
+                if not res.idle or not retrying:
+                    res.errors.append(message)
+                elif self.logger is not None:  # an idle run that still cannot save: log, emit nothing
+                    self.logger.warn(message)
         if res.idle:
             return None
         if self.logger is not None:
