@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--land-timeout", type=float, default=1200, help="seconds to wait for landing (%(default)s)")
     p.add_argument("--sync-timeout", type=float, default=1200, help="seconds to wait for the NiFi sync (%(default)s)")
     p.add_argument("--skip-check", action="store_true", help="skip the platform check")
+    p.add_argument(
+        "--no-flows", action="store_true", help="do not deploy NiFi flows nor send data (sync and report only)"
+    )
     args = p.parse_args(argv)
     if args.users < 1:
         p.error("--users must be positive")
@@ -248,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         note(last_line(run([PY, "-m", "producer", "catalogs", "--to", "hdfs", *common], "producer catalogs")))
 
         step("4/8 deploy NiFi flows")
-        if nifi_up:
+        if args.no_flows:
+            skip("--no-flows")
+            flows = False
+        elif nifi_up:
             flows = deploy_flows()
         else:
             skip("NiFi is not running: no flows deployed")
