@@ -183,6 +183,23 @@ def test_tick_expires_unmatched_half_without_data():
     assert [(r[0], r[1]) for r in rows] == [("unmatched_start", A)]
 
 
+def test_state_values_are_chunked_below_nifi_limit():
+    st = state()
+    msgs = [(0, i, ev(f"{i:032x}", 1, 5, "2025-03-05 10:00:00", "enabled")) for i in range(3000)]
+    st.process("ff-1", batch(*msgs), now=T0)
+    m = st.to_state_map()
+    assert max(len(v.encode()) for v in m.values()) <= 65535
+    assert any(k.endswith("#n") for k in m)
+    back = IngestState.from_state_map(m)
+    assert back.pairer.pending_count() == 3000 and back.last_output == st.last_output
+    assert ingestion.unchunk_state(ingestion.chunk_state({"a": "x" * 10, "b": "y" * 25}, limit=10)) == {
+        "a": "x" * 10,
+        "b": "y" * 25,
+    }
+    with pytest.raises(ValueError):
+        ingestion.unchunk_state({"b#n": "2", "b#0": "y"})
+
+
 def test_state_map_round_trip_and_format_check():
     st = state()
     st.process("ff-1", batch((2, 7, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled"))), now=T0)

@@ -42,6 +42,35 @@ SECTION_MARKER = "#@ "
 KINDS = ("raw", "sessions", "quarantine")
 QUARANTINE_COLUMNS = ("reason", "session_id", "arrival_ts", "detail", "raw")
 MAX_RANGES_PER_PARTITION = 256
+#: NiFi's local state provider writes each value with DataOutput.writeUTF: at most 65,535 bytes per value.
+STATE_CHUNK_CHARS = 60_000
+CHUNK_SEP = "#"
+
+
+def chunk_state(state: dict[str, str], limit: int = STATE_CHUNK_CHARS) -> dict[str, str]:
+    """Split values longer than ``limit`` into ``key#0``, ``key#1``, ... plus ``key#n`` (the count)."""
+    out: dict[str, str] = {}
+    for key, value in state.items():
+        if len(value) <= limit:
+            out[key] = value
+            continue
+        parts = [value[i : i + limit] for i in range(0, len(value), limit)]
+        for i, part in enumerate(parts):
+            out[f"{key}{CHUNK_SEP}{i}"] = part
+        out[f"{key}{CHUNK_SEP}n"] = str(len(parts))
+    return out
+
+
+def unchunk_state(state: dict[str, str]) -> dict[str, str]:
+    out = {k: v for k, v in state.items() if CHUNK_SEP not in k}
+    for key in [k for k in state if k.endswith(CHUNK_SEP + "n")]:
+        base = key[: -len(CHUNK_SEP + "n")]
+        n = int(state[key])
+        try:
+            out[base] = "".join(state[f"{base}{CHUNK_SEP}{i}"] for i in range(n))
+        except KeyError:
+            raise ValueError(f"state value {base!r} is missing chunks") from None
+    return out
 
 
 def escape_message(text: str) -> str:
@@ -220,13 +249,13 @@ class IngestState:
         state["ingest.format"] = INGEST_STATE_FORMAT
         state["ingest.meta"] = json.dumps(meta, separators=(",", ":"), sort_keys=True)
         state["ingest.last_output"] = base64.b64encode(zlib.compress(self.last_output, 6)).decode("ascii")
-        return state
+        return chunk_state(state)
 
     @classmethod
     def from_state_map(
         cls, state: dict[str, str] | None, config: PairerConfig | None = None, schema_validator: Any = None
     ) -> IngestState:
-        state = dict(state or {})
+        state = unchunk_state(dict(state or {}))
         pairer_state = {k: v for k, v in state.items() if not k.startswith("ingest.")}
         obj = cls(SessionPairer.from_state_map(pairer_state, config, schema_validator))
         if "ingest.meta" in state:

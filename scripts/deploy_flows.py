@@ -1,0 +1,434 @@
+#!/usr/bin/env python
+"""Deploy or upgrade the IPTV ingestion flow (nifi/flows/iptv-ingestion.json) on the configured NiFi with nipyapi.
+
+    .venv/bin/python scripts/deploy_flows.py                  # local NiFi of config/local.yaml
+    .venv/bin/python scripts/deploy_flows.py --dry-run        # print the plan only
+    .venv/bin/python scripts/deploy_flows.py --config cluster.yaml
+    .venv/bin/python scripts/deploy_flows.py --instance test1 --param kafka.topic=t1 --param pairing.grace="30 sec"
+    .venv/bin/python scripts/deploy_flows.py --remove --instance test1
+
+Steps: parameter context (values from the iptv config, then --param overrides) created or updated where a value
+differs; process group created (empty) if missing; the flow definition swapped in with a NiFi *replace request*
+when its version stamp differs from the one in the group's comments (NiFi stops the affected components, keeps
+every connection whose identifier persists together with its queued FlowFiles, swaps, and restarts them; the
+script first stops the Kafka consumer and lets the queues drain for --drain-timeout, and refuses an upgrade that
+would delete a connection still holding FlowFiles); controller services enabled; every processor checked valid
+(Python processors first build their virtualenv); the group started. A second run changes nothing.
+Exit codes: 0 deployed and running; 1 error or an invalid component; 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from iptv.config import load_config  # noqa: E402
+
+log = logging.getLogger("deploy_flows")
+
+FLOW_FILE = REPO / "nifi" / "flows" / "iptv-ingestion.json"
+PROCESSORS_DIR = REPO / "nifi" / "python-processors"
+#: Python processor packages the ingestion flow runs (part of its version).
+PROCESSOR_PACKAGES = ("iptv_ingest", "iptv_sessions")
+SCHEMA_FILE = REPO / "schemas" / "viewing_event.schema.json"
+CATALOG_FILE = REPO / "data" / "reference" / "tv_rating.csv"
+BASE_NAME = "IPTV ingestion"
+BASE_CONTEXT = "iptv-ingestion"
+SOURCE_PROCESSOR = "ConsumeViewingEvents"
+STAMP_PREFIX = "IPTV ingestion flow, version "
+
+
+# ---------------------------------------------------------------------------------------------- pure helpers
+def load_snapshot(path: Path = FLOW_FILE) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _git(*args: str) -> str:
+    res = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+    return res.stdout.strip() if res.returncode == 0 else ""
+
+
+def content_hash(path: Path = FLOW_FILE) -> str:
+    """Hash of the flow definition and the Python processors it runs (what a deployment depends on)."""
+    h = hashlib.sha256(path.read_bytes())
+    for f in sorted(f for pkg in PROCESSOR_PACKAGES for f in (PROCESSORS_DIR / pkg).rglob("*.py")):
+        if "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(PROCESSORS_DIR)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def version_stamp(path: Path = FLOW_FILE) -> str:
+    """``<git describe of the last commit touching the flow or processors>[+modified] sha:<content hash>``."""
+    rel = [str(path.relative_to(REPO))] + [str((PROCESSORS_DIR / pkg).relative_to(REPO)) for pkg in PROCESSOR_PACKAGES]
+    commit = _git("log", "-1", "--format=%H", "--", *rel)
+    described = _git("describe", "--always", "--tags", commit) if commit else "untracked"
+    dirty = bool(_git("status", "--porcelain", "--", *rel))
+    return f"{described}{'+modified' if dirty else ''} sha:{content_hash(path)}"
+
+
+def names(instance: str | None) -> tuple[str, str]:
+    """(process group name, parameter context name) of an instance (None: the production one)."""
+    if not instance:
+        return BASE_NAME, BASE_CONTEXT
+    return f"{BASE_NAME} [{instance}]", f"{BASE_CONTEXT}-{instance}"
+
+
+def channel_catalog_spec() -> str:
+    """Ids 1..N of the rating table (channel_id = place in the table)."""
+    if not CATALOG_FILE.exists():
+        return ""
+    n = sum(1 for line in CATALOG_FILE.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
+    return f"1-{n}"
+
+
+def parameters_from_config(
+    cfg: dict[str, Any], instance: str | None = None, overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    k, h = cfg["kafka"], cfg["hdfs"]
+    ing = (cfg.get("nifi") or {}).get("ingestion") or {}
+    local_nifi = bool((cfg.get("nifi") or {}).get("managed", True))
+    params = {
+        "kafka.bootstrap.servers": str(k["bootstrap_servers"]),
+        "kafka.topic": str(k["topics"]["viewing_events"]["name"]),
+        "kafka.group.id": "iptv-nifi-ingestion" + (f"-{instance}" if instance else ""),
+        "kafka.offset.reset": str(ing.get("offset_reset", "earliest")),
+        "batch.max.count": str(ing.get("batch_max_count", 20000)),
+        "batch.max.size": str(ing.get("batch_max_size", "4 MB")),
+        "batch.max.wait": str(ing.get("batch_max_wait", "10 sec")),
+        "tick.interval": str(ing.get("tick_interval", "30 sec")),
+        "pairing.event.timeout": str(ing.get("event_timeout", "12 hours")),
+        "pairing.grace": str(ing.get("grace", "5 mins")),
+        "pairing.retention": str(ing.get("retention", "24 hours")),
+        "pairing.max.entries": str(ing.get("max_entries", 200000)),
+        "channel.catalog": str(ing.get("channel_catalog", channel_catalog_spec())),
+        "event.schema.file": str(SCHEMA_FILE) if local_nifi and SCHEMA_FILE.exists() else "",
+        "hdfs.webhdfs.url": str(h["webhdfs_url"]),
+        "hdfs.user": str(h.get("user", "iptv")),
+        "hdfs.raw.events.path": str(h["paths"]["raw_events"]),
+        "hdfs.sessions.path": str(h["paths"]["sessions"]),
+        "hdfs.quarantine.path": str(h["paths"]["quarantine"]),
+        "hdfs.timeout": str(ing.get("hdfs_timeout", "30 sec")),
+    }
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            raise SystemExit(f"error: unknown parameter {key!r} (known: {', '.join(sorted(params))})")
+        params[key] = value
+    return params
+
+
+def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str) -> dict[str, Any]:
+    """The flow definition with the instance's names, the version stamp and the parameter values."""
+    snap = copy.deepcopy(load_snapshot())
+    pg_name, ctx_name = names(instance)
+    fc = snap["flowContents"]
+    fc["name"] = pg_name
+    fc["comments"] = fc["comments"].replace("@FLOW_VERSION@", stamp)
+    old_ctx = fc.get("parameterContextName")
+    fc["parameterContextName"] = ctx_name
+    ctx = snap["parameterContexts"].pop(old_ctx)
+    ctx["name"] = ctx_name
+    for p in ctx["parameters"]:
+        p["value"] = params.get(p["name"], p.get("value"))
+    snap["parameterContexts"] = {ctx_name: ctx}
+    return snap
+
+
+def stamp_of(comments: str | None) -> str | None:
+    if not comments or STAMP_PREFIX not in comments:
+        return None
+    return comments.split(STAMP_PREFIX, 1)[1].split(" (", 1)[0].strip()
+
+
+# ---------------------------------------------------------------------------------------------- NiFi side
+def _nipyapi():
+    import nipyapi
+
+    # stopping a group waits for running tasks (the consumer polls up to batch.max.wait): allow for it
+    nipyapi.config.short_max_wait = max(nipyapi.config.short_max_wait, 120)
+    return nipyapi
+
+
+def find_group(name: str):
+    nipyapi = _nipyapi()
+    root_id = nipyapi.canvas.get_root_pg_id()
+    for pg in nipyapi.nifi.ProcessGroupsApi().get_process_groups(root_id).process_groups or []:
+        if pg.component.name == name:
+            return pg
+    return None
+
+
+def find_context(name: str):
+    nipyapi = _nipyapi()
+    for ctx in nipyapi.parameters.list_all_parameter_contexts() or []:
+        if ctx.component.name == name:
+            return ctx
+    return None
+
+
+def context_values(ctx) -> dict[str, str | None]:
+    return {p.parameter.name: p.parameter.value for p in ctx.component.parameters or []}
+
+
+def ensure_context(ctx_name: str, params: dict[str, str], dry_run: bool) -> list[str]:
+    nipyapi = _nipyapi()
+    actions: list[str] = []
+    ctx = find_context(ctx_name)
+    if ctx is None:
+        actions.append(f"create parameter context {ctx_name!r} with {len(params)} parameters")
+        if not dry_run:
+            nipyapi.parameters.create_parameter_context(
+                ctx_name,
+                description="Endpoints, topic, paths and tuning of the IPTV ingestion flow (scripts/deploy_flows.py)",
+                parameters=[nipyapi.parameters.prepare_parameter(k, v) for k, v in sorted(params.items())],
+            )
+        return actions
+    current = context_values(ctx)
+    changed = {k: v for k, v in params.items() if current.get(k) != v and not (v == "" and current.get(k) is None)}
+    for k, v in sorted(changed.items()):
+        actions.append(f"set parameter {k} = {v!r} (was {current.get(k)!r})")
+    if changed and not dry_run:
+        for k, v in changed.items():
+            ctx = nipyapi.parameters.upsert_parameter_to_context(ctx, nipyapi.parameters.prepare_parameter(k, v))
+        # upsert updates through a NiFi update request (which stops and restarts the referencing components)
+    return actions
+
+
+def queued_connections(pg_id: str) -> dict[str, int]:
+    """versionedComponentId (or id) -> queued FlowFiles, for connections of the group that hold data."""
+    nipyapi = _nipyapi()
+    out = {}
+    for c in nipyapi.canvas.list_all_connections(pg_id, descendants=False) or []:
+        queued = c.status.aggregate_snapshot.flow_files_queued if c.status and c.status.aggregate_snapshot else 0
+        if queued:
+            out[c.component.versioned_component_id or c.id] = queued
+    return out
+
+
+def total_queued(pg_id: str) -> int:
+    nipyapi = _nipyapi()
+    status = nipyapi.nifi.FlowApi().get_process_group_status(pg_id).process_group_status
+    return int(status.aggregate_snapshot.flow_files_queued or 0)
+
+
+def processors(pg_id: str) -> list:
+    return _nipyapi().canvas.list_all_processors(pg_id) or []
+
+
+def stop_source_and_drain(pg_id: str, timeout: float) -> int:
+    nipyapi = _nipyapi()
+    for p in processors(pg_id):
+        if p.component.name == SOURCE_PROCESSOR and p.component.state == "RUNNING":
+            nipyapi.canvas.schedule_processor(p, False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = total_queued(pg_id)
+        if left == 0:
+            return 0
+        time.sleep(2)
+    return total_queued(pg_id)
+
+
+def replace_flow(pg_id: str, snapshot: dict[str, Any], timeout: float = 600) -> None:
+    """NiFi replace request: swap the group's contents for the flow definition (queues of kept connections stay)."""
+    nipyapi = _nipyapi()
+    api = nipyapi.nifi.ProcessGroupsApi()
+    pg = api.get_process_group(pg_id)
+    body = {
+        "processGroupRevision": {"version": pg.revision.version, "clientId": "deploy_flows"},
+        "versionedFlowSnapshot": snapshot,
+    }
+    req = api.initiate_replace_process_group(body=body, id=pg_id)
+    rid = req.request.request_id
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            req = api.get_replace_process_group_request(rid)
+            if req.request.complete:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replace request did not complete in {timeout:.0f} s: {req.request.state}")
+            time.sleep(1)
+        if req.request.failure_reason:
+            raise RuntimeError(f"replace request failed: {req.request.failure_reason}")
+    finally:
+        try:
+            api.delete_replace_process_group_request(rid)
+        except Exception as exc:  # noqa: BLE001 - best effort clean-up
+            log.debug("could not delete replace request %s: %s", rid, exc)
+
+
+def wait_valid(pg_id: str, timeout: float) -> list[str]:
+    """Wait until no processor is VALIDATING/INVALID (Python processors load asynchronously). Returns problems."""
+    deadline = time.monotonic() + timeout
+    problems: list[str] = []
+    while True:
+        problems = []
+        for p in processors(pg_id):
+            status = p.component.validation_status
+            if status != "VALID":
+                errs = "; ".join(p.component.validation_errors or []) or status
+                problems.append(f"{p.component.name}: {errs}")
+        if not problems or time.monotonic() > deadline:
+            return problems
+        time.sleep(3)
+
+
+def enable_services(pg_id: str, dry_run: bool) -> list[str]:
+    nipyapi = _nipyapi()
+    actions = []
+    services = nipyapi.canvas.list_all_controllers(pg_id, descendants=True) or []
+    disabled = [s for s in services if s.component.state != "ENABLED"]
+    if disabled:
+        actions.append(f"enable {len(disabled)} controller service(s)")
+        if not dry_run:
+            nipyapi.canvas.schedule_all_controllers(pg_id, True)
+    return actions
+
+
+def start_group(pg_id: str, dry_run: bool) -> list[str]:
+    nipyapi = _nipyapi()
+    stopped = [p for p in processors(pg_id) if p.component.state != "RUNNING"]
+    if not stopped:
+        return []
+    if not dry_run:
+        nipyapi.canvas.schedule_process_group(pg_id, True)
+    return [f"start {len(stopped)} processor(s): {', '.join(sorted(p.component.name for p in stopped))}"]
+
+
+def deploy(
+    cfg: dict[str, Any],
+    instance: str | None = None,
+    overrides: dict[str, str] | None = None,
+    dry_run: bool = False,
+    start: bool = True,
+    valid_timeout: float = 600,
+    drain_timeout: float = 120,
+) -> dict[str, Any]:
+    """Deploy/upgrade and start. Returns {'actions': [...], 'pg_id': ..., 'stamp': ..., 'problems': [...]}."""
+    from iptv.nifi_client import login
+
+    nipyapi = _nipyapi()
+    login(cfg)
+    pg_name, ctx_name = names(instance)
+    params = parameters_from_config(cfg, instance, overrides)
+    stamp = version_stamp()
+    snapshot = prepared_snapshot(params, instance, stamp)
+    actions = ensure_context(ctx_name, params, dry_run)
+    pg = find_group(pg_name)
+    pg_id = pg.id if pg is not None else None
+    if pg is None:
+        actions.append(f"create process group {pg_name!r} and import the flow at version {stamp}")
+        if not dry_run:
+            root = nipyapi.canvas.get_process_group(nipyapi.canvas.get_root_pg_id(), "id")
+            existing = len(nipyapi.nifi.ProcessGroupsApi().get_process_groups(root.id).process_groups or [])
+            pg = nipyapi.canvas.create_process_group(root, pg_name, (0, 700 * existing))
+            pg_id = pg.id
+            replace_flow(pg_id, snapshot)
+    else:
+        deployed = stamp_of(pg.component.comments)
+        if deployed != stamp:
+            actions.append(f"upgrade {pg_name!r} from version {deployed} to {stamp} (replace request)")
+            if not dry_run:
+                left = stop_source_and_drain(pg_id, drain_timeout)
+                if left:
+                    kept = {c["identifier"] for c in snapshot["flowContents"]["connections"]}
+                    lost = {k: v for k, v in queued_connections(pg_id).items() if k not in kept}
+                    if lost:
+                        raise RuntimeError(
+                            f"upgrade would delete connections still holding FlowFiles: {lost}; not swapping"
+                        )
+                    log.info("%d FlowFiles still queued: kept in place across the swap", left)
+                replace_flow(pg_id, snapshot)
+    problems: list[str] = []
+    if pg_id and not dry_run:
+        actions += enable_services(pg_id, dry_run)
+        problems = wait_valid(pg_id, valid_timeout)
+        if start and not problems:
+            actions += start_group(pg_id, dry_run)
+    elif pg_id and start:
+        actions += start_group(pg_id, dry_run=True)
+    return {"actions": actions, "pg_id": pg_id, "stamp": stamp, "problems": problems, "name": pg_name}
+
+
+def remove(cfg: dict[str, Any], instance: str | None) -> list[str]:
+    """Stop the instance's group, drop its queues, delete it and its parameter context (tests, decommissioning)."""
+    from iptv.nifi_client import login
+
+    nipyapi = _nipyapi()
+    login(cfg)
+    pg_name, ctx_name = names(instance)
+    actions = []
+    pg = find_group(pg_name)
+    if pg is not None:
+        nipyapi.canvas.schedule_process_group(pg.id, False)
+        for c in nipyapi.canvas.list_all_connections(pg.id) or []:
+            nipyapi.canvas.purge_connection(c.id)
+        nipyapi.canvas.delete_process_group(nipyapi.canvas.get_process_group(pg.id, "id"), force=True)
+        actions.append(f"deleted process group {pg_name!r}")
+    ctx = find_context(ctx_name)
+    if ctx is not None:
+        nipyapi.parameters.delete_parameter_context(ctx)
+        actions.append(f"deleted parameter context {ctx_name!r}")
+    return actions
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", help="config file (default: $IPTV_CONFIG or config/local.yaml)")
+    ap.add_argument("--instance", help="deploy a separate copy (own group, parameter context, consumer group)")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    ap.add_argument("--no-start", action="store_true", help="deploy but leave the group stopped")
+    ap.add_argument("--remove", action="store_true", help="stop and delete the (instance's) group and context")
+    ap.add_argument("--valid-timeout", type=float, default=600, help="seconds to wait for valid processors")
+    ap.add_argument("--drain-timeout", type=float, default=120, help="seconds to let queues drain before a swap")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    overrides = {}
+    for item in args.param:
+        if "=" not in item:
+            ap.error(f"--param expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = v
+    cfg = load_config(args.config)
+    try:
+        if args.remove:
+            for a in remove(cfg, args.instance) or ["nothing to remove"]:
+                print(a)
+            return 0
+        report = deploy(
+            cfg,
+            args.instance,
+            overrides,
+            dry_run=args.dry_run,
+            start=not args.no_start,
+            valid_timeout=args.valid_timeout,
+            drain_timeout=args.drain_timeout,
+        )
+    except Exception as exc:  # noqa: BLE001 - one line for the operator
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    prefix = "plan" if args.dry_run else "done"
+    print(f"{report['name']} at version {report['stamp']} ({cfg['nifi']['url']})")
+    for a in report["actions"] or ["nothing to change"]:
+        print(f"  {prefix}: {a}")
+    for p in report["problems"]:
+        print(f"  INVALID: {p}", file=sys.stderr)
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

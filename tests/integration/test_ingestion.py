@@ -1,0 +1,330 @@
+"""End to end: the ingestion flow deployed into the real NiFi (scripts/deploy_flows.py, a test instance with its
+own topic, consumer group and HDFS base path set through parameters), fed by the producer (2,000 subscribers'
+day at --speed max with 5 % faults), landing on the real HDFS. After the flow drains:
+
+* raw holds exactly the distinct valid events of the topic, each once, in dt = date of its timer;
+* sessions equal the producer's truth file, each once, in dt = date of time_start;
+* quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
+
+The second test kills the NiFi JVM (kill -9 by PID) while the flow is working through the topic, starts NiFi
+again and expects the same totals (exactly once across the crash). The event-time timeout is 1 s and the
+wall-clock grace is short, so unmatched halves close within the test; the grace is longer than the NiFi restart
+in the crash test, so that pairs split by the crash still pair.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iptv import hdfs_client
+from iptv.stack import control, service
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+for p in (REPO / "scripts", REPO / "nifi" / "python-processors"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import deploy_flows  # noqa: E402
+import flow_status  # noqa: E402
+from iptv_sessions.pairing import default_schema_validator, validate_message  # noqa: E402
+
+USERS = 2000
+FAULTS = 0.05
+DRAIN_TIMEOUT = 420
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def create_topic(cfg: dict[str, Any], name: str) -> None:
+    from confluent_kafka.admin import NewTopic
+
+    from iptv.stack.kafka import admin_client
+
+    admin = admin_client(cfg)
+    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        t = admin.list_topics(topic=name, timeout=5).topics.get(name)
+        if t is not None and t.error is None and len(t.partitions) == 3:
+            return
+        time.sleep(0.5)
+
+
+def delete_topic(cfg: dict[str, Any], name: str) -> None:
+    from iptv.stack.kafka import admin_client
+
+    try:
+        admin = admin_client(cfg)
+        admin.delete_topics([name], operation_timeout=30)[name].result(timeout=60)
+    except Exception:  # noqa: BLE001 - clean-up only
+        pass
+
+
+def produce(cfg: dict[str, Any], topic: str, workdir: Path) -> tuple[Path, Path]:
+    manifest, truth = workdir / "faults.jsonl", workdir / "truth.csv"
+    env = {**os.environ, "IPTV__KAFKA__TOPICS__VIEWING_EVENTS__NAME": topic}
+    cmd = [sys.executable, "-m", "producer", "live", "--users", str(USERS), "--speed", "max", "--faults", str(FAULTS)]
+    cmd += ["--manifest", str(manifest), "--truth", str(truth), "--no-progress"]
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return manifest, truth
+
+
+def read_topic(cfg: dict[str, Any], topic: str) -> list[bytes]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+            "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    c.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    out, eof = [], set()
+    deadline = time.monotonic() + 120
+    while len(eof) < 3 and time.monotonic() < deadline:
+        for m in c.consume(10000, timeout=1.0):
+            if m.error():
+                if m.error().code() == -191:  # _PARTITION_EOF
+                    eof.add(m.partition())
+                continue
+            out.append(m.value())
+    c.close()
+    return out
+
+
+def expected_raw(messages: list[bytes]) -> Counter:
+    validator = default_schema_validator()
+    seen: set[tuple] = set()
+    lines: Counter = Counter()
+    for raw in messages:
+        event, _reason, _detail = validate_message(raw, validator)
+        if event is None:
+            continue
+        key = tuple(event[k] for k in ("session_id", "user_id", "channel_id", "timer", "status"))
+        if key in seen:
+            continue
+        seen.add(key)
+        lines[",".join(str(v) for v in key)] += 1
+    return lines
+
+
+def expected_quarantine(manifest: Path) -> Counter:
+    out: Counter = Counter()
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        fault = json.loads(line)
+        exp = fault["expected"]
+        if exp.get("outcome") != "quarantine":
+            continue
+        raws = [fault["quarantined"]] if fault["kind"] == "conflicting_duplicate" else fault["messages"]
+        for raw in raws:
+            out[(exp["reason"], raw)] += 1
+    return out
+
+
+def hdfs_rows(cfg: dict[str, Any], base: str) -> list[tuple[str, str]]:
+    """(dt, line) of every landed file under base/dt=*/ (hidden temporary files excluded)."""
+    fs = hdfs_client.client(cfg)
+    if fs.status(base, strict=False) is None:
+        return []
+    rows = []
+    for d in fs.list(base):
+        if not d.startswith("dt="):
+            continue
+        for f in fs.list(f"{base}/{d}"):
+            if f.startswith((".", "_")):
+                continue
+            with fs.read(f"{base}/{d}/{f}") as r:
+                text = r.read().decode("utf-8")
+            rows += [(d[3:], line) for line in text.splitlines() if line]
+    return rows
+
+
+class Harness:
+    def __init__(self, cfg: dict[str, Any], tmp_path: Path, grace: str) -> None:
+        self.cfg = cfg
+        self.tag = uuid.uuid4().hex[:8]
+        self.instance = f"test-{self.tag}"
+        self.topic = f"iptv-test-ingest-{self.tag}"
+        self.base = f"/tmp/iptv-test-ingest-{self.tag}"
+        self.paths = {k: f"{self.base}/{k}" for k in ("raw", "sessions", "quarantine")}
+        self.tmp = tmp_path
+        self.overrides = {
+            "kafka.topic": self.topic,
+            "hdfs.raw.events.path": self.paths["raw"],
+            "hdfs.sessions.path": self.paths["sessions"],
+            "hdfs.quarantine.path": self.paths["quarantine"],
+            "pairing.event.timeout": "1 sec",
+            "pairing.grace": grace,
+            "tick.interval": "5 sec",
+            "batch.max.wait": "2 sec",
+            "batch.max.count": "3000",
+        }
+
+    def deploy(self) -> dict[str, Any]:
+        report = deploy_flows.deploy(self.cfg, self.instance, self.overrides, valid_timeout=600)
+        assert not report["problems"], report
+        return report
+
+    def status(self) -> dict[str, Any]:
+        from iptv.nifi_client import login
+
+        login(self.cfg)
+        groups = flow_status.groups(self.instance)
+        assert groups, f"process group of {self.instance} not found"
+        return flow_status.collect(groups[0])
+
+    def landed(self) -> dict[str, list[tuple[str, str]]]:
+        return {k: hdfs_rows(self.cfg, p) for k, p in self.paths.items()}
+
+    def wait_drained(self, want: dict[str, int], timeout: float = DRAIN_TIMEOUT) -> dict[str, list[tuple[str, str]]]:
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            landed = self.landed()
+            counts = {k: len(v) for k, v in landed.items()}
+            try:
+                queued = self.status()["queued"]
+            except Exception as exc:  # noqa: BLE001 - NiFi restarting
+                queued = f"unavailable ({exc.__class__.__name__})"
+            last = {"landed": counts, "want": want, "queued": queued}
+            if queued == 0 and all(counts[k] >= want[k] for k in want):
+                time.sleep(8)  # nothing more may arrive: a second look must agree
+                again = self.landed()
+                if {k: len(v) for k, v in again.items()} == counts:
+                    return again
+            time.sleep(5)
+        try:
+            st = self.status()
+            last["problems"] = st["problems"]
+            last["bulletins"] = [b["message"] for p in st["processors"] for b in p["bulletins"]][-5:]
+        except Exception as exc:  # noqa: BLE001
+            last["status"] = repr(exc)
+        pytest.fail(f"flow did not drain within {timeout:.0f} s: {last}")
+
+    def cleanup(self) -> None:
+        try:
+            deploy_flows.remove(self.cfg, self.instance)
+        except Exception as exc:  # noqa: BLE001
+            print(f"clean-up of {self.instance} failed: {exc}")
+        delete_topic(self.cfg, self.topic)
+        try:
+            hdfs_client.delete(self.cfg, self.base, recursive=True)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def check_landed(landed: dict[str, list[tuple[str, str]]], messages, manifest: Path, truth: Path) -> dict[str, int]:
+    # raw: exactly the distinct valid events, once each, dated by their timer
+    raw = Counter(line for _dt, line in landed["raw"])
+    want_raw = expected_raw(messages)
+    assert raw == want_raw, f"raw differs: missing {len(want_raw - raw)}, extra {len(raw - want_raw)}"
+    assert all(line.split(",")[3][:10] == dt for dt, line in landed["raw"])
+    # sessions: the truth file exactly, dated by time_start
+    with truth.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    want_sessions = Counter(",".join(r) for r in rows[1:])
+    sessions = Counter(line for _dt, line in landed["sessions"])
+    assert sessions == want_sessions, (
+        f"sessions differ: missing {list((want_sessions - sessions).items())[:3]}, "
+        f"extra {list((sessions - want_sessions).items())[:3]}"
+    )
+    assert all(line.split(",")[3][:10] == dt for dt, line in landed["sessions"])
+    # quarantine: every injected fault's message(s), with the expected reason, once each
+    q_rows = [(dt, next(csv.reader(io.StringIO(line)))) for dt, line in landed["quarantine"]]
+    assert all(len(r) == 5 and r[2][:10] == dt for dt, r in q_rows)
+    got_q = Counter((r[0], r[4]) for _dt, r in q_rows)
+    want_q = expected_quarantine(manifest)
+    assert got_q == want_q, (
+        f"quarantine differs: missing {list((want_q - got_q).items())[:3]}, extra {list((got_q - want_q).items())[:3]}"
+    )
+    return {"raw": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
+
+
+def expected_counts(messages, manifest: Path, truth: Path) -> dict[str, int]:
+    return {
+        "raw": sum(expected_raw(messages).values()),
+        "sessions": len(truth.read_text(encoding="utf-8").splitlines()) - 1,
+        "quarantine": sum(expected_quarantine(manifest).values()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- tests
+def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path):
+    h = Harness(nifi, tmp_path, grace="45 sec")
+    create_topic(nifi, h.topic)
+    try:
+        report = h.deploy()
+        assert report["pg_id"]
+        again = deploy_flows.deploy(nifi, h.instance, h.overrides)  # idempotent: nothing to change
+        assert again["actions"] == [], again["actions"]
+        manifest, truth = produce(nifi, h.topic, tmp_path)
+        messages = read_topic(nifi, h.topic)
+        want = expected_counts(messages, manifest, truth)
+        landed = h.wait_drained(want)
+        got = check_landed(landed, messages, manifest, truth)
+        status = h.status()
+        assert not status["problems"], status["problems"]
+        print(f"landed {got} from {len(messages)} messages")
+    finally:
+        h.cleanup()
+
+
+def _nifi_pid(cfg: dict[str, Any]) -> int:
+    pids = service("nifi", cfg).pids()
+    assert pids, "no NiFi PID file"
+    return next(iter(pids.values()))
+
+
+def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_tests, tmp_path):
+    if "nifi" not in platform_for_tests.started and os.environ.get("IPTV_TEST_KILL_NIFI") != "1":
+        pytest.skip("NiFi was not started by this test session (set IPTV_TEST_KILL_NIFI=1 to kill it anyway)")
+    h = Harness(nifi, tmp_path, grace="4 mins")
+    create_topic(nifi, h.topic)
+    try:
+        h.deploy()
+        manifest, truth = produce(nifi, h.topic, tmp_path)
+        messages = read_topic(nifi, h.topic)
+        want = expected_counts(messages, manifest, truth)
+        # kill -9 while the flow is working through the topic: once the first files landed, before it drained
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            n = len(h.landed()["raw"])
+            if n > 0:
+                break
+            time.sleep(0.5)
+        assert 0 < n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
+        pid = _nifi_pid(nifi)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+        print(f"killed NiFi (pid {pid}) with {n} of {want['raw']} raw events landed")
+        t0 = time.monotonic()
+        control.up(nifi, ["nifi"])
+        print(f"NiFi back in {time.monotonic() - t0:.0f} s")
+        landed = h.wait_drained(want)
+        got = check_landed(landed, messages, manifest, truth)
+        print(f"landed {got} from {len(messages)} messages across the kill")
+    finally:
+        h.cleanup()
