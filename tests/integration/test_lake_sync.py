@@ -345,7 +345,7 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
         time.sleep(12)  # more runs: idle, nothing more emitted
         assert len(nipyapi.canvas.list_flowfiles(ok, limit=5)) == 1
         nipyapi.canvas.schedule_processor(proc, False)
-        state = nipyapi.nifi.ProcessorsApi().get_state(proc.id).component_state.local_state.state
+        state = nipyapi.nifi.ProcessorsApi().get_state2(proc.id).component_state.local_state.state
         assert {e.key for e in state} >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
     finally:
         nipyapi.canvas.schedule_process_group(pg_id, False)
