@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""Deploy or upgrade the IPTV ingestion flow (nifi/flows/iptv-ingestion.json) on the configured NiFi with nipyapi.
+"""Deploy or upgrade the IPTV NiFi flows (nifi/flows/: ingestion, warehouse sync) on the configured NiFi with nipyapi.
 
     .venv/bin/python scripts/deploy_flows.py                  # local NiFi of config/local.yaml
     .venv/bin/python scripts/deploy_flows.py --dry-run        # print the plan only
     .venv/bin/python scripts/deploy_flows.py --config cluster.yaml
     .venv/bin/python scripts/deploy_flows.py --instance test1 --param kafka.topic=t1 --param pairing.grace="30 sec"
     .venv/bin/python scripts/deploy_flows.py --remove --instance test1
+    .venv/bin/python scripts/deploy_flows.py --flow ingestion   # one flow only (default: all)
 
 Steps: parameter context (values from the iptv config, then --param overrides) created or updated where a value
 differs; process group created (empty) if missing; the flow definition swapped in with a NiFi *replace request*
@@ -24,9 +25,12 @@ import copy
 import hashlib
 import json
 import logging
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +44,29 @@ log = logging.getLogger("deploy_flows")
 
 FLOW_FILE = REPO / "nifi" / "flows" / "iptv-ingestion.json"
 PROCESSORS_DIR = REPO / "nifi" / "python-processors"
-#: Python processor packages the ingestion flow runs (part of its version).
-PROCESSOR_PACKAGES = ("iptv_ingest", "iptv_sessions")
 SCHEMA_FILE = REPO / "schemas" / "viewing_event.schema.json"
 CATALOG_FILE = REPO / "data" / "reference" / "tv_rating.csv"
 BASE_NAME = "IPTV ingestion"
 BASE_CONTEXT = "iptv-ingestion"
-SOURCE_PROCESSOR = "ConsumeViewingEvents"
-STAMP_PREFIX = "IPTV ingestion flow, version "
+_STAMP_RE = re.compile(r" flow, version (\S+(?: sha:[0-9a-f]+)?)")
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One flow definition of nifi/flows/ and how to deploy it."""
+
+    key: str
+    file: Path
+    base_name: str  # process group name (an instance gets " [<instance>]")
+    base_context: str  # parameter context name (an instance gets "-<instance>")
+    packages: tuple[str, ...]  # Python processor packages it runs (part of its version)
+    source: str | None  # processor to stop first on an upgrade (then queues drain)
+    params: Callable[[dict[str, Any], str | None], dict[str, str]]
 
 
 # ---------------------------------------------------------------------------------------------- pure helpers
-def load_snapshot(path: Path = FLOW_FILE) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+def load_snapshot(path: Path | None = None) -> dict[str, Any]:
+    return json.loads((path or FLOW_FILE).read_text(encoding="utf-8"))
 
 
 def _git(*args: str) -> str:
@@ -60,29 +74,32 @@ def _git(*args: str) -> str:
     return res.stdout.strip() if res.returncode == 0 else ""
 
 
-def content_hash(path: Path = FLOW_FILE) -> str:
+def content_hash(spec: FlowSpec | None = None) -> str:
     """Hash of the flow definition and the Python processors it runs (what a deployment depends on)."""
-    h = hashlib.sha256(path.read_bytes())
-    for f in sorted(f for pkg in PROCESSOR_PACKAGES for f in (PROCESSORS_DIR / pkg).rglob("*.py")):
+    spec = spec or FLOWS["ingestion"]
+    h = hashlib.sha256(spec.file.read_bytes())
+    for f in sorted(f for pkg in spec.packages for f in (PROCESSORS_DIR / pkg).rglob("*.py")):
         if "__pycache__" not in f.parts:
             h.update(str(f.relative_to(PROCESSORS_DIR)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
 
 
-def version_stamp(path: Path = FLOW_FILE) -> str:
+def version_stamp(spec: FlowSpec | None = None) -> str:
     """``<git describe of the last commit touching the flow or processors>[+modified] sha:<content hash>``."""
-    rel = [str(path.relative_to(REPO))] + [str((PROCESSORS_DIR / pkg).relative_to(REPO)) for pkg in PROCESSOR_PACKAGES]
+    spec = spec or FLOWS["ingestion"]
+    rel = [str(spec.file.relative_to(REPO))] + [str((PROCESSORS_DIR / pkg).relative_to(REPO)) for pkg in spec.packages]
     commit = _git("log", "-1", "--format=%H", "--", *rel)
     described = _git("describe", "--always", "--tags", commit) if commit else "untracked"
     dirty = bool(_git("status", "--porcelain", "--", *rel))
-    return f"{described}{'+modified' if dirty else ''} sha:{content_hash(path)}"
+    return f"{described}{'+modified' if dirty else ''} sha:{content_hash(spec)}"
 
 
-def names(instance: str | None) -> tuple[str, str]:
+def names(instance: str | None, spec: FlowSpec | None = None) -> tuple[str, str]:
     """(process group name, parameter context name) of an instance (None: the production one)."""
+    base_name, base_context = (spec.base_name, spec.base_context) if spec else (BASE_NAME, BASE_CONTEXT)
     if not instance:
-        return BASE_NAME, BASE_CONTEXT
-    return f"{BASE_NAME} [{instance}]", f"{BASE_CONTEXT}-{instance}"
+        return base_name, base_context
+    return f"{base_name} [{instance}]", f"{base_context}-{instance}"
 
 
 def channel_catalog_spec() -> str:
@@ -94,8 +111,30 @@ def channel_catalog_spec() -> str:
 
 
 def parameters_from_config(
-    cfg: dict[str, Any], instance: str | None = None, overrides: dict[str, str] | None = None
+    cfg: dict[str, Any], instance: str | None = None, overrides: dict[str, str] | None = None, spec=None
 ) -> dict[str, str]:
+    """Parameter values of a flow (default: ingestion) from the config, then ``overrides`` (known names only)."""
+    params = (spec or FLOWS["ingestion"]).params(cfg, instance)
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            raise SystemExit(f"error: unknown parameter {key!r} (known: {', '.join(sorted(params))})")
+        params[key] = value
+    return params
+
+
+def warehouse_sync_parameters(cfg: dict[str, Any], instance: str | None) -> dict[str, str]:
+    cfg_path = Path(cfg.get("_meta", {}).get("path") or REPO / "config" / "local.yaml").resolve()
+    try:
+        cfg_value = str(cfg_path.relative_to(REPO))
+    except ValueError:
+        cfg_value = str(cfg_path)
+    return {
+        "iptv.config.file": cfg_value,
+        "warehouse.schema": str((cfg.get("postgres") or {}).get("schema", "iptv_dw")),
+    }
+
+
+def ingestion_parameters(cfg: dict[str, Any], instance: str | None) -> dict[str, str]:
     k, h = cfg["kafka"], cfg["hdfs"]
     ing = (cfg.get("nifi") or {}).get("ingestion") or {}
     local_nifi = bool((cfg.get("nifi") or {}).get("managed", True))
@@ -121,17 +160,14 @@ def parameters_from_config(
         "hdfs.quarantine.path": str(h["paths"]["quarantine"]),
         "hdfs.timeout": str(ing.get("hdfs_timeout", "30 sec")),
     }
-    for key, value in (overrides or {}).items():
-        if key not in params:
-            raise SystemExit(f"error: unknown parameter {key!r} (known: {', '.join(sorted(params))})")
-        params[key] = value
     return params
 
 
-def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str) -> dict[str, Any]:
+def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str, spec=None) -> dict[str, Any]:
     """The flow definition with the instance's names, the version stamp and the parameter values."""
-    snap = copy.deepcopy(load_snapshot())
-    pg_name, ctx_name = names(instance)
+    spec = spec or FLOWS["ingestion"]
+    snap = copy.deepcopy(load_snapshot(spec.file))
+    pg_name, ctx_name = names(instance, spec)
     fc = snap["flowContents"]
     fc["name"] = pg_name
     fc["comments"] = fc["comments"].replace("@FLOW_VERSION@", stamp)
@@ -146,9 +182,8 @@ def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str) 
 
 
 def stamp_of(comments: str | None) -> str | None:
-    if not comments or STAMP_PREFIX not in comments:
-        return None
-    return comments.split(STAMP_PREFIX, 1)[1].split(" (", 1)[0].strip()
+    m = _STAMP_RE.search(comments or "")
+    return m.group(1) if m else None
 
 
 # ---------------------------------------------------------------------------------------------- NiFi side
@@ -226,10 +261,10 @@ def processors(pg_id: str) -> list:
     return _nipyapi().canvas.list_all_processors(pg_id) or []
 
 
-def stop_source_and_drain(pg_id: str, timeout: float) -> int:
+def stop_source_and_drain(pg_id: str, timeout: float, source: str | None) -> int:
     nipyapi = _nipyapi()
     for p in processors(pg_id):
-        if p.component.name == SOURCE_PROCESSOR and p.component.state == "RUNNING":
+        if source and p.component.name == source and p.component.state == "RUNNING":
             nipyapi.canvas.schedule_processor(p, False)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -315,16 +350,18 @@ def deploy(
     start: bool = True,
     valid_timeout: float = 600,
     drain_timeout: float = 120,
+    flow: str = "ingestion",
 ) -> dict[str, Any]:
-    """Deploy/upgrade and start. Returns {'actions': [...], 'pg_id': ..., 'stamp': ..., 'problems': [...]}."""
+    """Deploy/upgrade and start one flow of FLOWS. Returns {'actions', 'pg_id', 'stamp', 'problems', 'name'}."""
     from iptv.nifi_client import login
 
+    spec = FLOWS[flow]
     nipyapi = _nipyapi()
     login(cfg)
-    pg_name, ctx_name = names(instance)
-    params = parameters_from_config(cfg, instance, overrides)
-    stamp = version_stamp()
-    snapshot = prepared_snapshot(params, instance, stamp)
+    pg_name, ctx_name = names(instance, spec)
+    params = parameters_from_config(cfg, instance, overrides, spec)
+    stamp = version_stamp(spec)
+    snapshot = prepared_snapshot(params, instance, stamp, spec)
     actions = ensure_context(ctx_name, params, dry_run)
     pg = find_group(pg_name)
     pg_id = pg.id if pg is not None else None
@@ -341,7 +378,7 @@ def deploy(
         if deployed != stamp:
             actions.append(f"upgrade {pg_name!r} from version {deployed} to {stamp} (replace request)")
             if not dry_run:
-                left = stop_source_and_drain(pg_id, drain_timeout)
+                left = stop_source_and_drain(pg_id, drain_timeout, spec.source)
                 if left:
                     kept = {c["identifier"] for c in snapshot["flowContents"]["connections"]}
                     lost = {k: v for k, v in queued_connections(pg_id).items() if k not in kept}
@@ -362,13 +399,13 @@ def deploy(
     return {"actions": actions, "pg_id": pg_id, "stamp": stamp, "problems": problems, "name": pg_name}
 
 
-def remove(cfg: dict[str, Any], instance: str | None) -> list[str]:
+def remove(cfg: dict[str, Any], instance: str | None, flow: str = "ingestion") -> list[str]:
     """Stop the instance's group, drop its queues, delete it and its parameter context (tests, decommissioning)."""
     from iptv.nifi_client import login
 
     nipyapi = _nipyapi()
     login(cfg)
-    pg_name, ctx_name = names(instance)
+    pg_name, ctx_name = names(instance, FLOWS[flow])
     actions = []
     pg = find_group(pg_name)
     if pg is not None:
@@ -384,10 +421,38 @@ def remove(cfg: dict[str, Any], instance: str | None) -> list[str]:
     return actions
 
 
+FLOWS: dict[str, FlowSpec] = {
+    "ingestion": FlowSpec(
+        "ingestion",
+        FLOW_FILE,
+        BASE_NAME,
+        BASE_CONTEXT,
+        ("iptv_ingest", "iptv_sessions"),
+        "ConsumeViewingEvents",
+        ingestion_parameters,
+    ),
+    "warehouse-sync": FlowSpec(
+        "warehouse-sync",
+        REPO / "nifi" / "flows" / "warehouse_sync.json",
+        "IPTV warehouse sync",
+        "iptv-warehouse-sync",
+        ("iptv_warehouse",),
+        None,
+        warehouse_sync_parameters,
+    ),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", help="config file (default: $IPTV_CONFIG or config/local.yaml)")
     ap.add_argument("--instance", help="deploy a separate copy (own group, parameter context, consumer group)")
+    ap.add_argument(
+        "--flow",
+        choices=["all", *FLOWS],
+        default="all",
+        help="which flow of nifi/flows/ (default: every one whose file exists)",
+    )
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     ap.add_argument("--no-start", action="store_true", help="deploy but leave the group stopped")
@@ -404,30 +469,43 @@ def main(argv: list[str] | None = None) -> int:
         k, v = item.split("=", 1)
         overrides[k.strip()] = v
     cfg = load_config(args.config)
-    try:
-        if args.remove:
-            for a in remove(cfg, args.instance) or ["nothing to remove"]:
-                print(a)
-            return 0
-        report = deploy(
-            cfg,
-            args.instance,
-            overrides,
-            dry_run=args.dry_run,
-            start=not args.no_start,
-            valid_timeout=args.valid_timeout,
-            drain_timeout=args.drain_timeout,
-        )
-    except Exception as exc:  # noqa: BLE001 - one line for the operator
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    prefix = "plan" if args.dry_run else "done"
-    print(f"{report['name']} at version {report['stamp']} ({cfg['nifi']['url']})")
-    for a in report["actions"] or ["nothing to change"]:
-        print(f"  {prefix}: {a}")
-    for p in report["problems"]:
-        print(f"  INVALID: {p}", file=sys.stderr)
-    return 1 if report["problems"] else 0
+    keys = [k for k, spec in FLOWS.items() if spec.file.exists()] if args.flow == "all" else [args.flow]
+    known = {name for k in keys for name in FLOWS[k].params(cfg, args.instance)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        ap.error(f"unknown parameter(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    rc = 0
+    for key in keys:
+        spec = FLOWS[key]
+        mine = {k: v for k, v in overrides.items() if k in spec.params(cfg, args.instance)}
+        try:
+            if args.remove:
+                for a in remove(cfg, args.instance, key) or [f"{key}: nothing to remove"]:
+                    print(a)
+                continue
+            report = deploy(
+                cfg,
+                args.instance,
+                mine,
+                dry_run=args.dry_run,
+                start=not args.no_start,
+                valid_timeout=args.valid_timeout,
+                drain_timeout=args.drain_timeout,
+                flow=key,
+            )
+        except Exception as exc:  # noqa: BLE001 - one line for the operator
+            print(f"error: {key}: {exc}", file=sys.stderr)
+            rc = 1
+            continue
+        prefix = "plan" if args.dry_run else "done"
+        print(f"{report['name']} at version {report['stamp']} ({cfg['nifi']['url']})")
+        for a in report["actions"] or ["nothing to change"]:
+            print(f"  {prefix}: {a}")
+        for p in report["problems"]:
+            print(f"  INVALID: {p}", file=sys.stderr)
+        if report["problems"]:
+            rc = 1
+    return rc
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Operator's view of the IPTV ingestion flow beside the canvas (nipyapi, mutual TLS from the iptv config).
+"""Operator's view of the IPTV NiFi flows (ingestion, warehouse sync) beside the canvas (nipyapi, mutual TLS
+from the iptv config).
 
-    .venv/bin/python scripts/flow_status.py                 # one report of every "IPTV ingestion*" group
+    .venv/bin/python scripts/flow_status.py                 # one report of every "IPTV ..." group
     .venv/bin/python scripts/flow_status.py --watch 5       # refresh every 5 s (Ctrl-C to leave)
     .venv/bin/python scripts/flow_status.py --instance t1 --json
 
@@ -27,6 +28,8 @@ if str(REPO) not in sys.path:
 from iptv.config import load_config  # noqa: E402
 
 BASE_NAME = "IPTV ingestion"
+#: Every project flow's process group name starts with this (ingestion, warehouse sync).
+PROJECT_PREFIX = "IPTV "
 FAILURE_SINK = "FUNNEL"
 
 
@@ -42,10 +45,11 @@ def groups(instance: str | None) -> list:
     out = []
     for pg in nipyapi.nifi.ProcessGroupsApi().get_process_groups(root).process_groups or []:
         name = pg.component.name
-        if instance is not None:
-            if name == (f"{BASE_NAME} [{instance}]" if instance else BASE_NAME):
-                out.append(pg)
-        elif name.startswith(BASE_NAME):
+        if not name.startswith(PROJECT_PREFIX):
+            continue
+        if instance is None:
+            out.append(pg)
+        elif name.endswith(f" [{instance}]") if instance else "[" not in name:
             out.append(pg)
     return out
 
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             reports = snapshot(cfg, args.instance)
             if not reports:
-                print("no 'IPTV ingestion' process group on this NiFi (deploy with scripts/deploy_flows.py)")
+                print("no 'IPTV ...' process group on this NiFi (deploy with scripts/deploy_flows.py)")
                 rc = 1
             rc = 1 if not reports or any(r["problems"] for r in reports) else 0
             if args.watch:

@@ -295,7 +295,7 @@ def _nifi_pid(cfg: dict[str, Any]) -> int:
 def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_tests, tmp_path):
     if "nifi" not in platform_for_tests.started and os.environ.get("IPTV_TEST_KILL_NIFI") != "1":
         pytest.skip("NiFi was not started by this test session (set IPTV_TEST_KILL_NIFI=1 to kill it anyway)")
-    h = Harness(nifi, tmp_path, grace="4 mins")
+    h = Harness(nifi, tmp_path, grace="3 mins")
     create_topic(nifi, h.topic)
     try:
         h.deploy()
@@ -303,15 +303,17 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_test
         messages = read_topic(nifi, h.topic)
         want = expected_counts(messages, manifest, truth)
         # kill -9 while the flow is working through the topic: once the first files landed, before it drained
+        fs = hdfs_client.client(nifi)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            n = len(h.landed()["raw"])
-            if n > 0:
+            summary = fs.status(h.paths["raw"], strict=False) and fs.content(h.paths["raw"], strict=False)
+            if summary and summary["length"] > 0:
                 break
-            time.sleep(0.5)
-        assert 0 < n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
+            time.sleep(0.2)
         pid = _nifi_pid(nifi)
         os.kill(pid, signal.SIGKILL)
+        n = len(h.landed()["raw"])
+        assert 0 < n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

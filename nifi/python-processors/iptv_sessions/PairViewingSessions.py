@@ -20,6 +20,7 @@ from nifiapi.recordtransform import __RecordTransformResult__ as _JavaRecordTran
 from nifiapi.relationship import Relationship
 
 try:  # package import (tests, or extension dir on sys.path)
+    from iptv_sessions.ingestion import chunk_state, unchunk_state
     from iptv_sessions.pairing import (
         PairerConfig,
         SessionPairer,
@@ -29,6 +30,7 @@ try:  # package import (tests, or extension dir on sys.path)
         parse_channel_catalog,
     )
 except ImportError:  # NiFi loads sibling modules of the package as top-level modules
+    from ingestion import chunk_state, unchunk_state
     from pairing import (
         PairerConfig,
         SessionPairer,
@@ -213,10 +215,11 @@ class PairViewingSessions(RecordTransform):
         state_manager = context.getStateManager()
         scope = settings["scope"]
         pairer = SessionPairer.from_state_map(
-            state_manager.getState(scope).toMap(), settings["config"], settings["validator"]
+            unchunk_state(dict(state_manager.getState(scope).toMap())), settings["config"], settings["validator"]
         )
         result = pairer.process_batch(raws, now=self.clock(), tick=ticks > 0)
-        state_manager.setState(pairer.to_state_map(), scope)
+        # NiFi's local state provider stores each value with writeUTF (<= 64 KB): large states are chunked
+        state_manager.setState(chunk_state(pairer.to_state_map()), scope)
 
         results = self.arrayList()
         for session in result.sessions:
