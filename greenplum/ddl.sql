@@ -17,11 +17,28 @@ CREATE TABLE IF NOT EXISTS iptv_dw.dim_channel (
 )
 /*@greenplum DISTRIBUTED REPLICATED */;
 
+-- The catalogs contract (iptv/catalogs.py): users.csv = user_id, full_name (-> user_name), gender, birth_date,
+-- city, signup_date; every column is kept.
 CREATE TABLE IF NOT EXISTS iptv_dw.dim_user (
-    user_id    BIGINT NOT NULL,
-    user_name  TEXT
+    user_id      BIGINT NOT NULL,
+    user_name    TEXT,
+    gender       CHAR(1),
+    birth_date   DATE,
+    city         TEXT,
+    signup_date  DATE
 )
 /*@greenplum DISTRIBUTED BY (user_id) */;
+
+-- Upgrade of a dim_user created before the audience attributes (no ADD COLUMN IF NOT EXISTS on Greenplum 6).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = 'iptv_dw' AND table_name = 'dim_user' AND column_name = 'gender') THEN
+        ALTER TABLE iptv_dw.dim_user ADD COLUMN gender CHAR(1), ADD COLUMN birth_date DATE,
+            ADD COLUMN city TEXT, ADD COLUMN signup_date DATE;
+    END IF;
+END
+$$;
 
 -- One row per viewing session; dt is the date of time_start (the HDFS partition it came from).
 CREATE TABLE IF NOT EXISTS iptv_dw.fact_session (
@@ -79,5 +96,18 @@ CREATE TABLE IF NOT EXISTS iptv_dw.mart_duration_hist (
     bucket_label    VARCHAR(8) NOT NULL,
     bucket_lower_s  INTEGER NOT NULL,
     sessions        BIGINT NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt) */;
+
+-- Quarantine of the warehouse loader: every sessions row of a date that was not loaded, with the reason
+-- (load/validate_sessions.sql), the file and line it came from and its raw text. Replaced per dt by every load of
+-- that date (load/replace_rejects.sql), so reloads stay idempotent.
+CREATE TABLE IF NOT EXISTS iptv_dw.load_rejects (
+    dt           DATE NOT NULL,
+    source_file  TEXT NOT NULL,
+    line_no      BIGINT NOT NULL,
+    reason       VARCHAR(32) NOT NULL,
+    raw_line     TEXT,
+    loaded_at    TIMESTAMP NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;

@@ -48,6 +48,8 @@ STORED AS TEXTFILE
 LOCATION '${hdfs_base}${quarantine_path}';
 
 -- Catalogs: quoted CSV (names may contain commas and doubled quotes). All columns STRING: see the views.
+-- Columns: the catalogs contract, iptv/catalogs.py (CHANNEL_COLUMNS, USER_COLUMNS), as the producer writes them.
+-- (Hive names the channels' watch_time_share_pct column watch_share_pct, as the warehouse does.)
 CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.channels (
     channel_id STRING,
     channel_name STRING,
@@ -61,7 +63,11 @@ LOCATION '${hdfs_base}${catalogs_path}/channels';
 
 CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.users (
     user_id STRING,
-    user_name STRING
+    user_name STRING,      -- full_name in the producer's file
+    gender STRING,
+    birth_date STRING,
+    city STRING,
+    signup_date STRING
 )
 ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
 WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')

@@ -20,10 +20,10 @@ rewrite, removed files). For the changed dates, in date order:
   channel aggregates of the dates already synced.
 
 The state is updated per date as soon as that date is done, so a failure (engine down) leaves the date changed
-and the next sync retries it; the other dates still go on. Unparseable rows are rejected and counted by the
-warehouse loader (and read as NULLs by Hive); a file the loader cannot parse at all (wrong number of
-columns) fails its date with an error in the result, which is retried at every sync until the file is fixed.
-Never a crash.
+and the next sync retries it; the other dates still go on. Bad data never fails a date: rows with a wrong
+number of fields or an unparseable value are rejected by the warehouse loader, counted by reason (in the load
+summary lines and ``SyncResult.rejected``) and kept in ``iptv_dw.load_rejects`` (Hive reads them as NULLs).
+Only an engine or storage failure is an error. Never a crash.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import logging
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -196,39 +195,13 @@ def list_lake(cfg: dict[str, Any]) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------ catalogs
 
-#: Columns of the catalogs the warehouse loads (dim_channel, dim_user); extra columns are dropped.
-CATALOG_COLUMNS = {"channels": 4, "users": 2}
 
-
-def trim_csv(data: bytes, ncols: int) -> tuple[bytes, int]:
-    """Keep the first ``ncols`` fields of every record of a headerless RFC 4180 CSV (the producer's users
-    catalog has name, gender, birth date, city, signup date; dim_user takes id and name). Returns the new CSV
-    and the number of records; short records are left to the loader to reject."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    n = 0
-    for rec in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
-        if rec:
-            writer.writerow(rec[:ncols])
-            n += 1
-    return out.getvalue().encode("utf-8"), n
-
-
-def catalog_sources(cfg: dict[str, Any], name: str, tmp: Path) -> list[Any]:
-    """The files of catalog ``name`` on HDFS, trimmed to the columns the warehouse loads, as local sources."""
-    from iptv import hdfs_client
+def catalog_sources(cfg: dict[str, Any], name: str) -> list[Any]:
+    """The files of catalog ``name`` on HDFS, as the producer writes them (the columns of
+    :mod:`iptv.catalogs`; :func:`iptv.warehouse.load_dims` reads them as they are)."""
     from iptv import warehouse as W
 
-    out = []
-    for i, src in enumerate(W.list_sources(cfg, W.catalog_dir(cfg, name))):
-        data, _ = trim_csv(hdfs_client.read_bytes(cfg, src.path), CATALOG_COLUMNS[name])
-        f = tmp / f"{name}-{i}.csv"
-        f.write_bytes(data)
-        out.append(W.Source(str(f)))
-    return out
+    return W.list_sources(cfg, W.catalog_dir(cfg, name))
 
 
 # ------------------------------------------------------------------------------------------ Hive
@@ -288,7 +261,9 @@ class SyncResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)  # rejected rows by reason, over every load
     dims: bool = False
+    dims_summary: str = ""
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -303,10 +278,11 @@ class SyncResult:
         if self.idle:
             return f"sync: nothing changed ({self.seconds:.1f}s)"
         span = "-" if not self.dates else self.dates[0] + (f"..{self.dates[-1]}" if len(self.dates) > 1 else "")
+        why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
         return (
             f"sync: dates={len(self.dates)} ({span}) hive_dates={len(self.hive_dates)} "
-            f"loaded={self.rows_loaded} rejected={self.rows_rejected} dims={'yes' if self.dims else 'no'} "
-            f"errors={len(self.errors)} {self.seconds:.1f}s"
+            f"loaded={self.rows_loaded} rejected={self.rows_rejected}{f' ({why})' if why else ''} "
+            f"dims={'yes' if self.dims else 'no'} errors={len(self.errors)} {self.seconds:.1f}s"
         )
 
 
@@ -390,9 +366,11 @@ def sync(
             cat_keys = {k: v for k, v in ch.keys.items() if k.startswith("catalogs/")}
             try:
                 conn, wh = tg.warehouse()
-                with tempfile.TemporaryDirectory(prefix="iptv-catalogs-") as tmp:
-                    srcs = {c: catalog_sources(cfg, c, Path(tmp)) for c in CATALOGS}
-                    W.load_dims(conn, wh, srcs["channels"], srcs["users"])
+                srcs = {c: catalog_sources(cfg, c) for c in CATALOGS}
+                dims = W.load_dims(conn, wh, srcs["channels"], srcs["users"])
+                res.dims_summary = (
+                    f"dims: channels={dims.channels} users={dims.users} skipped={dims.skipped} files={dims.files}"
+                )
                 # Names and universe feed the channel aggregates of the dates synced before.
                 old = [d for d in synced_session_dates(state) if d not in ch.session_dates]
                 if old:
@@ -436,6 +414,8 @@ def sync(
                     res.rows_read += lr.rows_read
                     res.rows_loaded += lr.rows_loaded
                     res.rows_rejected += lr.rows_rejected
+                    for reason, n in lr.rejected.items():
+                        res.rejected[reason] = res.rejected.get(reason, 0) + n
                     cur = tg.hive()
                     for d in hive_dates([day]):
                         if d not in done_hive:

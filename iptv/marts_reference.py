@@ -27,6 +27,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from iptv import catalogs
+
 SCALE = 6
 #: Duration buckets of mart_duration_hist: (label, lower bound in seconds); each runs to the next lower bound.
 DURATION_BUCKETS: list[tuple[str, int]] = [
@@ -48,13 +50,9 @@ SESSION_COLUMNS = {
     "time_end": "TIMESTAMP",
     "duration_s": "BIGINT",
 }
-CHANNEL_COLUMNS = {
-    "channel_id": "BIGINT",
-    "channel_name": "VARCHAR",
-    "watch_share_pct": "DECIMAL(9,4)",
-    "viewer_share_pct": "DECIMAL(9,4)",
-}
-USER_COLUMNS = {"user_id": "BIGINT", "user_name": "VARCHAR"}
+# The catalogs as the producer writes them (the contract of iptv.catalogs); only the ids need a type here.
+CHANNEL_COLUMNS = {c: "BIGINT" if c == "channel_id" else "VARCHAR" for c in catalogs.CHANNEL_COLUMNS}
+USER_COLUMNS = {c: "BIGINT" if c == "user_id" else "VARCHAR" for c in catalogs.USER_COLUMNS}
 
 
 def ratio(num: int, den: int, scale: int = SCALE) -> Decimal | None:
@@ -363,7 +361,19 @@ def write_sample_lake(
         (c, f'Channel {c}, "{["News", "Kids", "Sport", "Movies"][c % 4]}"', f"{rng.uniform(0, 20):.4f}", f"{c % 7}.5")
         for c in range(1, n_channels + 1)
     ]
-    users = [(u, f'User {u}, "{chr(65 + u % 26)}." O\'Neil') for u in range(1, n_users + 1)]
+    # The producer's users.csv columns (iptv.catalogs.USER_COLUMNS): id, full name, gender, birth and signup
+    # dates, city (derived from the id, no random draws, so the sessions and channels stay as they were).
+    users = [
+        (
+            u,
+            f'User {u}, "{chr(65 + u % 26)}." O\'Neil',
+            "MF"[u % 2],
+            f"{1950 + u % 50}-{1 + u % 12:02d}-{1 + u % 28:02d}",
+            ["Moscow", "Kazan", "Rostov-on-Don"][u % 3],
+            f"{2018 + u % 6}-{1 + u % 12:02d}-{1 + u % 28:02d}",
+        )
+        for u in range(1, n_users + 1)
+    ]
     out["channels"] = cat / "channels" / "channels.csv"
     out["channels"].write_text("".join(",".join(csv_field(v) for v in r) + "\n" for r in channels), encoding="utf-8")
     out["users"] = cat / "users" / "users.csv"

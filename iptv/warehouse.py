@@ -7,7 +7,8 @@ All SQL lives in ``greenplum/*.sql``; this module renders and runs it:
   ``{{loader_user}}`` with quoted role names, and can retarget the ``iptv_dw`` schema (tests use their own).
 - :func:`apply_ddl` creates the schema, tables and grants (idempotent).
 - :func:`load_dims` replaces dim_channel and dim_user from the catalog CSV files.
-- :func:`load_sessions` loads the sessions CSV files of one date: COPY into a staging temp table, then in the
+- :func:`load_sessions` loads the sessions CSV files of one date: every record COPYed as text into a staging
+  temp table, validated and cast in SQL (rejects counted by reason and kept in ``load_rejects``), then in the
   same single transaction delete the date's fact rows, insert the valid staged rows and recompute the marts of
   every date they touch (the date itself and the following date(s) reached by sessions crossing midnight,
   before and after the reload) and mart_weekday_hour. Reloading a date therefore replaces it, atomically.
@@ -18,7 +19,9 @@ layout under a local directory (``local_root``): ``<local_root>/data/iptv/sessio
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import logging
 import posixpath
 import re
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS
 from iptv.config import REPO_ROOT, ConfigError
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,23 @@ MART_TABLES = (
     "mart_weekday_hour",
     "mart_duration_hist",
 )
-TABLES = ("dim_channel", "dim_user", "fact_session", *MART_TABLES)
+#: The loader's quarantine: rejected sessions rows, replaced per dt (greenplum/load/replace_rejects.sql).
+REJECTS_TABLE = "load_rejects"
+TABLES = ("dim_channel", "dim_user", "fact_session", *MART_TABLES, REJECTS_TABLE)
+#: Reject reasons of load/validate_sessions.sql, in the order they are checked.
+REJECT_REASONS = (
+    "malformed_csv",
+    "wrong_field_count",
+    "missing_field",
+    "bad_session_id",
+    "bad_id",
+    "bad_timestamp",
+    "bad_duration",
+    "other_date",
+    "negative_duration",
+    "duration_mismatch",
+    "duplicate",
+)
 
 _GREENPLUM = re.compile(r"/\*@greenplum\s(.*?)\*/", re.DOTALL)
 _IDENT = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -193,14 +213,119 @@ def open_source(cfg: dict[str, Any], src: Source) -> Iterator[IO[bytes]]:
             yield fh
 
 
-def _copy(cur: Any, cfg: dict[str, Any], table: str, sources: Iterable[Source]) -> int:
-    """COPY every source (headerless RFC 4180 CSV) into ``table``; the number of files."""
+def _records(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
+    """Split headerless RFC 4180 CSV text with the csv module: ``(first line number, raw text, fields)`` per
+    record (fields None when the csv module cannot split it). Empty lines are skipped."""
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines())
+    line_no = 1
+    while True:
+        try:
+            fields: list[str] | None = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            fields = None
+        raw = "".join(consumed)
+        n = len(consumed)
+        consumed.clear()
+        if fields is not None and not fields and not raw.strip("\r\n"):
+            line_no += n
+            continue
+        yield line_no, raw.rstrip("\r\n"), fields
+        line_no += n
+
+
+def _read_text(cfg: dict[str, Any], src: Source) -> str:
+    with open_source(cfg, src) as fh:
+        data = fh.read()
+    # Undecodable bytes and NULs (which PostgreSQL text cannot hold) become U+FFFD; the row is then checked.
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+class _Stream:
+    """A read()-able text stream over an iterator of strings (for COPY FROM STDIN without a full copy)."""
+
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._it = iter(chunks)
+        self._buf = ""
+
+    def read(self, size: int = -1) -> str:
+        while size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._it)
+            except StopIteration:
+                break
+        if size < 0:
+            out, self._buf = self._buf, ""
+        else:
+            out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return self.read(size)
+
+
+def _csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """Rows as CSV text for COPY ... WITH (FORMAT csv): every value quoted (so a raw line ``\\.`` is data, not
+    the end-of-data marker), None as an unquoted empty field (NULL)."""
+    for row in rows:
+        fields = ["" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row]
+        yield ",".join(fields) + "\n"
+
+
+def _copy_rows(cur: Any, table: str, rows: Iterable[Iterable[Any]]) -> None:
+    cur.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", _Stream(_csv_lines(rows)))
+
+
+#: Fields of a sessions record (the data contract of ``sessions/dt=<date>/``).
+SESSION_FIELDS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
+
+
+def _stage_sessions(cur: Any, cfg: dict[str, Any], sources: Iterable[Source]) -> int:
+    """Stage every record of ``sources`` into the text table stg_session_raw (load/stage_sessions.sql): file,
+    line, field count, raw text and -- for records with the right number of fields -- the fields. Never fails
+    on the data itself. Returns the number of files."""
     n = 0
     for src in sources:
-        with open_source(cfg, src) as fh:
-            cur.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", fh)
+        text = _read_text(cfg, src)
+
+        def rows(text: str = text, name: str = src.path) -> Iterator[tuple[Any, ...]]:
+            width = len(SESSION_FIELDS)
+            for line_no, raw, fields in _records(text):
+                if fields is not None and len(fields) == width:
+                    yield (name, line_no, width, raw, *fields)
+                else:
+                    yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
+
+        _copy_rows(cur, "stg_session_raw", rows())
         n += 1
     return n
+
+
+def _stage_catalog(cur: Any, cfg: dict[str, Any], table: str, width: int, sources: Iterable[Source]) -> tuple[int, int]:
+    """Stage the records of catalog files with exactly ``width`` fields into ``table`` (all TEXT); returns the
+    number of files and of records skipped for another field count."""
+    files = skipped = 0
+    for src in sources:
+        good: list[list[str]] = []
+        for line_no, _, fields in _records(_read_text(cfg, src)):
+            if fields is not None and len(fields) == width:
+                good.append(fields)
+            else:
+                skipped += 1
+                log.warning(
+                    "%s line %d: %s fields, expected %d: not loaded", src, line_no, fields and len(fields), width
+                )
+        _copy_rows(cur, table, good)
+        files += 1
+    return files, skipped
 
 
 # ------------------------------------------------------------------------------------------------ loads
@@ -244,6 +369,7 @@ class DimsResult:
     users: int
     recomputed_dates: int
     seconds: float
+    skipped: int = 0  # catalog records with a field count other than the contract's (not loaded)
 
 
 def load_dims(
@@ -259,7 +385,9 @@ def load_dims(
     t0 = time.monotonic()
     with conn, conn.cursor() as cur:
         cur.execute(wh.sql("load/dims.sql"))
-        files = _copy(cur, wh.cfg, "stg_channel", channels) + _copy(cur, wh.cfg, "stg_user", users)
+        f1, s1 = _stage_catalog(cur, wh.cfg, "stg_channel", len(CHANNEL_COLUMNS), channels)
+        f2, s2 = _stage_catalog(cur, wh.cfg, "stg_user", len(USER_COLUMNS), users)
+        files, skipped = f1 + f2, s1 + s2
         _lock(cur, wh)
         cur.execute(wh.sql("load/replace_dims.sql"))
         cur.execute(
@@ -270,8 +398,10 @@ def load_dims(
         dates = mart_dates(cur, wh) if recompute else []
         if dates:
             recompute_dates(cur, wh, dates, marts=("channel_daily",))
-    res = DimsResult(files, n_channels, n_users, len(dates), time.monotonic() - t0)
-    log.info("dims loaded: %d channels, %d users from %d files", n_channels, n_users, files)
+    res = DimsResult(files, n_channels, n_users, len(dates), time.monotonic() - t0, skipped)
+    log.info(
+        "dims loaded: %d channels, %d users from %d files (%d records skipped)", n_channels, n_users, files, skipped
+    )
     return res
 
 
@@ -290,9 +420,7 @@ class LoadResult:
         return self.rows_read - self.rows_loaded
 
     def summary(self) -> str:
-        reasons = dict(self.rejected)
-        reasons["duplicate"] = self.rows_rejected - sum(self.rejected.values())
-        why = ", ".join(f"{k}={v}" for k, v in reasons.items() if v)
+        why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
         if not self.mart_dates:
             marts = "-"
         elif len(self.mart_dates) == 1:
@@ -306,24 +434,28 @@ class LoadResult:
 
 
 def load_sessions(conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source]) -> LoadResult:
-    """Replace the fact rows of ``day`` by the sessions in ``sources`` and recompute the affected marts, all in
-    one transaction (staging COPY included). Rows that do not start on ``day``, end before they start or lack
-    a field are rejected (counted in the result); a repeated session_id is loaded once."""
+    """Replace the fact rows of ``day`` by the valid sessions in ``sources`` and recompute the affected marts,
+    all in one transaction (staging COPY included). Every record is staged as text, then validated and cast in
+    SQL (load/validate_sessions.sql); invalid ones -- wrong field count, missing or unparseable field, another
+    date, negative or inconsistent duration, repeated session_id -- are counted by reason in the result and
+    replace the date's rows of ``load_rejects``. Bad data never fails the load; a database error does."""
     day = _as_date(day)
     res = LoadResult(dt=day)
     t0 = time.monotonic()
     params = {"dt": day}
     with conn, conn.cursor() as cur:
         cur.execute(wh.sql("load/stage_sessions.sql"))
-        res.files = _copy(cur, wh.cfg, "stg_session", sources)
-        cur.execute(wh.sql("load/check_sessions.sql"), params)
-        read, missing, other_date, negative = (int(x or 0) for x in cur.fetchone())
-        res.rows_read = read
-        res.rejected = {"missing_field": missing, "other_date": other_date, "negative_duration": negative}
+        res.files = _stage_sessions(cur, wh.cfg, sources)
+        cur.execute(wh.sql("load/validate_sessions.sql"), params)
+        cur.execute(wh.sql("load/check_sessions.sql"))
+        counts = {reason: int(n) for reason, n in cur.fetchall()}
+        res.rows_read = sum(counts.values())
+        res.rejected = {r: counts[r] for r in REJECT_REASONS if counts.get(r)}
         _lock(cur, wh)
         cur.execute(wh.sql("load/last_date.sql"), params)
         old_last = cur.fetchone()[0]
         cur.execute(wh.sql("load/replace_sessions.sql"), params)
+        cur.execute(wh.sql("load/replace_rejects.sql"), params)
         cur.execute(f"SELECT count(*) FROM {wh.table('fact_session')} WHERE dt = %(dt)s", params)  # noqa: S608
         res.rows_loaded = int(cur.fetchone()[0])
         cur.execute(wh.sql("load/last_date.sql"), params)

@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 from faker import Faker
 
+# The column contract (CHANNEL_COLUMNS, USER_COLUMNS) is defined once, in iptv.catalogs.
+from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS  # noqa: F401
 from producer.reference import Rating, load_rating
-
-CHANNEL_COLUMNS = ("channel_id", "channel_name", "watch_time_share_pct", "viewer_share_pct")
-USER_COLUMNS = ("user_id", "full_name", "gender", "birth_date", "city", "signup_date")
 
 
 def channel_rows(rating: Rating | None = None) -> list[tuple[Any, ...]]:

@@ -11,8 +11,9 @@ Examples:
   python scripts/load_greenplum.py --from 2026-03-01 --to 2026-03-07 --dims
   python scripts/load_greenplum.py --local-root /tmp/lake --dt 2026-03-02   # /tmp/lake/data/iptv/sessions/...
 
-Exit codes: 0 all done; 1 a load failed (missing source, bad data, database error; other dates are still
-attempted); 2 bad arguments; 3 configuration or connection problem.
+Exit codes: 0 all done (bad rows are rejected, counted by reason and kept in iptv_dw.load_rejects: not a
+failure); 1 a load failed (missing source directory, database error; other dates are still attempted);
+2 bad arguments; 3 configuration or connection problem.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wh_mod.apply_ddl(conn, wh)
         except psycopg2.Error as exc:
-            print(f"error: DDL failed: {str(exc).strip()}", file=sys.stderr)
+            print(f"error: DDL failed: {' '.join(str(exc).split())}", file=sys.stderr)
             return EXIT_FAILED
         print(f"ddl: schema {wh.schema} ready ({wh.dialect})")
         if args.dims:
@@ -107,26 +108,26 @@ def main(argv: list[str] | None = None) -> int:
                 users = wh_mod.list_sources(cfg, wh_mod.catalog_dir(cfg, "users"), args.local_root)
                 r = wh_mod.load_dims(conn, wh, channels, users)
                 print(
-                    f"dims: channels={r.channels} users={r.users} files={r.files} "
+                    f"dims: channels={r.channels} users={r.users} skipped={r.skipped} files={r.files} "
                     f"recomputed_dates={r.recomputed_dates} {r.seconds:.1f}s"
                 )
             except (wh_mod.LoadError, psycopg2.Error, OSError) as exc:
                 failed += 1
-                print(f"dims: FAILED: {str(exc).strip()}", file=sys.stderr)
+                print(f"dims: FAILED: {' '.join(str(exc).split())}", file=sys.stderr)
         for day in args.dates:
             try:
                 sources = wh_mod.list_sources(cfg, wh_mod.session_dir(cfg, day), args.local_root)
                 print(wh_mod.load_sessions(conn, wh, day, sources).summary())
             except (wh_mod.LoadError, psycopg2.Error, OSError) as exc:
                 failed += 1
-                print(f"dt={day} FAILED: {str(exc).strip()}", file=sys.stderr)
+                print(f"dt={day} FAILED: {' '.join(str(exc).split())}", file=sys.stderr)
         if args.recompute_all:
             try:
                 dates = wh_mod.recompute_all(conn, wh)
                 print(f"recompute: {len(dates)} dates")
             except psycopg2.Error as exc:
                 failed += 1
-                print(f"recompute: FAILED: {str(exc).strip()}", file=sys.stderr)
+                print(f"recompute: FAILED: {' '.join(str(exc).split())}", file=sys.stderr)
     finally:
         conn.close()
     total = len(args.dates) + int(args.dims) + int(args.recompute_all)

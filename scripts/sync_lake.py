@@ -91,6 +91,8 @@ def report(res: lake_sync.SyncResult, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(res.to_dict()), flush=True)
         return
+    if res.dims_summary:
+        print(f"  {res.dims_summary}")
     for line in res.loads:
         print(f"  {line}")
     for err in res.errors:

@@ -1,10 +1,18 @@
--- Staging table for one sessions load (filled by COPY FROM STDIN, dropped at commit).
-CREATE TEMP TABLE stg_session (
-    session_id  TEXT,
-    user_id     BIGINT,
-    channel_id  BIGINT,
-    time_start  TIMESTAMP,
-    time_end    TIMESTAMP,
-    duration_s  BIGINT
+-- Text staging table for one sessions load (filled by COPY FROM STDIN, dropped at commit). Every CSV record of
+-- every source file lands here as text, whatever its content: iptv.warehouse splits the files with Python's csv
+-- module and writes one row per record with its file, line number, field count and raw text; the six fields are
+-- filled only when the record has exactly six (else NULL). Nothing is typed here, so COPY cannot fail on bad
+-- data; load/validate_sessions.sql checks and casts.
+CREATE TEMP TABLE stg_session_raw (
+    source_file  TEXT,
+    line_no      BIGINT,
+    n_fields     INTEGER,      -- NULL: the csv module could not split the record
+    raw_line     TEXT,
+    session_id   TEXT,
+    user_id      TEXT,
+    channel_id   TEXT,
+    time_start   TEXT,
+    time_end     TEXT,
+    duration_s   TEXT
 ) ON COMMIT DROP
-/*@greenplum DISTRIBUTED BY (session_id) */;
+/*@greenplum DISTRIBUTED RANDOMLY */;

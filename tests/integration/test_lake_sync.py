@@ -44,8 +44,8 @@ MARTS = {
 SECONDS = {"watch_hours": 3600, "watch_minutes": 60}
 # A late session of the first date (crossing midnight) and one that crosses the hour.
 LATE = (
-    "late0000000000000000000000000001,3,5,2026-03-02 23:10:00,2026-03-03 01:20:00,7800\n"
-    "late0000000000000000000000000002,4,6,2026-03-02 08:59:00,2026-03-02 09:03:30,270\n"
+    "1a7e0000000000000000000000000001,3,5,2026-03-02 23:10:00,2026-03-03 01:20:00,7800\n"
+    "1a7e0000000000000000000000000002,4,6,2026-03-02 08:59:00,2026-03-02 09:03:30,270\n"
 )
 # Rows the loader rejects and counts: a missing field, another date, a negative duration.
 REJECTS = (
@@ -176,8 +176,9 @@ def test_unchanged_lake_syncs_nothing(first, env):
 
 @pytest.fixture(scope="module")
 def late(first, env):
-    """A late file for the first date, with a malformed file (the date fails, nothing changes, retried) and a
-    file of rows the loader rejects (counted); then the bad files are removed and the date syncs clean."""
+    """A late file for the first date, with a malformed file (its line is rejected, the date still syncs) and a
+    file of rows the loader rejects (counted, quarantined); then the bad files are removed and the date syncs
+    clean."""
     cfg, root = env["cfg"], env["root"]
     _, state, _ = first
     rel = f"{cfg['hdfs']['paths']['sessions']}/dt={D[0]}"
@@ -188,23 +189,47 @@ def late(first, env):
     broken, state_broken = lake_sync.sync(cfg, state, schema=env["schema"])
     hdfs_client.delete(cfg, f"{rel}/part-malformed.csv")
     rejected, state_rejected = lake_sync.sync(cfg, state_broken, schema=env["schema"])
+    rejects_after_rejected = _rejects(env)
     hdfs_client.delete(cfg, f"{rel}/part-rejects.csv")
     clean, state_clean = lake_sync.sync(cfg, state_rejected, schema=env["schema"])
-    return {"state": state, "broken": (broken, state_broken), "rejected": rejected, "clean": (clean, state_clean)}
+    return {
+        "state": state,
+        "broken": (broken, state_broken),
+        "rejected": rejected,
+        "rejects_after_rejected": rejects_after_rejected,
+        "clean": (clean, state_clean),
+        "rejects_after_clean": _rejects(env),
+    }
 
 
-def test_malformed_file_fails_its_date_without_crash(late):
+def _rejects(env) -> list[tuple]:
+    conn = db.connect(env["cfg"], "loader")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT dt, reason, raw_line FROM {env['schema']}.load_rejects ORDER BY source_file, line_no")
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_malformed_file_is_rejected_not_failing_its_date(late):
+    """Bad input never fails a date: the malformed line is a rejected row (wrong_field_count), the date syncs."""
     res, state = late["broken"]
-    assert res.dates == [] and res.hive_dates == []
-    assert len(res.errors) == 1 and res.errors[0].startswith(D[0]), res.errors
-    assert state == late["state"]  # retried next time
+    assert res.errors == [] and res.dates == [D[0]], res.errors
+    assert res.rows_rejected == 4 and res.rows_loaded == res.rows_read - 4
+    assert res.rejected == {"wrong_field_count": 1, "missing_field": 1, "other_date": 1, "negative_duration": 1}
+    assert "wrong_field_count=1" in res.loads[0] and "(wrong_field_count=1, missing_field=1" in res.summary()
+    assert state != late["state"] and state[f"sessions/dt={D[0]}"] != late["state"][f"sessions/dt={D[0]}"]
 
 
-def test_rejected_rows_are_counted(late):
+def test_rejected_rows_are_counted(late, env):
     res = late["rejected"]
     assert res.errors == [] and res.dates == [D[0]]
     assert res.rows_rejected == 3 and res.rows_loaded == res.rows_read - 3
     assert "missing_field=1" in res.loads[0] and "other_date=1" in res.loads[0], res.loads
+    # kept in the quarantine table until the file is fixed (checked after the clean sync below)
+    assert sorted(r[1] for r in late["rejects_after_rejected"]) == ["missing_field", "negative_duration", "other_date"]
+    assert {r[2] for r in late["rejects_after_rejected"]} == set(REJECTS.splitlines())
 
 
 def test_late_file_resyncs_that_date_and_the_next(late, env):
@@ -213,6 +238,7 @@ def test_late_file_resyncs_that_date_and_the_next(late, env):
     assert res.dates == [D[0]]
     assert res.hive_dates == D[:2]
     assert res.rows_rejected == 0 and res.rows_loaded == res.rows_read
+    assert late["rejects_after_clean"] == []
     assert not res.dims
     idle, _ = lake_sync.sync(env["cfg"], state, schema=env["schema"])
     assert idle.idle

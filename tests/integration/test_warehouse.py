@@ -8,6 +8,8 @@ import datetime as dt
 import importlib.util
 import os
 import random
+import subprocess
+import sys
 
 import psycopg2
 import psycopg2.errors
@@ -113,10 +115,12 @@ def expected(reference, mart: str) -> list[tuple]:
 
 
 def snapshot(conn, wh) -> dict[str, list[tuple]]:
+    """Every table's rows (load_rejects without loaded_at, the time of the load)."""
     out = {}
     with conn.cursor() as cur:
         for t in W.TABLES:
-            cur.execute(f"SELECT * FROM {wh.table(t)}")
+            cols = "dt, source_file, line_no, reason, raw_line" if t == W.REJECTS_TABLE else "*"
+            cur.execute(f"SELECT {cols} FROM {wh.table(t)}")
             out[t] = sorted(cur.fetchall(), key=repr)
     conn.rollback()
     return out
@@ -227,22 +231,24 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
     part.mkdir(parents=True)
     f = part / "a.csv"
     f.write_text(
-        "s1,1,1,2026-04-01 23:00:00,2026-04-02 01:00:00,7200\n"  # crosses into 04-02
-        "s1,1,1,2026-04-01 23:00:00,2026-04-02 01:00:00,7200\n"  # duplicate
-        "s2,2,1,2026-04-02 10:00:00,2026-04-02 11:00:00,3600\n"  # starts on another date
-        "s3,2,1,2026-04-01 10:00:00,2026-04-01 09:00:00,-3600\n"  # ends before it starts
-        "s4,,1,2026-04-01 10:00:00,2026-04-01 11:00:00,3600\n"  # no user
-        "s5,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,\n"  # no duration: derived
+        "00000000000000000000000000000001,1,1,2026-04-01 23:00:00,2026-04-02 01:00:00,7200\n"  # crosses into 04-02
+        "00000000000000000000000000000001,1,1,2026-04-01 23:00:00,2026-04-02 01:00:00,7200\n"  # duplicate
+        "00000000000000000000000000000002,2,1,2026-04-02 10:00:00,2026-04-02 11:00:00,3600\n"  # starts on another date
+        "00000000000000000000000000000003,2,1,2026-04-01 10:00:00,2026-04-01 09:00:00,-3600\n"  # ends before it starts
+        "00000000000000000000000000000004,,1,2026-04-01 10:00:00,2026-04-01 11:00:00,3600\n"  # no user
+        "00000000000000000000000000000005,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,\n"  # no duration: derived
     )
     (part / "_SUCCESS").write_text("")  # not data
     src = W.list_sources(postgres, W.session_dir(postgres, "2026-04-01"), tmp_path)
     r = W.load_sessions(conn, wh, "2026-04-01", src)
     assert (r.rows_read, r.rows_loaded) == (6, 2)
-    assert r.rejected == {"missing_field": 1, "other_date": 1, "negative_duration": 1}
+    assert r.rejected == {"missing_field": 1, "other_date": 1, "negative_duration": 1, "duplicate": 1}
     assert "duplicate=1" in r.summary()
     assert r.mart_dates == [dt.date(2026, 4, 1), dt.date(2026, 4, 2)]
     with conn.cursor() as cur:
-        cur.execute(f"SELECT duration_s FROM {wh.table('fact_session')} WHERE session_id = 's5'")
+        cur.execute(
+            f"SELECT duration_s FROM {wh.table('fact_session')} WHERE session_id = '00000000000000000000000000000005'"
+        )
         assert cur.fetchone() == (600,)
         cur.execute(
             f"SELECT dt, round(watch_hours * 3600), sessions, viewers FROM {wh.table('mart_daily')} ORDER BY dt"
@@ -250,7 +256,7 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
         assert cur.fetchall() == [(dt.date(2026, 4, 1), 4200, 2, 2), (dt.date(2026, 4, 2), 3600, 0, 1)]
     conn.rollback()
     # Reload 04-01 without the crossing session: 04-02 had nothing else, so its marts disappear.
-    f.write_text("s5,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,600\n")
+    f.write_text("00000000000000000000000000000005,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,600\n")
     r = W.load_sessions(conn, wh, "2026-04-01", src)
     assert r.mart_dates == [dt.date(2026, 4, 1), dt.date(2026, 4, 2)]
     with conn.cursor() as cur:
@@ -260,3 +266,164 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
         cur.execute(f"SELECT count(*), sum(avg_viewers) FROM {wh.table('mart_weekday_hour')}")
         assert cur.fetchone() == (24, 1)  # Wednesday only, one viewer in hour 8
     conn.rollback()
+
+
+# ------------------------------------------------------------------ malformed input: rows are rejected, never the date
+
+SID = "0123456789abcdef0123456789abcdef"
+#: One bad row per reject reason (raw line, reason); the date is DATES[0] = 2026-03-02.
+BAD_ROWS = [
+    ("garbage-without-fields", "wrong_field_count"),
+    (f"{SID[:-1]}1,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5,extra", "wrong_field_count"),
+    (f"{SID[:-1]}2,,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "missing_field"),
+    ("not-a-hex-id,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_session_id"),
+    (f"{SID[:-1]}3,abc,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_id"),
+    (f"{SID[:-1]}4,1,1.5,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_id"),
+    (f"{SID[:-1]}5,1,1,2026-02-30 10:00:00,2026-03-02 10:00:05,5", "bad_timestamp"),
+    (f"{SID[:-1]}6,1,1,2026-03-02T10:00:00,2026-03-02 10:00:05,5", "bad_timestamp"),
+    (f"{SID[:-1]}7,1,1,2026-03-02 10:00:00,2026-03-02 24:00:00,5", "bad_timestamp"),
+    (f"{SID[:-1]}8,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,five", "bad_duration"),
+    (f"{SID[:-1]}9,1,1,2026-03-03 10:00:00,2026-03-03 10:00:05,5", "other_date"),
+    (f"{SID[:-2]}10,1,1,2026-03-02 10:00:05,2026-03-02 10:00:00,-5", "negative_duration"),
+    (f"{SID[:-2]}11,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,6", "duration_mismatch"),
+    ('"multi\nline",1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5', "bad_session_id"),
+    ("\ufffd\ufffd,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_session_id"),  # written as bytes ff ff
+    ("x," + "y" * 140_000, "malformed_csv"),  # a field beyond the csv module's limit
+    ("\\.", "wrong_field_count"),  # COPY's end-of-data marker is data here
+]
+
+
+@pytest.fixture
+def bad_lake(lake, postgres, tmp_path):
+    """DATES[0]'s sample sessions plus a file holding one bad row per reason (and a duplicate of a good row)."""
+    root, files = lake
+    good = files["sessions"][DATES[0]].read_text()
+    part = tmp_path / postgres["hdfs"]["paths"]["sessions"].lstrip("/") / f"dt={DATES[0]}"
+    part.mkdir(parents=True)
+    (part / "part-00000.csv").write_text(good)
+    dup = good.splitlines()[0]
+    rows = [r for r, _ in BAD_ROWS] + [dup, ""]  # and an empty line (skipped, not a row)
+    data = "\n".join(rows).encode("utf-8").replace("\ufffd".encode(), b"\xff") + b"\n"
+    (part / "part-bad.csv").write_bytes(data)
+    want = [(r, why) for r, why in BAD_ROWS] + [(dup, "duplicate")]
+    lines, n = [], 1
+    for r, why in want:
+        lines.append((n, r, why))
+        n += r.count("\n") + 1
+    return tmp_path, part, good, lines
+
+
+def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, lake, bad_lake, tmp_path_factory):
+    wh, conn = scratch
+    root, files = lake
+    paths = postgres["hdfs"]["paths"]
+    W.load_dims(
+        conn,
+        wh,
+        W.list_sources(postgres, paths["catalogs"] + "/channels", root),
+        W.list_sources(postgres, paths["catalogs"] + "/users", root),
+    )
+    bad_root, part, good, lines = bad_lake
+    sources = W.list_sources(postgres, W.session_dir(postgres, DATES[0]), bad_root)
+    r = W.load_sessions(conn, wh, DATES[0], sources)
+    n_good = len(good.splitlines())
+    by_reason = {}
+    for _, _, why in lines:
+        by_reason[why] = by_reason.get(why, 0) + 1
+    assert (r.files, r.rows_read, r.rows_loaded) == (2, n_good + len(lines), n_good), r.summary()
+    assert r.rejected == by_reason
+    assert f"rejected={len(lines)} (" in r.summary() and "wrong_field_count=3" in r.summary()
+
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT dt, source_file, line_no, reason, raw_line FROM {wh.table('load_rejects')} ORDER BY line_no"
+        )
+        got = cur.fetchall()
+    conn.rollback()
+    bad_file = str(part / "part-bad.csv")
+    raw = [line for _, line, _ in lines]
+    assert got == [(DATES[0], bad_file, n, why, line) for (n, _, why), line in zip(lines, raw, strict=True)]
+
+    # The marts equal the reference over the valid rows only.
+    ref_dir = tmp_path_factory.mktemp("valid") / "sessions"
+    ref_dir.mkdir()
+    (ref_dir / "part-00000.csv").write_text(good)
+    ref = compute_marts(ref_dir, files["users"], files["channels"])
+    for mart in KEYS:
+        assert fetch(conn, wh, mart) == expected(ref, mart), mart
+
+    # Reloading the same files changes nothing (rejects replaced, not appended).
+    before = snapshot(conn, wh)
+    r2 = W.load_sessions(conn, wh, DATES[0], sources)
+    assert (r2.rows_read, r2.rows_loaded, r2.rejected) == (r.rows_read, r.rows_loaded, r.rejected)
+    assert snapshot(conn, wh) == before
+    # Fixing the file clears the date's rejects.
+    (part / "part-bad.csv").unlink()
+    r3 = W.load_sessions(conn, wh, DATES[0], W.list_sources(postgres, W.session_dir(postgres, DATES[0]), bad_root))
+    assert (r3.rows_read, r3.rows_loaded, r3.rejected) == (n_good, n_good, {})
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {wh.table('load_rejects')}")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+
+
+def test_cli_reports_rejects_by_reason(scratch, postgres, bad_lake, capsys):
+    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    wh, _ = scratch
+    bad_root, _, _, lines = bad_lake
+    rc = cli.main(["--local-root", str(bad_root), "--schema", wh.schema, "--dt", str(DATES[0])])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert f"rejected={len(lines)} (malformed_csv=1, wrong_field_count=3, missing_field=1" in out
+
+
+# ------------------------------------------------------------------ the producer's catalogs load as they are
+
+
+def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path):
+    """``python -m producer catalogs`` output (the catalogs contract of iptv.catalogs) loads into dim_user and
+    dim_channel: right counts, every attribute, a name with a comma and quotes round-trips exactly."""
+    from producer import catalogs as P
+
+    out = tmp_path / "catalogs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "producer", "catalogs", "--out", str(out), "--users", "40"],
+        cwd=W.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    users = P.read_csv(out / "users.csv")
+    channels = P.read_csv(out / "channels.csv")
+    assert len(users) == 40 and all(len(u) == len(P.USER_COLUMNS) for u in users)
+    tricky = 'Иванов, Пётр "Петя" O\'Brien'
+    users[6][1] = tricky  # through the producer's own writer: quoted, doubled quotes
+    P.write_csv(users, out / "users.csv")
+    assert '"Иванов, Пётр ""Петя"" O\'Brien"' in (out / "users.csv").read_text(encoding="utf-8")
+    (out / "channels").mkdir()
+    (out / "users").mkdir()
+    (out / "channels.csv").rename(out / "channels" / "channels.csv")
+    (out / "users.csv").rename(out / "users" / "users.csv")
+
+    wh, conn = scratch
+    res = W.load_dims(
+        conn, wh, [W.Source(str(out / "channels" / "channels.csv"))], [W.Source(str(out / "users" / "users.csv"))]
+    )
+    assert (res.files, res.channels, res.users, res.skipped) == (2, len(channels), 40, 0)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT user_id, user_name, gender, birth_date::text, city, signup_date::text "
+            f"FROM {wh.table('dim_user')} ORDER BY user_id"
+        )
+        got = cur.fetchall()
+        cur.execute(f"SELECT channel_id, channel_name FROM {wh.table('dim_channel')} ORDER BY channel_id")
+        got_channels = cur.fetchall()
+        cur.execute(f"SELECT count(*) FROM {wh.table('dim_channel')} WHERE watch_share_pct IS NULL")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+    assert got == [(int(u[0]), *u[1:]) for u in users]
+    assert got[6][1] == tricky
+    assert got_channels == sorted((int(c[0]), c[1]) for c in channels)

@@ -128,15 +128,27 @@ def test_aggregate_statement_wraps_the_mart_query():
     assert "FROM db1.v_sessions" in sql and "${" not in sql and "--" not in sql
 
 
-def test_trim_csv_keeps_the_loaded_columns():
+def test_catalog_records_split_with_the_contract_width():
+    """The warehouse stages the producer's catalogs as they are (no trimming): the csv split gives the contract's
+    columns, quoted names with commas and doubled quotes intact, and the first line of every record."""
+    from iptv import warehouse as W
+    from iptv.catalogs import USER_COLUMNS
+
     producer_users = (
         '1,"Сазонов, Никандр",M,1982-01-29,Бавлы,2022-11-01\n2,"A ""B"" C",F,1980-02-15,Пинега,2020-05-26\n'
     )
-    data, n = L.trim_csv(producer_users.encode(), 2)
-    assert n == 2
-    assert data.decode() == '1,"Сазонов, Никандр"\n2,"A ""B"" C"\n'
-    sample_users = b'1,"User 1, ""B."" O\'Neil"\n'
-    assert L.trim_csv(sample_users, 2) == (sample_users, 1)
+    recs = list(W._records(producer_users))
+    assert [r[0] for r in recs] == [1, 2]
+    assert [len(r[2]) for r in recs] == [len(USER_COLUMNS)] * 2
+    assert recs[0][2][1] == "Сазонов, Никандр" and recs[1][2][1] == 'A "B" C'
+    assert recs[1][1] == '2,"A ""B"" C",F,1980-02-15,Пинега,2020-05-26'
+
+
+def test_session_records_keep_line_numbers_and_raw_text():
+    from iptv import warehouse as W
+
+    text = 'a,b\n\n"x\ny",2\r\nlast'
+    assert list(W._records(text)) == [(1, "a,b", ["a", "b"]), (3, '"x\ny",2', ["x\ny", "2"]), (5, "last", ["last"])]
 
 
 # ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)

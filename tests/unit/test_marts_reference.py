@@ -39,7 +39,13 @@ SESSIONS = {
     ],
     "2024-03-11": ["h,1,10,2024-03-11 10:00:00,2024-03-11 10:10:00,600"],
 }
-USERS = ['1,"Smith, John"', '2,"Anna ""Ann"" Lee"', "3,Bob", "4,Eve"]
+# The producer's users.csv columns (iptv.catalogs.USER_COLUMNS).
+USERS = [
+    '1,"Smith, John",M,1980-01-01,Kazan,2020-01-01',
+    '2,"Anna ""Ann"" Lee",F,1990-02-02,Omsk,2021-02-02',
+    "3,Bob,M,1970-03-03,Tver,2022-03-03",
+    "4,Eve,F,2000-04-04,Perm,2023-04-04",
+]
 CHANNELS = ['10,"News, 24",12.5,10.0', '20,"Kids ""Fun""",7.25,8']
 
 

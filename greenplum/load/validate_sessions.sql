@@ -1,0 +1,94 @@
+-- Validate and cast the staged text rows of date %(dt)s into stg_session (dropped at commit): every staged row
+-- with its typed fields and its reject reason (NULL = loads). The first matching reason wins:
+--   malformed_csv      the record could not be split as CSV
+--   wrong_field_count  not exactly 6 fields
+--   missing_field      empty session_id, user_id, channel_id, time_start or time_end (duration_s may be empty:
+--                      it is then derived from the timestamps)
+--   bad_session_id     session_id is not 32 hex digits
+--   bad_id             user_id or channel_id is not an integer (up to 18 digits)
+--   bad_timestamp      time_start / time_end not 'YYYY-MM-DD HH:MM:SS' or not a real date and time
+--   bad_duration       duration_s is not an integer
+--   other_date         time_start is not on %(dt)s
+--   negative_duration  time_end before time_start, or duration_s < 0
+--   duration_mismatch  duration_s <> time_end - time_start in seconds
+--   duplicate          a valid row whose session_id was already seen (the first by time_start, time_end,
+--                      user_id, channel_id, file, line is kept)
+-- Casts are guarded by CASE (its branches are evaluated in order), so no value can make this statement fail.
+-- No '%%' modulo operator: mod() (the file is run with query parameters).
+CREATE TEMP TABLE stg_session ON COMMIT DROP AS
+SELECT source_file, line_no, raw_line, session_id, user_id, channel_id, time_start, time_end, duration_s,
+       COALESCE(reason,
+                CASE WHEN row_number() OVER (PARTITION BY reason IS NULL, session_id
+                                             ORDER BY time_start, time_end, user_id, channel_id, source_file,
+                                                      line_no) > 1
+                     THEN 'duplicate' END) AS reason
+FROM (
+    SELECT c.*,
+           CASE
+               WHEN n_fields IS NULL THEN 'malformed_csv'
+               WHEN n_fields <> 6 THEN 'wrong_field_count'
+               WHEN session_id IS NULL OR user_txt IS NULL OR channel_txt IS NULL
+                    OR start_txt IS NULL OR end_txt IS NULL THEN 'missing_field'
+               WHEN session_id !~ '^[0-9a-fA-F]{32}$' THEN 'bad_session_id'
+               WHEN user_id IS NULL OR channel_id IS NULL THEN 'bad_id'
+               WHEN time_start IS NULL OR time_end IS NULL THEN 'bad_timestamp'
+               WHEN duration_txt IS NOT NULL AND duration_s IS NULL THEN 'bad_duration'
+               WHEN CAST(time_start AS DATE) <> CAST(%(dt)s AS DATE) THEN 'other_date'
+               WHEN time_end < time_start OR duration_s < 0 THEN 'negative_duration'
+               WHEN duration_s <> CAST(EXTRACT(EPOCH FROM (time_end - time_start)) AS BIGINT) THEN 'duration_mismatch'
+           END AS reason
+    FROM (
+        SELECT source_file, line_no, n_fields, raw_line, session_id, user_txt, channel_txt, start_txt, end_txt,
+               duration_txt,
+               CASE WHEN user_txt ~ '^[0-9]{1,18}$' THEN CAST(user_txt AS BIGINT) END AS user_id,
+               CASE WHEN channel_txt ~ '^[0-9]{1,18}$' THEN CAST(channel_txt AS BIGINT) END AS channel_id,
+               CASE WHEN duration_txt ~ '^-?[0-9]{1,18}$' THEN CAST(duration_txt AS BIGINT) END AS duration_s,
+               CASE WHEN start_txt ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' THEN
+                   CASE WHEN CAST(substr(start_txt, 1, 4) AS INTEGER) >= 1
+                             AND CAST(substr(start_txt, 6, 2) AS INTEGER) BETWEEN 1 AND 12
+                             AND CAST(substr(start_txt, 9, 2) AS INTEGER) BETWEEN 1 AND
+                                 CASE CAST(substr(start_txt, 6, 2) AS INTEGER)
+                                     WHEN 2 THEN
+                                         CASE WHEN (mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 4) = 0
+                                                    AND mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 100) <> 0)
+                                                   OR mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 400) = 0
+                                              THEN 29 ELSE 28 END
+                                     WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30
+                                     ELSE 31
+                                 END
+                             AND CAST(substr(start_txt, 12, 2) AS INTEGER) <= 23
+                             AND CAST(substr(start_txt, 15, 2) AS INTEGER) <= 59
+                             AND CAST(substr(start_txt, 18, 2) AS INTEGER) <= 59
+                        THEN CAST(start_txt AS TIMESTAMP) END
+               END AS time_start,
+               CASE WHEN end_txt ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' THEN
+                   CASE WHEN CAST(substr(end_txt, 1, 4) AS INTEGER) >= 1
+                             AND CAST(substr(end_txt, 6, 2) AS INTEGER) BETWEEN 1 AND 12
+                             AND CAST(substr(end_txt, 9, 2) AS INTEGER) BETWEEN 1 AND
+                                 CASE CAST(substr(end_txt, 6, 2) AS INTEGER)
+                                     WHEN 2 THEN
+                                         CASE WHEN (mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 4) = 0
+                                                    AND mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 100) <> 0)
+                                                   OR mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 400) = 0
+                                              THEN 29 ELSE 28 END
+                                     WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30
+                                     ELSE 31
+                                 END
+                             AND CAST(substr(end_txt, 12, 2) AS INTEGER) <= 23
+                             AND CAST(substr(end_txt, 15, 2) AS INTEGER) <= 59
+                             AND CAST(substr(end_txt, 18, 2) AS INTEGER) <= 59
+                        THEN CAST(end_txt AS TIMESTAMP) END
+               END AS time_end
+        FROM (
+            SELECT source_file, line_no, n_fields, raw_line,
+                   NULLIF(btrim(session_id), '') AS session_id,
+                   NULLIF(btrim(user_id), '') AS user_txt,
+                   NULLIF(btrim(channel_id), '') AS channel_txt,
+                   NULLIF(btrim(time_start), '') AS start_txt,
+                   NULLIF(btrim(time_end), '') AS end_txt,
+                   NULLIF(btrim(duration_s), '') AS duration_txt
+            FROM stg_session_raw
+        ) t
+    ) c
+) v
+/*@greenplum DISTRIBUTED RANDOMLY */;
