@@ -143,8 +143,13 @@ class Nifi(Service):
     def log_files(self) -> list[Path]:
         return [self.log_file, self.app_log]
 
+    @property
+    def management_port(self) -> int:
+        return int(self.section.get("management_port", 52020))
+
     def ports(self) -> list[tuple[str, int]]:
-        return [(self.section.get("host", "127.0.0.1"), int(self.section.get("port", 8443)))]
+        host = self.section.get("host", "127.0.0.1")
+        return [(host, int(self.section.get("port", 8443))), (host, self.management_port)]
 
     def address(self) -> str:
         return self.section.get("url", f"https://127.0.0.1:{self.section.get('port', 8443)}/nifi-api")
@@ -372,6 +377,8 @@ class Nifi(Service):
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
             "--enable-native-access=ALL-UNNAMED",
             f"-Dnifi.properties.file.path={self.conf_dir / 'nifi.properties'}",
+            # NiFi's management (health) server; its default port would clash between two stacks on one machine.
+            f"-Dorg.apache.nifi.management.server.address={self.ports()[1][0]}:{self.management_port}",
             f"-Dlogback.configurationFile={self.conf_dir / 'logback.xml'}",
             "-Dapp=NiFi",
             f"-Dorg.apache.nifi.bootstrap.config.log.dir={self.app_log.parent}",
