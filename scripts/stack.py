@@ -93,7 +93,8 @@ def _print_status(rows: list[control.ServiceStatus]) -> None:
         state = ("[green]up[/green]" if r.up else "[red]down[/red]") + ("" if r.managed else " (external)")
         pids = ", ".join(f"{k}={v}" for k, v in r.pids.items()) or "-"
         table.add_row(r.name, state, r.address, pids)
-    Console().print(table)
+    # Off a terminal rich assumes 80 columns and would cut the addresses; logs and CI want them whole.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 if __name__ == "__main__":
