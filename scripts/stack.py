@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # pyhive logs every statement (our readiness probes) at INFO.
+    logging.getLogger("pyhive").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         cfg = load_config(args.config)
         names = args.services or None
