@@ -113,6 +113,7 @@ def collect(pg) -> dict[str, Any]:
                 "out": int(s.flow_files_out or 0),
                 "out_bytes": int(s.bytes_out or 0),
                 "tasks": int(s.task_count or 0),
+                "task_ms": int((s.tasks_duration_nanos or 0) / 1e6),
                 "threads": int(s.active_thread_count or 0),
                 **q,
                 "bulletins": bulletins.get(s.id, []),

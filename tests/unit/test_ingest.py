@@ -301,12 +301,19 @@ class _Value:
 class _StateManager:
     def __init__(self):
         self.store = {}
+        self.version = None
+        self.decoded = 0
 
     def getState(self, scope):
-        return types.SimpleNamespace(toMap=lambda: dict(self.store.get(scope, {})))
+        def to_map():
+            self.decoded += 1
+            return dict(self.store.get(scope, {}))
+
+        return types.SimpleNamespace(toMap=to_map, getStateVersion=lambda: self.version)
 
     def setState(self, state, scope):
         self.store[scope] = dict(state)
+        self.version = (self.version or 0) + 1
 
 
 class _Context:
@@ -381,6 +388,46 @@ def test_pair_processor_end_to_end_with_replay(fake_nifiapi):
     assert r3.contents == b"" and r3.attributes["iptv.redelivered.skipped"] == "2"
     tick = proc.transform(ctx, _FlowFile("u3", b"", {"iptv.tick": "true"}))
     assert tick.relationship == "success"
+    assert ctx.sm.decoded == 1  # state decoded once, then kept in memory while the stored version matches
+    ctx.sm.version += 1  # someone else changed the state (e.g. cleared in the UI): decoded again
+    proc.transform(ctx, _FlowFile("u4", b"", {"iptv.tick": "true"}))
+    assert ctx.sm.decoded == 2
+    restarted = mod.PairViewingEvents()  # NiFi restarted: a new object reads the stored state
+    restarted.clock = lambda: T0
+    restarted.onScheduled(ctx)
+    again = restarted.transform(ctx, _FlowFile("u5", content))
+    assert again.attributes["iptv.redelivered.skipped"] == "2"
+
+
+def test_fast_schema_check_agrees_with_jsonschema():
+    from iptv_sessions import pairing
+
+    with open(pairing.DEFAULT_SCHEMA_PATH, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    fast = pairing._compile_fast_validator(schema)
+    if fast is None:
+        pytest.skip("fastjsonschema not installed")
+    import jsonschema
+
+    slow = jsonschema.validators.validator_for(schema)(schema)
+    good = {"session_id": A, "user_id": 1, "channel_id": 2, "timer": "2025-03-05 10:00:00", "status": "enabled"}
+    cases = [
+        good,
+        {**good, "status": "paused"},
+        {**good, "timer": "2025-03-05T10:00:00"},
+        {**good, "timer": "2025-13-05 10:00:00"},
+        {**good, "user_id": "1"},
+        {**good, "user_id": 0},
+        {**good, "channel_id": 1.5},
+        {**good, "session_id": A.upper()},
+        {**good, "extra": 1},
+        {k: v for k, v in good.items() if k != "timer"},
+        [good],
+        "text",
+        {**good, "user_id": True},
+    ]
+    for case in cases:
+        assert fast(case) == slow.is_valid(case), case
 
 
 def test_put_processor_routes_failures_to_retry(fake_nifiapi):

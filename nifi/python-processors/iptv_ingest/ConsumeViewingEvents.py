@@ -31,7 +31,7 @@ class ConsumeViewingEvents(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = (
             "Consumes a Kafka topic with confluent-kafka into batch FlowFiles (one line per message: partition, "
             "offset, message), committing offsets only after NiFi has committed the batch. Emits an empty tick "
@@ -111,6 +111,7 @@ class ConsumeViewingEvents(FlowFileSource):
         self.topic = None
         self.pending = PendingCommits()
         self.last_emit = time.monotonic()
+        self.left = time.monotonic()  # when create() last returned a batch
         self.settings: dict = {}
 
     def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
@@ -176,7 +177,9 @@ class ConsumeViewingEvents(FlowFileSource):
     def create(self, context):
         if self.consumer is None:
             self.onScheduled(context)
+        entered = time.monotonic()
         self._commit_pending()
+        committed = time.monotonic()
         s = self.settings
         batch = Batch()
         deadline = time.monotonic() + s["max_wait"]
@@ -193,6 +196,7 @@ class ConsumeViewingEvents(FlowFileSource):
                 batch.add(m.partition(), m.offset(), m.value())
         now = time.monotonic()
         if len(batch):
+            started = deadline - s["max_wait"]
             self.pending.add_batch(batch)
             self.last_emit = now
             attributes = {
@@ -200,7 +204,11 @@ class ConsumeViewingEvents(FlowFileSource):
                 "kafka.topic": self.topic,
                 "iptv.kafka.offsets": batch.describe(),
                 "iptv.batch.count": str(len(batch)),
+                # timing (ms): Kafka commit of earlier batches, polling, and the gap since the previous create()
+                "iptv.batch.timing": f"commit={(committed - entered) * 1000:.0f} poll={(now - started) * 1000:.0f} "
+                f"gap={(entered - self.left) * 1000:.0f}",
             }
+            self.left = time.monotonic()
             return FlowFileSourceResult(relationship=REL_SUCCESS, attributes=attributes, contents=batch.content())
         if now - self.last_emit >= s["tick"]:
             self.last_emit = now

@@ -140,8 +140,11 @@ def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     validator = cls(schema)
+    fast = _compile_fast_validator(schema)
 
     def _validate(obj: Any) -> str | None:
+        if fast is not None and fast(obj):
+            return None  # valid per the compiled schema; jsonschema only explains rejections
         error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
         if error is None:
             return None
@@ -149,6 +152,51 @@ def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None
         return f"{where}: {error.message}" if where else error.message
 
     return _validate
+
+
+#: Keywords whose meaning is the same in draft-07 (fastjsonschema's newest draft) and draft 2020-12.
+_DRAFT7_SAFE_KEYWORDS = frozenset(
+    "$schema $id title description type properties required additionalProperties pattern enum minimum maximum "
+    "minLength maxLength const".split()
+)
+
+
+def _schema_keywords(node: Any) -> set[str]:
+    keys: set[str] = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            keys.add(k)
+            if k == "properties" and isinstance(v, dict):
+                for sub in v.values():
+                    keys |= _schema_keywords(sub)
+            elif isinstance(v, dict) and k not in ("enum", "const"):
+                keys |= _schema_keywords(v)
+    return keys
+
+
+def _compile_fast_validator(schema: dict) -> Callable[[Any], bool] | None:
+    """A compiled is-valid check (``fastjsonschema``, ~50x faster than jsonschema's iter_errors) when the package is
+    importable and the schema only uses keywords that mean the same in draft-07; else None."""
+    try:
+        import fastjsonschema  # noqa: PLC0415 - optional accelerator
+    except ImportError:
+        return None
+    if not _schema_keywords(schema) <= _DRAFT7_SAFE_KEYWORDS:
+        return None
+    draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+    try:
+        check = fastjsonschema.compile(draft7)
+    except Exception:  # noqa: BLE001 - fall back to jsonschema alone
+        return None
+
+    def is_valid(obj: Any) -> bool:
+        try:
+            check(obj)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return is_valid
 
 
 # schemas/viewing_event.schema.json of the repository, when this module runs from the repository layout.

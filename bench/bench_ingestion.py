@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""Benchmark: events/s from Kafka into HDFS through the NiFi ingestion flow, against Kafka's own consumer
+(org.apache.kafka.tools.ConsumerPerformance, i.e. kafka-consumer-perf-test) reading the same topic. Goal: >= 0.5.
+
+    .venv/bin/python bench/bench_ingestion.py [--users 20000]
+
+Fills a fresh 3-partition topic with one simulated day (no faults), runs ConsumerPerformance on it (rate without
+JVM start-up, as the tool reports it), then deploys a bench instance of the flow (scripts/deploy_flows.py, own
+topic/group/HDFS base) stopped, waits until its processors are valid, starts it and times until every event is
+in HDFS raw (bytes landed = bytes of the distinct events) and the sessions have landed. Prints both rates and
+their ratio; writes bench/results/bench_ingestion.json. Needs Kafka, HDFS and NiFi up (`make up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+for p in (REPO, REPO / "scripts"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import deploy_flows  # noqa: E402
+
+from iptv import hdfs_client  # noqa: E402
+from iptv.config import load_config  # noqa: E402
+from iptv.stack.kafka import admin_client, kafka_tool_cmd  # noqa: E402
+
+RESULTS = REPO / "bench" / "results" / "bench_ingestion.json"
+
+
+def create_topic(cfg: dict, name: str) -> None:
+    from confluent_kafka.admin import NewTopic
+
+    admin = admin_client(cfg)  # keep a reference until the future resolves
+    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
+    time.sleep(2)
+
+
+def fill(cfg: dict, topic: str, users: int, truth: Path) -> None:
+    env = {**os.environ, "IPTV__KAFKA__TOPICS__VIEWING_EVENTS__NAME": topic}
+    cmd = [sys.executable, "-m", "producer", "live", "--users", str(users), "--speed", "max", "--no-progress"]
+    res = subprocess.run(cmd + ["--truth", str(truth)], cwd=REPO, env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"producer failed: {res.stderr[-500:]}")
+
+
+def raw_expectation(cfg: dict, topic: str) -> tuple[int, int]:
+    """(messages, bytes of their raw CSV lines) read back with confluent-kafka."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+            "group.id": f"bench-reader-{uuid.uuid4().hex[:6]}",
+            "enable.partition.eof": True,
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    n = size = 0
+    eof: set[int] = set()
+    while len(eof) < 3:
+        for m in c.consume(10000, timeout=1.0):
+            if m.error():
+                eof.add(m.partition())
+                continue
+            e = json.loads(m.value())
+            n += 1
+            size += len(f"{e['session_id']},{e['user_id']},{e['channel_id']},{e['timer']},{e['status']}\n")
+    c.close()
+    return n, size
+
+
+def consumer_perf(cfg: dict, topic: str, messages: int) -> float:
+    cmd = kafka_tool_cmd(
+        cfg,
+        "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server",
+        cfg["kafka"]["bootstrap_servers"],
+        "--topic",
+        topic,
+        "--messages",
+        str(messages),
+        "--group",
+        f"bench-perf-{uuid.uuid4().hex[:6]}",
+        "--timeout",
+        "60000",
+        "--hide-header",
+        heap="512m",
+    )
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms,
+    # fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+    for line in res.stdout.splitlines()[::-1]:
+        cols = [c.strip() for c in line.split(",")]
+        if len(cols) >= 10 and re.fullmatch(r"[\d.]+", cols[9] or "x"):
+            return float(cols[9])  # fetch.nMsg.sec: without the group join/rebalance time
+    raise SystemExit(f"ConsumerPerformance failed: {res.stdout[-500:]} {res.stderr[-500:]}")
+
+
+def landed_bytes(cfg: dict, path: str) -> int:
+    fs = hdfs_client.client(cfg)
+    if fs.status(path, strict=False) is None:
+        return 0
+    return int(fs.content(path)["length"])
+
+
+def run_flow(cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float) -> tuple[float, dict]:
+    import nipyapi
+
+    base = f"/tmp/iptv-bench-ingest-{tag}"
+    instance = f"bench-{tag}"
+    overrides = {
+        "kafka.topic": topic,
+        "hdfs.raw.events.path": f"{base}/raw",
+        "hdfs.sessions.path": f"{base}/sessions",
+        "hdfs.quarantine.path": f"{base}/quarantine",
+        "batch.max.wait": "1 sec",
+        "tick.interval": "10 sec",
+    }
+    report = deploy_flows.deploy(cfg, instance, overrides, start=False)
+    if report["problems"]:
+        raise SystemExit(f"flow invalid: {report['problems']}")
+    try:
+        t0 = time.monotonic()
+        nipyapi.canvas.schedule_process_group(report["pg_id"], True)
+        while time.monotonic() - t0 < timeout:
+            if landed_bytes(cfg, f"{base}/raw") >= expected_bytes:
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - t0
+        info = {
+            "raw_bytes": landed_bytes(cfg, f"{base}/raw"),
+            "sessions_bytes": landed_bytes(cfg, f"{base}/sessions"),
+        }
+        return elapsed, info
+    finally:
+        deploy_flows.remove(cfg, instance)
+        hdfs_client.delete(cfg, base, recursive=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=20000)
+    ap.add_argument("--timeout", type=float, default=900)
+    args = ap.parse_args()
+    cfg = load_config()
+    tag = uuid.uuid4().hex[:8]
+    topic = f"iptv-bench-ingest-{tag}"
+    create_topic(cfg, topic)
+    try:
+        truth = Path(f"/tmp/bench-ingest-truth-{tag}.csv")
+        fill(cfg, topic, args.users, truth)
+        messages, raw_bytes = raw_expectation(cfg, topic)
+        print(f"topic {topic}: {messages:,} events ({raw_bytes / 1e6:.1f} MB as raw CSV)", flush=True)
+        perf = consumer_perf(cfg, topic, messages)
+        print(f"ConsumerPerformance: {perf:,.0f} msg/s", flush=True)
+        elapsed, info = run_flow(cfg, topic, raw_bytes, tag, args.timeout)
+        flow = messages / elapsed
+        done = info["raw_bytes"] >= raw_bytes
+        print(f"NiFi flow Kafka -> HDFS: {flow:,.0f} events/s ({elapsed:.1f} s{'' if done else ', INCOMPLETE'})")
+        ratio = flow / perf
+        print(f"ratio flow / ConsumerPerformance: {ratio:.3f} (goal >= 0.5)")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    "users": args.users,
+                    "events": messages,
+                    "consumer_perf_msg_s": round(perf),
+                    "flow_events_s": round(flow),
+                    "flow_seconds": round(elapsed, 1),
+                    "complete": done,
+                    "ratio": round(ratio, 4),
+                    "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        truth.unlink(missing_ok=True)
+    finally:
+        try:
+            admin = admin_client(cfg)
+            admin.delete_topics([topic], operation_timeout=30)[topic].result(timeout=60)
+        except Exception as exc:  # noqa: BLE001
+            print(f"could not delete topic {topic}: {exc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Unit tests of the flow definition and of scripts/deploy_flows.py's pure parts (no NiFi): every parameter the
+flow references exists in its context and is set from the config; processor types, bundle versions and property
+names match the Python processors' code; version stamps, instance names and overrides."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from iptv.config import load_config
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import deploy_flows  # noqa: E402
+
+PROCESSORS = {
+    "ConsumeViewingEvents": REPO / "nifi/python-processors/iptv_ingest/ConsumeViewingEvents.py",
+    "PairViewingEvents": REPO / "nifi/python-processors/iptv_sessions/PairViewingEvents.py",
+    "PutHdfsPartitioned": REPO / "nifi/python-processors/iptv_ingest/PutHdfsPartitioned.py",
+}
+
+
+def _processor_facts(path: Path) -> tuple[str, set[str]]:
+    """(ProcessorDetails.version, property names) read from the source without importing nifiapi."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    version, names = None, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "ProcessorDetails":
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and stmt.targets[0].id == "version":
+                    version = stmt.value.value
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PropertyDescriptor":
+            for kw in node.keywords:
+                if kw.arg == "name":
+                    names.add(kw.value.value)
+    return version, names
+
+
+def test_flow_definition_matches_processors_and_parameters():
+    snap = deploy_flows.load_snapshot()
+    fc = snap["flowContents"]
+    ctx = snap["parameterContexts"][fc["parameterContextName"]]
+    declared = {p["name"] for p in ctx["parameters"]}
+    assert declared == set(deploy_flows.parameters_from_config(load_config()))
+    ids = set()
+    for proc in fc["processors"]:
+        version, names = _processor_facts(PROCESSORS[proc["type"]])
+        assert proc["bundle"] == {"group": "org.apache.nifi", "artifact": "python-extensions", "version": version}
+        assert set(proc["properties"]) <= names, proc["type"]
+        for value in proc["properties"].values():
+            for ref in re.findall(r"#\{([^}]+)\}", value or ""):
+                assert ref in declared, ref
+        assert proc["concurrentlySchedulableTaskCount"] == (2 if proc["type"] == "PutHdfsPartitioned" else 1)
+        ids.add(proc["identifier"])
+    ids |= {f["identifier"] for f in fc["funnels"]}
+    for conn in fc["connections"]:
+        assert conn["source"]["id"] in ids and conn["destination"]["id"] in ids
+        assert not conn["prioritizers"]  # the pairer relies on NiFi's default FIFO order
+    assert "@FLOW_VERSION@" in fc["comments"]
+
+
+def test_prepared_snapshot_names_stamp_and_values():
+    cfg = load_config()
+    params = deploy_flows.parameters_from_config(cfg, "t1", {"pairing.grace": "30 sec", "kafka.topic": "x"})
+    assert params["kafka.group.id"] == "iptv-nifi-ingestion-t1" and params["kafka.topic"] == "x"
+    assert params["hdfs.raw.events.path"] == cfg["hdfs"]["paths"]["raw_events"]
+    assert params["channel.catalog"] == "1-148"
+    snap = deploy_flows.prepared_snapshot(params, "t1", "abc123 sha:0123456789ab")
+    fc = snap["flowContents"]
+    assert fc["name"] == "IPTV ingestion [t1]" and fc["parameterContextName"] == "iptv-ingestion-t1"
+    assert deploy_flows.stamp_of(fc["comments"]) == "abc123 sha:0123456789ab"
+    values = {p["name"]: p["value"] for p in snap["parameterContexts"]["iptv-ingestion-t1"]["parameters"]}
+    assert values["pairing.grace"] == "30 sec"
+    with pytest.raises(SystemExit):
+        deploy_flows.parameters_from_config(cfg, None, {"no.such": "1"})
+
+
+def test_version_stamp_and_names():
+    stamp = deploy_flows.version_stamp()
+    assert re.fullmatch(r"\S+ sha:[0-9a-f]{12}", stamp)
+    assert deploy_flows.stamp_of("IPTV warehouse sync flow, version 665360b+modified sha:26311422c722 (x)") == (
+        "665360b+modified sha:26311422c722"
+    )
+    assert deploy_flows.stamp_of("hand-made group") is None
+    assert deploy_flows.names(None) == ("IPTV ingestion", "iptv-ingestion")
+    spec = deploy_flows.FLOWS["warehouse-sync"]
+    assert deploy_flows.names("b", spec) == ("IPTV warehouse sync [b]", "iptv-warehouse-sync-b")
