@@ -330,3 +330,35 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_test
         print(f"landed {got} from {len(messages)} messages across the kill")
     finally:
         h.cleanup()
+
+
+def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch):
+    """An upgrade (new version stamp -> replace request) while FlowFiles wait in the flow loses none of them."""
+    import nipyapi
+
+    h = Harness(nifi, tmp_path, grace="45 sec")
+    create_topic(nifi, h.topic)
+    try:
+        report = h.deploy()
+        put = [
+            p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == "PutHdfsPartitioned"
+        ]
+        nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
+        manifest, truth = produce(nifi, h.topic, tmp_path)
+        messages = read_topic(nifi, h.topic)
+        want = expected_counts(messages, manifest, truth)
+        deadline = time.monotonic() + 120
+        while h.status()["queued"] == 0 and time.monotonic() < deadline:
+            time.sleep(2)
+        queued = h.status()["queued"]
+        assert queued > 0
+        original = deploy_flows.version_stamp
+        monkeypatch.setattr(deploy_flows, "version_stamp", lambda spec=None: original(spec) + "-next")
+        upgrade = deploy_flows.deploy(nifi, h.instance, h.overrides, drain_timeout=5)
+        assert any(a.startswith("upgrade ") for a in upgrade["actions"]), upgrade["actions"]
+        status = h.status()
+        assert status["comments"].endswith("-next (nifi/flows/iptv-ingestion.json)")
+        print(f"upgraded with {queued} FlowFiles queued ({status['queued']} right after the swap)")
+        check_landed(h.wait_drained(want), messages, manifest, truth)
+    finally:
+        h.cleanup()
