@@ -114,7 +114,9 @@ def landed_bytes(cfg: dict, path: str) -> int:
     return int(fs.content(path)["length"])
 
 
-def run_flow(cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float) -> tuple[float, dict]:
+def run_flow(
+    cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
+) -> tuple[float, dict]:
     import nipyapi
 
     base = f"/tmp/iptv-bench-ingest-{tag}"
@@ -126,6 +128,7 @@ def run_flow(cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: floa
         "hdfs.quarantine.path": f"{base}/quarantine",
         "batch.max.wait": "1 sec",
         "tick.interval": "10 sec",
+        **(extra or {}),
     }
     report = deploy_flows.deploy(cfg, instance, overrides, start=False)
     if report["problems"]:
@@ -152,6 +155,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=20000)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="flow parameter override")
     args = ap.parse_args()
     cfg = load_config()
     tag = uuid.uuid4().hex[:8]
@@ -164,7 +168,8 @@ def main() -> int:
         print(f"topic {topic}: {messages:,} events ({raw_bytes / 1e6:.1f} MB as raw CSV)", flush=True)
         perf = consumer_perf(cfg, topic, messages)
         print(f"ConsumerPerformance: {perf:,.0f} msg/s", flush=True)
-        elapsed, info = run_flow(cfg, topic, raw_bytes, tag, args.timeout)
+        extra = dict(p.split("=", 1) for p in args.param)
+        elapsed, info = run_flow(cfg, topic, raw_bytes, tag, args.timeout, extra)
         flow = messages / elapsed
         done = info["raw_bytes"] >= raw_bytes
         print(f"NiFi flow Kafka -> HDFS: {flow:,.0f} events/s ({elapsed:.1f} s{'' if done else ', INCOMPLETE'})")
@@ -181,6 +186,7 @@ def main() -> int:
                     "flow_seconds": round(elapsed, 1),
                     "complete": done,
                     "ratio": round(ratio, 4),
+                    "params": extra,
                     "when": time.strftime("%Y-%m-%d %H:%M:%S"),
                 },
                 indent=2,
