@@ -6,10 +6,10 @@ day at --speed max with 5 % faults), landing on the real HDFS. After the flow dr
 * sessions equal the producer's truth file, each once, in dt = date of time_start;
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
-The second test kills the NiFi JVM (kill -9 by PID) while the flow is working through the topic, starts NiFi
-again and expects the same totals (exactly once across the crash). The event-time timeout is 1 s and the
-wall-clock grace is short, so unmatched halves close within the test; the grace is longer than the NiFi restart
-in the crash test, so that pairs split by the crash still pair.
+Two tests crash a service while the flow is working through the topic and expect the same totals (exactly once
+across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka.
+The event-time timeout is 1 s and the wall-clock grace is short, so unmatched halves close within the test; the
+grace is longer than a restart in the crash tests, so that pairs split by the crash still pair.
 """
 
 from __future__ import annotations
@@ -292,28 +292,44 @@ def _nifi_pid(cfg: dict[str, Any]) -> int:
     return next(iter(pids.values()))
 
 
-def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_tests, tmp_path):
-    if "nifi" not in platform_for_tests.started and os.environ.get("IPTV_TEST_KILL_NIFI") != "1":
-        pytest.skip("NiFi was not started by this test session (set IPTV_TEST_KILL_NIFI=1 to kill it anyway)")
-    h = Harness(nifi, tmp_path, grace="3 mins")
-    create_topic(nifi, h.topic)
+def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
+    """Block until the flow has landed its first raw bytes (so a crash hits it mid-stream)."""
+    fs = hdfs_client.client(h.cfg)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        summary = fs.status(h.paths["raw"], strict=False) and fs.content(h.paths["raw"], strict=False)
+        if summary and summary["length"] > 0:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"nothing landed in {h.paths['raw']} within {timeout:.0f} s")
+
+
+def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
+    """Deploy, produce, call ``crash()`` once the first files landed, then expect the exact totals."""
+    create_topic(h.cfg, h.topic)
     try:
         h.deploy()
-        manifest, truth = produce(nifi, h.topic, tmp_path)
-        messages = read_topic(nifi, h.topic)
+        manifest, truth = produce(h.cfg, h.topic, tmp_path)
+        messages = read_topic(h.cfg, h.topic)
         want = expected_counts(messages, manifest, truth)
-        # kill -9 while the flow is working through the topic: once the first files landed, before it drained
-        fs = hdfs_client.client(nifi)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            summary = fs.status(h.paths["raw"], strict=False) and fs.content(h.paths["raw"], strict=False)
-            if summary and summary["length"] > 0:
-                break
-            time.sleep(0.2)
+        _wait_first_landing(h)
+        n = len(h.landed()["raw"])
+        assert n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
+        crash()
+        print(f"crashed with {n} of {want['raw']} raw events landed")
+        landed = h.wait_drained(want)
+        got = check_landed(landed, messages, manifest, truth)
+        print(f"landed {got} from {len(messages)} messages across the crash")
+    finally:
+        h.cleanup()
+
+
+def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
+    h = Harness(nifi, tmp_path, grace="3 mins")
+
+    def kill_nifi() -> None:
         pid = _nifi_pid(nifi)
         os.kill(pid, signal.SIGKILL)
-        n = len(h.landed()["raw"])
-        assert 0 < n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -321,15 +337,26 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, platform_for_test
             except ProcessLookupError:
                 break
             time.sleep(0.5)
-        print(f"killed NiFi (pid {pid}) with {n} of {want['raw']} raw events landed")
         t0 = time.monotonic()
         control.up(nifi, ["nifi"])
-        print(f"NiFi back in {time.monotonic() - t0:.0f} s")
-        landed = h.wait_drained(want)
-        got = check_landed(landed, messages, manifest, truth)
-        print(f"landed {got} from {len(messages)} messages across the kill")
-    finally:
-        h.cleanup()
+        print(f"killed NiFi (pid {pid}); back in {time.monotonic() - t0:.0f} s")
+
+    _exactly_once_across(kill_nifi, h, tmp_path)
+
+
+def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
+    h = Harness(nifi, tmp_path, grace="3 mins")
+
+    def restart_kafka() -> None:
+        broker = service("kafka", kafka)
+        t0 = time.monotonic()
+        broker.stop()
+        assert not broker.running()
+        time.sleep(5)  # the consumer sees the broker gone (fetch and commit fail) before it returns
+        control.up(kafka, ["kafka"])
+        print(f"Kafka restarted in {time.monotonic() - t0:.0f} s")
+
+    _exactly_once_across(restart_kafka, h, tmp_path)
 
 
 def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch):
