@@ -30,6 +30,25 @@ import pandas as pd
 from iptv import catalogs
 
 SCALE = 6
+#: Published columns of each mart (the reference frames also carry ``watch_s`` where the mart has watch time).
+MART_COLUMNS: dict[str, list[str]] = {
+    "mart_daily": ["dt", "watch_hours", "sessions", "viewers"],
+    "mart_channel_daily": [
+        "dt",
+        "channel_id",
+        "channel_name",
+        "watch_hours",
+        "sessions",
+        "viewers",
+        "reach_pct",
+        "share_pct",
+        "rating_pct",
+        "atv_min",
+    ],
+    "mart_hourly": ["dt", "hour", "viewers", "watch_minutes"],
+    "mart_weekday_hour": ["weekday", "hour", "avg_viewers"],
+    "mart_duration_hist": ["dt", "bucket_label", "bucket_lower_s", "sessions"],
+}
 #: Duration buckets of mart_duration_hist: (label, lower bound in seconds); each runs to the next lower bound.
 DURATION_BUCKETS: list[tuple[str, int]] = [
     ("<1m", 0),
@@ -65,6 +84,17 @@ def ratio(num: int, den: int, scale: int = SCALE) -> Decimal | None:
     n, d = abs(n), abs(d)
     rounded = (2 * n + d) // (2 * d)
     return Decimal(sign * rounded).scaleb(-scale)
+
+
+def norm(v: Any) -> Any:
+    """Values from PyHive (decimals may come as strings, dates as strings) and psycopg2, made comparable."""
+    if v is None:
+        return None
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float | Decimal) or (isinstance(v, str) and v.replace(".", "", 1).isdigit() and "." in v):
+        return Decimal(str(v)).quantize(Decimal("0.000001"))
+    return v
 
 
 def csv_files(paths: str | Path | Iterable[str | Path]) -> list[str]:
@@ -209,7 +239,7 @@ def _assemble(
             }
             for r in daily
         ],
-        columns=["dt", "watch_hours", "sessions", "viewers", "watch_s"],
+        columns=[*MART_COLUMNS["mart_daily"], "watch_s"],
     )
     total_by_day = {r["day"]: int(r["watch_s"]) for r in daily}
     mart_channel = pd.DataFrame(
@@ -229,19 +259,7 @@ def _assemble(
             }
             for r in channel
         ],
-        columns=[
-            "dt",
-            "channel_id",
-            "channel_name",
-            "watch_hours",
-            "sessions",
-            "viewers",
-            "reach_pct",
-            "share_pct",
-            "rating_pct",
-            "atv_min",
-            "watch_s",
-        ],
+        columns=[*MART_COLUMNS["mart_channel_daily"], "watch_s"],
     )
     hourly_rows = []
     for day in days:
@@ -257,7 +275,7 @@ def _assemble(
                     "watch_s": watch_s,
                 }
             )
-    mart_hourly = pd.DataFrame(hourly_rows, columns=["dt", "hour", "viewers", "watch_minutes", "watch_s"])
+    mart_hourly = pd.DataFrame(hourly_rows, columns=[*MART_COLUMNS["mart_hourly"], "watch_s"])
 
     sums: dict[tuple[int, int], list[int]] = {}
     for r in hourly_rows:
@@ -266,7 +284,7 @@ def _assemble(
         acc[1] += 1
     mart_weekday = pd.DataFrame(
         [{"weekday": wd, "hour": h, "avg_viewers": ratio(s, n)} for (wd, h), (s, n) in sorted(sums.items())],
-        columns=["weekday", "hour", "avg_viewers"],
+        columns=MART_COLUMNS["mart_weekday_hour"],
     )
 
     lowers = [lo for _, lo in DURATION_BUCKETS]
@@ -280,7 +298,7 @@ def _assemble(
             for day in days
             for label, lower in DURATION_BUCKETS
         ],
-        columns=["dt", "bucket_label", "bucket_lower_s", "sessions"],
+        columns=MART_COLUMNS["mart_duration_hist"],
     )
     return {
         "mart_daily": mart_daily,

@@ -18,49 +18,19 @@ import pytest
 from iptv import db, hdfs_client
 from iptv import warehouse as W
 from iptv.hive_client import connect, run_sql_file
-from iptv.marts_reference import compute_marts, write_sample_lake
+from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
 pytestmark = pytest.mark.integration
 
 HIVE_DIR = Path(__file__).resolve().parents[2] / "hive"
 DATES = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 9)]  # Mon, Tue, next Mon
 MARTS = {
-    "daily": ("mart_daily", ["dt", "watch_hours", "sessions", "viewers"], ["dt"]),
-    "channel_daily": (
-        "mart_channel_daily",
-        [
-            "dt",
-            "channel_id",
-            "channel_name",
-            "watch_hours",
-            "sessions",
-            "viewers",
-            "reach_pct",
-            "share_pct",
-            "rating_pct",
-            "atv_min",
-        ],
-        ["dt", "channel_id"],
-    ),
-    "hourly": ("mart_hourly", ["dt", "hour", "viewers", "watch_minutes"], ["dt", "hour"]),
-    "duration_hist": (
-        "mart_duration_hist",
-        ["dt", "bucket_label", "bucket_lower_s", "sessions"],
-        ["dt", "bucket_lower_s"],
-    ),
+    "daily": ("mart_daily", MART_COLUMNS["mart_daily"], ["dt"]),
+    "channel_daily": ("mart_channel_daily", MART_COLUMNS["mart_channel_daily"], ["dt", "channel_id"]),
+    "hourly": ("mart_hourly", MART_COLUMNS["mart_hourly"], ["dt", "hour"]),
+    "duration_hist": ("mart_duration_hist", MART_COLUMNS["mart_duration_hist"], ["dt", "bucket_lower_s"]),
 }
 QUARANTINE_LINE = 'bad_json,abc123,2026-03-02 10:00:01,"unexpected token, at 3","{""user_id"": 1, ""x"": ""a,b""}"\n'
-
-
-def norm(v):
-    """Values from PyHive (decimals may come as strings, dates as strings) and psycopg2, made comparable."""
-    if v is None:
-        return None
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, float | Decimal) or (isinstance(v, str) and v.replace(".", "", 1).isdigit() and "." in v):
-        return Decimal(str(v)).quantize(Decimal("0.000001"))
-    return v
 
 
 def close(a: list[tuple], b: list[tuple]) -> bool:

@@ -19,7 +19,7 @@ import pytest
 from iptv import db, hdfs_client, lake_sync
 from iptv import lake_sync as L
 from iptv.hive_client import connect
-from iptv.marts_reference import compute_marts, write_sample_lake
+from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
 pytestmark = pytest.mark.integration
 
@@ -27,19 +27,10 @@ DATES = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)]
 D = [d.isoformat() for d in DATES]
 NEXT = (DATES[-1] + dt.timedelta(days=1)).isoformat()
 MARTS = {
-    "daily": ("mart_daily", ["dt", "watch_hours", "sessions", "viewers"], ["dt"]),
-    "channel_daily": (
-        "mart_channel_daily",
-        ["dt", "channel_id", "channel_name", "watch_hours", "sessions", "viewers"]
-        + ["reach_pct", "share_pct", "rating_pct", "atv_min"],
-        ["dt", "channel_id"],
-    ),
-    "hourly": ("mart_hourly", ["dt", "hour", "viewers", "watch_minutes"], ["dt", "hour"]),
-    "duration_hist": (
-        "mart_duration_hist",
-        ["dt", "bucket_label", "bucket_lower_s", "sessions"],
-        ["dt", "bucket_lower_s"],
-    ),
+    "daily": ("mart_daily", MART_COLUMNS["mart_daily"], ["dt"]),
+    "channel_daily": ("mart_channel_daily", MART_COLUMNS["mart_channel_daily"], ["dt", "channel_id"]),
+    "hourly": ("mart_hourly", MART_COLUMNS["mart_hourly"], ["dt", "hour"]),
+    "duration_hist": ("mart_duration_hist", MART_COLUMNS["mart_duration_hist"], ["dt", "bucket_lower_s"]),
 }
 SECONDS = {"watch_hours": 3600, "watch_minutes": 60}
 # A late session of the first date (crossing midnight) and one that crosses the hour.
@@ -56,16 +47,6 @@ REJECTS = (
 MALFORMED = "garbage-without-fields\n"
 
 
-def norm(v):
-    if v is None:
-        return None
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, float | Decimal) or (isinstance(v, str) and v.replace(".", "", 1).isdigit() and "." in v):
-        return Decimal(str(v)).quantize(Decimal("0.000001"))
-    return v
-
-
 def agree(hive_rows: list[tuple], gp_rows: list[tuple], cols: list[str]) -> None:
     """Counts exactly, watch time to the second, ratios within 1e-6 (Spark keeps fewer decimal digits)."""
     assert len(hive_rows) == len(gp_rows)
@@ -79,22 +60,14 @@ def agree(hive_rows: list[tuple], gp_rows: list[tuple], cols: list[str]) -> None
                 assert x == y, (col, h, g)
 
 
-@pytest.fixture(scope="module")
-def env(hive, hdfs, postgres, tmp_path_factory):
-    tag = uuid.uuid4().hex[:10]
-    base = f"/tmp/iptv-tests/lake-sync-{tag}"
-    cfg = copy.deepcopy(hive)
-    cfg["postgres"] = copy.deepcopy(postgres["postgres"])
-    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
-    cfg["hive"]["database"] = f"iptv_test_sync_{tag}"
-    root = tmp_path_factory.mktemp("lake")
-    files = write_sample_lake(root, hive["hdfs"]["paths"], DATES, seed=7, sessions_per_day=40, n_users=30)
+def _upload_lake(cfg, root, base: str) -> None:
+    """Copies the local sample lake under ``root`` to the scratch HDFS area ``base``."""
     for f in sorted(root.rglob("*.csv")):
         hdfs_client.write_bytes(cfg, base + "/" + str(f.relative_to(root)), f.read_bytes(), overwrite=True)
-    q = f"{cfg['hdfs']['paths']['quarantine']}/dt={D[1]}/q.csv"
-    hdfs_client.write_text(cfg, q, 'bad_json,abc,2026-03-03 10:00:01,"x","{}"\n')
-    schema = f"iptv_dw_test_sync_{tag}"
-    yield {"cfg": cfg, "root": root, "files": files, "schema": schema, "base": base}
+
+
+def _drop_scratch(cfg, schema: str, base: str) -> None:
+    """Removes the scratch Hive database, warehouse schema and HDFS area of a module's fixture."""
     try:
         conn = connect(cfg, database="default")
         conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
@@ -105,6 +78,24 @@ def env(hive, hdfs, postgres, tmp_path_factory):
         pg.close()
     finally:
         hdfs_client.delete(cfg, base, recursive=True)
+
+
+@pytest.fixture(scope="module")
+def env(hive, hdfs, postgres, tmp_path_factory):
+    tag = uuid.uuid4().hex[:10]
+    base = f"/tmp/iptv-tests/lake-sync-{tag}"
+    cfg = copy.deepcopy(hive)
+    cfg["postgres"] = copy.deepcopy(postgres["postgres"])
+    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
+    cfg["hive"]["database"] = f"iptv_test_sync_{tag}"
+    root = tmp_path_factory.mktemp("lake")
+    files = write_sample_lake(root, hive["hdfs"]["paths"], DATES, seed=7, sessions_per_day=40, n_users=30)
+    _upload_lake(cfg, root, base)
+    q = f"{cfg['hdfs']['paths']['quarantine']}/dt={D[1]}/q.csv"
+    hdfs_client.write_text(cfg, q, 'bad_json,abc,2026-03-03 10:00:01,"x","{}"\n')
+    schema = f"iptv_dw_test_sync_{tag}"
+    yield {"cfg": cfg, "root": root, "files": files, "schema": schema, "base": base}
+    _drop_scratch(cfg, schema, base)
 
 
 def hive_aggs(cfg) -> dict[str, list[tuple]]:
@@ -286,22 +277,12 @@ def nifi_env(nifi, hive, hdfs, postgres, tmp_path_factory):
     cfg["hive"]["database"] = f"iptv_test_nifi_{tag}"
     root = tmp_path_factory.mktemp("nifi-lake")
     write_sample_lake(root, hive["hdfs"]["paths"], DATES[:1], seed=3, sessions_per_day=30, n_users=20)
-    for f in sorted(root.rglob("*.csv")):
-        hdfs_client.write_bytes(cfg, base + "/" + str(f.relative_to(root)), f.read_bytes(), overwrite=True)
+    _upload_lake(cfg, root, base)
     config_file = root / "config.yaml"
     config_file.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     schema = f"iptv_dw_test_nifi_{tag}"
     yield {"cfg": cfg, "config_file": str(config_file), "schema": schema}
-    try:
-        conn = connect(cfg, database="default")
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
-        conn.close()
-        pg = db.connect(cfg, "loader")
-        with pg, pg.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        pg.close()
-    finally:
-        hdfs_client.delete(cfg, base, recursive=True)
+    _drop_scratch(cfg, schema, base)
 
 
 def test_sync_warehouse_processor_in_nifi(nifi_env):

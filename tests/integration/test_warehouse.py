@@ -17,7 +17,7 @@ import pytest
 
 from iptv import db
 from iptv import warehouse as W
-from iptv.marts_reference import compute_marts, write_sample_lake
+from iptv.marts_reference import MART_COLUMNS, compute_marts, write_sample_lake
 
 pytestmark = pytest.mark.integration
 
@@ -31,24 +31,7 @@ KEYS = {
     "mart_weekday_hour": ["weekday", "hour"],
     "mart_duration_hist": ["dt", "bucket_lower_s"],
 }
-COLUMNS = {
-    "mart_daily": ["dt", "watch_hours", "sessions", "viewers"],
-    "mart_channel_daily": [
-        "dt",
-        "channel_id",
-        "channel_name",
-        "watch_hours",
-        "sessions",
-        "viewers",
-        "reach_pct",
-        "share_pct",
-        "rating_pct",
-        "atv_min",
-    ],
-    "mart_hourly": ["dt", "hour", "viewers", "watch_minutes"],
-    "mart_weekday_hour": ["weekday", "hour", "avg_viewers"],
-    "mart_duration_hist": ["dt", "bucket_label", "bucket_lower_s", "sessions"],
-}
+COLUMNS = MART_COLUMNS
 
 
 @pytest.fixture(scope="module")
