@@ -399,6 +399,83 @@ def test_pair_processor_end_to_end_with_replay(fake_nifiapi):
     assert again.attributes["iptv.redelivered.skipped"] == "2"
 
 
+def _pair_processor(mod, tmp_path, **props):
+    """PairViewingEvents with a channel catalog file (1..148), timeout 1 hour and grace 5 mins."""
+    catalog = tmp_path / "channels.csv"
+    catalog.write_text("channel_id,channel_name\n" + "".join(f"{i},ch{i}\n" for i in range(1, 149)))
+    values = {d.name: d.default_value for d in mod.PairViewingEvents.PROPERTIES}
+    values.update({"Channel Catalog": str(catalog), "Event-Time Timeout": "1 hours", "Wall-Clock Grace": "5 mins"})
+    values.update(props)
+    return mod.PairViewingEvents(), _Context(values)
+
+
+def _quarantine_rows(content: bytes) -> list[list[str]]:
+    return [r for (k, _), lines in sections(content).items() if k == "quarantine" for r in csv.reader(lines)]
+
+
+def test_pair_processor_descriptors_and_relationships(fake_nifiapi):
+    cls = fake_nifiapi["PairViewingEvents"].PairViewingEvents
+    names = [d.name for d in cls().getPropertyDescriptors()]
+    assert names == [
+        "Event-Time Timeout",
+        "Wall-Clock Grace",
+        "Completed Session Retention",
+        "Max State Entries",
+        "Channel Catalog",
+        "Event Schema File",
+        "State Scope",
+    ]
+    assert [r.name for r in cls().getRelationships()] == ["success"]
+    assert cls.ProcessorDetails.version and "jsonschema>=4.20" in cls.ProcessorDetails.dependencies
+
+
+def test_pair_processor_cluster_scope_catalog_file_and_state_across_restart(fake_nifiapi, tmp_path):
+    """Settings read without onScheduled, catalog from a file, state in CLUSTER scope kept across a restart."""
+    mod = fake_nifiapi["PairViewingEvents"]
+    proc, ctx = _pair_processor(mod, tmp_path, **{"State Scope": "CLUSTER"})
+    proc.clock = lambda: T0
+    start = ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")
+    content = batch((0, 0, start), (0, 1, "{broken"), (0, 2, ev(B, 1, 500, "2023-09-23 10:00:00", "enabled")))
+    r1 = proc.transform(ctx, _FlowFile("u1", content))
+    rows = _quarantine_rows(r1.contents)
+    assert [(r[0], r[1]) for r in rows] == [("invalid_json", ""), ("unknown_channel", B)]
+    assert rows[0][3] == "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    assert rows[1][3] == "channel_id 500"
+    assert r1.attributes["iptv.sessions.count"] == "0" and r1.attributes["iptv.quarantine.count"] == "2"
+    assert list(ctx.sm.store) == ["CLUSTER"]
+    # state survives between invocations (new processor object = restart); the start again is a duplicate
+    proc2 = mod.PairViewingEvents()
+    proc2.clock = lambda: T0 + 10
+    content2 = batch((0, 3, ev(A, 7, 5, "2023-09-23 10:45:00", "disabled")), (0, 4, start))
+    r2 = proc2.transform(ctx, _FlowFile("u2", content2))
+    assert sections(r2.contents)[("sessions", "2023-09-23")] == [
+        f"{A},7,5,2023-09-23 10:00:00,2023-09-23 10:45:00,2700"
+    ]
+    assert r2.attributes["iptv.duplicates.dropped"] == "1" and r2.attributes["iptv.quarantine.count"] == "0"
+    stored = IngestState.from_state_map(ctx.sm.store["CLUSTER"])
+    assert stored.pairer.totals["duplicates_dropped"] == 1 and stored.pairer.totals["sessions_out"] == 1
+
+
+def test_pair_processor_tick_expires_without_data(fake_nifiapi, tmp_path):
+    """A tick FlowFile (no content, iptv.tick=true) closes a half once timeout and wall-clock grace are over."""
+    mod = fake_nifiapi["PairViewingEvents"]
+    proc, ctx = _pair_processor(mod, tmp_path)
+    proc.clock = lambda: T0
+    content = batch(
+        (0, 0, ev(A, 7, 5, "2023-09-23 10:00:00", "enabled")), (0, 1, ev(B, 1, 1, "2023-09-23 12:00:00", "enabled"))
+    )
+    proc.transform(ctx, _FlowFile("u1", content))
+    proc.clock = lambda: T0 + 299
+    early = proc.transform(ctx, _FlowFile("t1", b"", {"iptv.tick": "true"}))
+    assert early.contents == b"" and early.attributes["iptv.quarantine.count"] == "0"  # grace not over yet
+    proc.clock = lambda: T0 + 300
+    due = proc.transform(ctx, _FlowFile("t2", b"", {"iptv.tick": "true"}))
+    assert [(r[0], r[1]) for r in _quarantine_rows(due.contents)] == [("unmatched_start", A)]
+    assert due.attributes["iptv.quarantine.count"] == "1"
+    stored = IngestState.from_state_map(ctx.sm.store["LOCAL"])
+    assert stored.pairer.pending_count() == 1 and list(ctx.sm.store) == ["LOCAL"]
+
+
 def test_fast_schema_check_agrees_with_jsonschema():
     from iptv_sessions import pairing
 
