@@ -99,6 +99,26 @@ def stop_pid(pid: int, timeout: float = 30.0) -> None:
         pass
 
 
+def group_members(pgid: int, marker: str) -> list[int]:
+    """Live PIDs in process group ``pgid`` whose command line mentions ``marker`` (the stack's state dir), so a
+    stranger that happens to reuse the number is never touched."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            if os.getpgid(pid) != pgid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ProcessLookupError):
+            continue
+        if marker in cmdline and pid_alive(pid):
+            members.append(pid)
+    return members
+
+
 class Service:
     """A locally managed engine. Subclasses set ``name`` and implement the hooks."""
 
@@ -107,6 +127,8 @@ class Service:
     depends_on: tuple[str, ...] = ()
     #: Seconds ``up`` waits for readiness.
     start_timeout: float = 180.0
+    #: Seconds ``down`` waits after SIGTERM before SIGKILL.
+    stop_timeout: float = 30.0
 
     def __init__(self, cfg: dict[str, Any]):
         self.cfg = cfg
@@ -234,6 +256,8 @@ class Service:
         """Start if not running: conflict check, configure, spawn. Does not wait."""
         if self.running():
             return
+        # A crashed run (kill -9 of the main process) can leave children behind in its process group.
+        self.stop()
         self.check_ports_free()
         self.configure()
         self.start_processes()
@@ -255,11 +279,19 @@ class Service:
             time.sleep(1.0)
 
     def stop(self) -> None:
+        """Stop every process this service started: each PID file's process and its process group, including
+        children that outlived a main process which died (e.g. NiFi's Python workers after a kill -9)."""
         for pf in self.pid_files():
             try:
                 pid = int(pf.read_text().strip())
             except (OSError, ValueError):
                 pid = 0
             if pid:
-                stop_pid(pid)
+                stop_pid(pid, timeout=self.stop_timeout)
+                for orphan in group_members(pid, str(self.state)):
+                    log.warning("%s: killing leftover pid %s of process group %s", self.name, orphan, pid)
+                    try:
+                        os.kill(orphan, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             pf.unlink(missing_ok=True)

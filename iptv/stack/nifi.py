@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 
 from iptv.config import REPO_ROOT, resolve_path
-from iptv.stack.base import Service, StackError, pid_alive, stop_pid
+from iptv.stack.base import Service, StackError
 from iptv.stack.tools import java_bin, java_home, maven_copy_dependencies, mvn
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def _jar_base(name: str) -> str:
 class Nifi(Service):
     name = "nifi"
     start_timeout = 360.0
+    stop_timeout = 60.0
 
     # ----- layout ---------------------------------------------------------------------------
     @property
@@ -390,22 +391,6 @@ class Nifi(Service):
     def start_processes(self) -> None:
         env = {"JAVA_HOME": str(java_home(21)), "NIFI_HOME": str(self.home)}
         self.spawn(self.jvm_command(), env=env, cwd=self.home)
-
-    def stop(self) -> None:
-        # Also ends Python workers left in the group if the JVM itself had already died.
-        for pf in self.pid_files():
-            try:
-                pid = int(pf.read_text().strip())
-            except (OSError, ValueError):
-                pid = 0
-            if pid:
-                stop_pid(pid, timeout=60.0)
-                if not pid_alive(pid):
-                    try:
-                        os.killpg(pid, 9)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            pf.unlink(missing_ok=True)
 
     # ----- REST with the admin client certificate ----------------------------------------------
     def _session(self) -> requests.Session:

@@ -22,7 +22,9 @@ class SleepService(Service):
         self.port = port
 
     def start_processes(self) -> None:
-        self.spawn(["bash", "-c", "sleep 300 & sleep 300; wait"])
+        # The children name the state dir on their command line, as the real engines' processes do.
+        child = f"python3 -c 'import time; time.sleep(300)' {self.state}"
+        self.spawn(["bash", "-c", f"{child} & {child}; wait"])
 
     def ready(self) -> bool:
         return True
@@ -114,3 +116,26 @@ def test_wait_ready_reports_a_service_that_died(tmp_cfg):
     with pytest.raises(StackError, match="sleeper exited during start-up"):
         svc.wait_ready()
     svc.stop()
+
+
+def test_children_left_by_a_killed_main_process_are_stopped(tmp_cfg):
+    # What NiFi does after a kill -9 of its JVM: its Python workers live on in the process group.
+    import os
+    import signal
+
+    svc = SleepService(tmp_cfg, _free_port())
+    svc.start()
+    parent = svc.pids()["sleeper"]
+    wait_until(lambda: len(_children(parent)) == 2, 10, "children started", interval=0.1)
+    children = _children(parent)
+    os.kill(parent, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(parent), 10, "main process gone", interval=0.1)
+    assert all(pid_alive(c) for c in children)
+    assert not svc.running()
+
+    svc.start()  # a restart first reaps what the crashed run left behind
+    assert not any(pid_alive(c) for c in children)
+    restarted = svc.pids()["sleeper"]
+    assert restarted != parent
+    svc.stop()
+    assert not pid_alive(restarted)
