@@ -1,0 +1,479 @@
+#!/usr/bin/env python
+"""Benchmark: one day of sessions aggregated by Hive and loaded into Greenplum, against DuckDB over the same files.
+
+    .venv/bin/python bench/bench_warehouse.py [--users 1000000] [--date 2026-03-04] [--seed 0] [--rounds 1]
+
+Simulates one day of --users subscribers with the producer's model (Python API, no Kafka), writes the day's
+sessions as the flow lands them (headerless CSV session_id,user_id,channel_id,time_start,time_end,duration_s,
+split into --files part-<uuid>.csv files) plus the producer's channel and user catalogs, uploads them to a
+bench-only HDFS base (/tmp/iptv-bench-warehouse-<tag>/...), then times per round, side by side:
+
+- hive: what iptv.lake_sync does for a changed sessions date -- register the date's partitions and recompute the
+  Hive aggregates (hive/aggregates/*.sql, INSERT OVERWRITE) of the date and the next one, in a bench-only Hive
+  database (tables, views and aggregate tables are created before, not timed);
+- greenplum: iptv.warehouse.load_sessions of the date from HDFS into a bench-only schema (staging COPY,
+  validation, fact replacement, recompute of the marts of the date and the next one, mart_weekday_hour); the
+  dimensions are loaded before, not timed;
+- duckdb (the reference): iptv.marts_reference.compute_marts over the same CSV files (local copies) and catalogs.
+
+Prints median seconds, the ratios hive/duckdb and greenplum/duckdb and sessions/s, the warehouse load's time per
+SQL file, checks that the three agree on mart_daily (sessions, viewers, watch seconds), and writes
+bench/results/bench_warehouse.json. The bench HDFS path, Hive database and warehouse schema are removed at the
+end, also after a failure, Ctrl-C or SIGTERM (a running PostgreSQL statement is cancelled at once; a running
+Hive statement cannot be and is awaited). Needs HDFS, Hive and PostgreSQL/Greenplum up
+(`.venv/bin/python scripts/stack.py up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import json
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+import numpy as np  # noqa: E402
+import psycopg2.extensions  # noqa: E402
+from pyhive import hive as pyhive  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from iptv import db, hdfs_client, hive_client, lake_sync  # noqa: E402
+from iptv import warehouse as W  # noqa: E402
+from iptv.config import load_config  # noqa: E402
+from iptv.marts_reference import compute_marts  # noqa: E402
+from producer import catalogs  # noqa: E402
+from producer.events import format_times  # noqa: E402
+from producer.model import Simulator  # noqa: E402
+
+RESULTS = REPO / "bench" / "results" / "bench_warehouse.json"
+ENGINES = ("hive", "greenplum", "duckdb")
+DEFAULT_DATE = dt.date(2026, 3, 4)  # a Wednesday
+CHUNK_ROWS = 200_000  # rows formatted at a time when writing the CSV files
+
+console = Console()
+#: Set on Ctrl-C / SIGTERM: the Hive cursor runs no further statement (see run_interruptible).
+STOP = threading.Event()
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+def write_sessions(day: dt.date, users: int, seed: int, directory: Path, n_files: int) -> tuple[int, list[Path]]:
+    """Simulate ``day`` and write its sessions as headerless CSV files ``part-<uuid>.csv`` in ``directory``,
+    in time_end order (as the flow emits them) and split into ``n_files`` contiguous parts."""
+    s = Simulator(users, seed).day(day)
+    order = np.lexsort((s.session_id, s.end))
+    directory.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    for part in np.array_split(order, max(1, min(n_files, len(order)))):
+        path = directory / f"part-{uuid.uuid4()}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            for i in range(0, len(part), CHUNK_ROWS):
+                idx = part[i : i + CHUNK_ROWS]
+                starts, ends = format_times(s.start[idx]), format_times(s.end[idx])
+                cols = zip(
+                    s.session_id[idx].tolist(),
+                    s.user_id[idx].tolist(),
+                    s.channel_id[idx].tolist(),
+                    starts,
+                    ends,
+                    (s.end[idx] - s.start[idx]).tolist(),
+                    strict=True,
+                )
+                fh.write("".join(f"{a},{b},{c},{d},{e},{f}\n" for a, b, c, d, e, f in cols))
+        files.append(path)
+    return len(s), files
+
+
+def write_catalogs(users: int, seed: int, root: Path, cat_path: str) -> dict[str, Path]:
+    """The producer's catalogs (``python -m producer catalogs``) under ``root/<catalogs path>/{channels,users}/``."""
+    out = {}
+    for name, rows in (("channels", catalogs.channel_rows()), ("users", catalogs.user_rows(users, seed))):
+        out[name] = catalogs.write_csv(rows, root / cat_path.lstrip("/") / name / f"{name}.csv")
+    return out
+
+
+def upload(cfg: dict[str, Any], root: Path, files: list[Path], progress: Progress) -> None:
+    """Copy ``files`` (under ``root``, which mirrors the lake) to the same paths on HDFS (WebHDFS)."""
+    fs = hdfs_client.client(cfg, timeout=300)
+    task = progress.add_task("upload to HDFS", total=sum(f.stat().st_size for f in files))
+    for f in files:
+        with open(f, "rb") as fh:
+            fs.write("/" + str(f.relative_to(root)), data=fh, overwrite=True)
+        progress.advance(task, f.stat().st_size)
+    progress.remove_task(task)
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+class TimingCursor(psycopg2.extensions.cursor):
+    """A psycopg2 cursor that adds the time of every statement to ``spent[label]``: the greenplum/*.sql file
+    it came from (``labels``: rendered text -> file name), "stage COPY" for COPY FROM STDIN (the Python CSV
+    split runs inside it), "other" for the loader's inline statements."""
+
+    labels: dict[str, str] = {}
+    spent: dict[str, float] = {}
+
+    def _timed(self, label: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            self.spent[label] = self.spent.get(label, 0.0) + time.monotonic() - t0
+
+    def execute(self, query: Any, vars: Any = None) -> Any:  # noqa: A002 - psycopg2's name
+        return self._timed(
+            self.labels.get(query, "other") if isinstance(query, str) else "other", super().execute, query, vars
+        )
+
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
+        return self._timed("stage COPY", super().copy_expert, sql, file, size)
+
+
+class StoppableCursor(pyhive.Cursor):
+    """A PyHive cursor that refuses new statements once ``STOP`` is set (Ctrl-C). A running statement cannot be
+    cancelled: lake_sync runs them synchronously (the handle arrives with the result) and the local Spark Thrift
+    Server cannot run them asynchronously (impersonation), so an interrupt takes effect when it ends."""
+
+    def execute(self, operation: str, parameters: Any = None, **kwargs: Any) -> None:
+        if STOP.is_set():
+            raise KeyboardInterrupt
+        super().execute(operation, parameters, **kwargs)
+
+
+def run_interruptible(fn: Callable[[], Any], cancel: Callable[[], None]) -> Any:
+    """Run ``fn`` in a worker thread; the main thread waits and takes Ctrl-C / SIGTERM (a blocking libpq call
+    would not let the signal through): then ``STOP`` is set (Hive stops before its next statement), ``cancel()``
+    runs (PostgreSQL's cancel request, thread-safe), the worker is awaited and KeyboardInterrupt re-raised."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["out"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            box["exc"] = exc
+
+    worker = threading.Thread(target=work, name="bench-step", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        STOP.set()
+        cancel()
+        console.print("[yellow]interrupted: waiting for the running statement (a Hive one runs to its end)")
+        worker.join(600)
+        raise
+    if "exc" in box:
+        raise box["exc"]
+    return box.get("out")
+
+
+class Engines:
+    """Connections of the bench to Hive and the warehouse, and the timed runs."""
+
+    def __init__(self, cfg: dict[str, Any], schema: str, day: dt.date, local_sessions: Path, cats: dict) -> None:
+        self.cfg, self.schema, self.day = cfg, schema, day
+        self.local_sessions, self.cats = local_sessions, cats
+        self.hive_conn: Any = None
+        self.hive_cur: Any = None
+        self.pg: Any = None
+        self.wh = W.Warehouse(cfg, schema=schema)
+        self.duck: dict[str, Any] = {}
+        self.load: W.LoadResult | None = None
+        self.gp_breakdown: dict[str, float] = {}
+
+    def prepare(self) -> None:
+        """Hive tables/views/aggregate tables and the warehouse DDL and dimensions (not timed)."""
+        self.hive_conn = hive_client.connect(self.cfg, database="default")
+        self.hive_cur = StoppableCursor(self.hive_conn)
+        lake_sync.hive_prepare(self.hive_cur, self.cfg)
+        TimingCursor.labels = {
+            self.wh.sql(str(f.relative_to(W.SQL_DIR))): f.stem
+            for sub in ("load", "marts")
+            for f in sorted((W.SQL_DIR / sub).glob("*.sql"))
+        }
+        self.pg = db.connect(self.cfg, "loader", application_name="bench_warehouse", cursor_factory=TimingCursor)
+        W.apply_ddl(self.pg, self.wh)
+        srcs = {c: lake_sync.catalog_sources(self.cfg, c) for c in lake_sync.CATALOGS}
+        W.load_dims(self.pg, self.wh, srcs["channels"], srcs["users"])
+
+    def hive(self) -> None:
+        lake_sync.hive_register(self.hive_cur, self.cfg, self.day)
+        for d in lake_sync.hive_dates([self.day]):
+            lake_sync.hive_aggregate(self.hive_cur, self.cfg, d)
+
+    def greenplum(self) -> None:
+        TimingCursor.spent = {}
+        t0 = time.monotonic()
+        sources = W.list_sources(self.cfg, W.session_dir(self.cfg, self.day))
+        self.load = W.load_sessions(self.pg, self.wh, self.day, sources)
+        total = time.monotonic() - t0
+        spent = dict(sorted(TimingCursor.spent.items(), key=lambda kv: -kv[1]))
+        spent["HDFS read + Python"] = total - sum(spent.values())
+        self.gp_breakdown = {k: round(v, 2) for k, v in spent.items()}
+
+    def duckdb(self) -> None:
+        self.duck = compute_marts(self.local_sessions, self.cats["users"], self.cats["channels"])
+
+    def cancel(self) -> None:
+        """Send PostgreSQL a cancel request for the running statement (Hive cancels itself on ``STOP``)."""
+        if self.pg is not None:
+            try:
+                self.pg.cancel()
+            except Exception as exc:  # noqa: BLE001
+                console.print(f"[yellow]cancel postgres: {exc}")
+
+    def daily(self) -> dict[str, list[tuple[str, int, int, int]]]:
+        """mart_daily of each engine as (dt, sessions, viewers, watch seconds)."""
+        db_ = self.cfg["hive"]["database"]
+        self.hive_cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {db_}.agg_daily ORDER BY dt")
+        hive = [(str(d), int(s), int(v), round(Decimal(str(h)) * 3600)) for d, s, v, h in self.hive_cur.fetchall()]
+        with self.pg, self.pg.cursor() as cur:
+            cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {self.schema}.mart_daily ORDER BY dt")
+            gp = [(d.isoformat(), int(s), int(v), round(h * 3600)) for d, s, v, h in cur.fetchall()]
+        frame = self.duck["mart_daily"]
+        duck = [
+            (d.isoformat(), int(s), int(v), int(w))
+            for d, s, v, w in zip(frame["dt"], frame["sessions"], frame["viewers"], frame["watch_s"], strict=True)
+        ]
+        return {"hive": hive, "greenplum": gp, "duckdb": duck}
+
+    def close(self) -> None:
+        for c in (self.hive_conn, self.pg):
+            try:
+                if c is not None:
+                    c.close()
+            except Exception:  # noqa: BLE001, S110 - a broken connection
+                pass
+
+
+def cleanup(cfg: dict[str, Any], schema: str, base: str, local: Path) -> None:
+    """Drop the bench Hive database, warehouse schema, HDFS base and local files; every step is attempted."""
+    steps: list[tuple[str, Callable[[], Any]]] = []
+
+    def drop_hive() -> None:
+        conn = hive_client.connect(cfg, database="default")
+        try:
+            conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
+        finally:
+            conn.close()
+
+    def drop_schema() -> None:
+        pg = db.connect(cfg, "loader", application_name="bench_warehouse_cleanup")
+        try:
+            with pg, pg.cursor() as cur:
+                cur.execute("SET lock_timeout = '60s'")
+                cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            pg.close()
+
+    steps = [
+        (f"Hive database {cfg['hive']['database']}", drop_hive),
+        (f"schema {schema}", drop_schema),
+        (f"HDFS {base}", lambda: hdfs_client.delete(cfg, base, recursive=True)),
+        (f"local {local}", lambda: shutil.rmtree(local, ignore_errors=True)),
+    ]
+    for what, fn in steps:
+        try:
+            fn()
+            console.print(f"[dim]removed {what}")
+        except Exception as exc:  # noqa: BLE001 - go on with the other steps
+            console.print(f"[red]could not remove {what}: {exc}")
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def report(args: argparse.Namespace, rows: int, times: dict[str, list[float]], extra: dict[str, Any]) -> dict:
+    med = {e: statistics.median(times[e]) for e in ENGINES}
+    ref = med["duckdb"]
+    table = Table(
+        title=f"one day ({args.date}) of {args.users:,} subscribers: {rows:,} sessions, {args.rounds} round(s)"
+    )
+    table.add_column("engine")
+    table.add_column("what is timed")
+    table.add_column("seconds (median)", justify="right")
+    table.add_column("x duckdb", justify="right")
+    table.add_column("sessions/s", justify="right")
+    what = {
+        "hive": "register partitions + 4 aggregates x 2 dates",
+        "greenplum": "load_sessions (stage, validate, replace, marts)",
+        "duckdb": "marts_reference.compute_marts (reference)",
+    }
+    for e in ENGINES:
+        table.add_row(e, what[e], f"{med[e]:.1f}", f"{med[e] / ref:.2f}", f"{rows / med[e]:,.0f}")
+    console.print(table)
+    summary = {
+        "users": args.users,
+        "date": args.date.isoformat(),
+        "seed": args.seed,
+        "rounds": args.rounds,
+        "sessions": rows,
+        "seconds": {e: round(med[e], 2) for e in ENGINES},
+        "rounds_seconds": {e: [round(t, 2) for t in times[e]] for e in ENGINES},
+        "ratio_hive_duckdb": round(med["hive"] / ref, 3),
+        "ratio_greenplum_duckdb": round(med["greenplum"] / ref, 3),
+        "sessions_per_s": {e: round(rows / med[e]) for e in ENGINES},
+        **extra,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=1_000_000, help="subscribers (default 1000000)")
+    ap.add_argument("--date", type=_date, default=DEFAULT_DATE, help=f"day to simulate (default {DEFAULT_DATE})")
+    ap.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    ap.add_argument("--rounds", type=int, default=1, help="timed rounds, medians reported (default 1)")
+    ap.add_argument("--files", type=int, default=8, help="sessions files the day is split into (default 8)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress display")
+    args = ap.parse_args()
+    if args.users < 1 or args.rounds < 1 or args.files < 1:
+        ap.error("--users, --rounds and --files must be at least 1")
+
+    tag = uuid.uuid4().hex[:8]
+    base = f"/tmp/iptv-bench-warehouse-{tag}"
+    cfg = copy.deepcopy(load_config())
+    lake_paths = dict(cfg["hdfs"]["paths"])
+    cfg["hdfs"]["paths"] = {k: base + v for k, v in lake_paths.items()}
+    cfg["hive"]["database"] = f"iptv_bench_wh_{tag}"
+    schema = f"iptv_dw_bench_{tag}"
+    local = Path(tempfile.mkdtemp(prefix=f"iptv-bench-warehouse-{tag}-"))
+    root = local / "lake"  # mirrors the bench HDFS base
+    day_dir = root / cfg["hdfs"]["paths"]["sessions"].lstrip("/") / f"dt={args.date.isoformat()}"
+    console.print(
+        f"bench {tag}: HDFS {base}, Hive database {cfg['hive']['database']}, schema {schema}, "
+        f"dialect {W.dialect_of(cfg)}"
+    )
+
+    signal.signal(signal.SIGTERM, _sigterm)
+    times: dict[str, list[float]] = {e: [] for e in ENGINES}
+    engines: Engines | None = None
+    status = 1
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=args.no_progress,
+        transient=True,
+    )
+    try:
+        with progress:
+            steps = progress.add_task("setup", total=4 + 3 * args.rounds + 1)
+
+            def step(desc: str, fn: Callable[[], Any]) -> tuple[Any, float]:
+                progress.update(steps, description=desc)
+                t0 = time.monotonic()
+                out = run_interruptible(fn, lambda: engines.cancel() if engines is not None else None)
+                elapsed = time.monotonic() - t0
+                progress.advance(steps)
+                progress.console.print(f"{desc}: {elapsed:.1f} s")
+                return out, elapsed
+
+            (rows, files), t_sim = step(
+                f"simulate {args.date} ({args.users:,} subscribers) + write CSV",
+                lambda: write_sessions(args.date, args.users, args.seed, day_dir, args.files),
+            )
+            csv_bytes = sum(f.stat().st_size for f in files)
+            progress.console.print(f"  {rows:,} sessions, {len(files)} files, {csv_bytes / 1e6:.1f} MB")
+            cats, _ = step(
+                "catalogs (producer)", lambda: write_catalogs(args.users, args.seed, root, lake_paths["catalogs"])
+            )
+            _, t_up = step("upload to HDFS", lambda: upload(cfg, root, [*files, *cats.values()], progress))
+            engines = Engines(cfg, schema, args.date, day_dir, cats)
+            step("prepare Hive + warehouse (DDL, dimensions)", engines.prepare)
+            for r in range(1, args.rounds + 1):
+                for e in ("duckdb", "hive", "greenplum"):
+                    _, t = step(f"round {r}: {e}", getattr(engines, e))
+                    times[e].append(t)
+            daily, _ = step("check: mart_daily of the three engines", engines.daily)
+        agree = daily["hive"] == daily["greenplum"] == daily["duckdb"]
+        for e in ENGINES:
+            console.print(f"mart_daily {e:<9} (dt, sessions, viewers, watch_s): {daily[e]}")
+        console.print("[green]the three engines agree" if agree else "[red]MISMATCH between the engines")
+        load = engines.load
+        console.print(
+            "greenplum load by step (last round, s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in engines.gp_breakdown.items() if v >= 0.05)
+        )
+        summary = report(
+            args,
+            rows,
+            times,
+            {
+                "files": len(files),
+                "csv_bytes": csv_bytes,
+                "simulate_write_s": round(t_sim, 1),
+                "upload_s": round(t_up, 1),
+                "greenplum_rows_loaded": load.rows_loaded if load else None,
+                "greenplum_breakdown_s": engines.gp_breakdown,
+                "dialect": W.dialect_of(cfg),
+                "engines_agree": agree,
+                "mart_daily": daily,
+            },
+        )
+        console.print(
+            f"summary: {rows:,} sessions ({csv_bytes / 1e6:.0f} MB CSV); hive {summary['seconds']['hive']:.1f} s "
+            f"= {summary['ratio_hive_duckdb']:.2f} x duckdb, greenplum {summary['seconds']['greenplum']:.1f} s "
+            f"= {summary['ratio_greenplum_duckdb']:.2f} x duckdb, duckdb {summary['seconds']['duckdb']:.1f} s; "
+            f"-> {RESULTS.relative_to(REPO)}"
+        )
+        status = 0 if agree else 1
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: cleaning up")
+        status = 130
+    except Exception as exc:  # noqa: BLE001 - report, clean up, exit 1
+        console.print(f"[red]error: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}")
+        status = 1
+    finally:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the cleanup is not interrupted
+        try:
+            if engines is not None:
+                engines.close()
+            cleanup(cfg, schema, base, local)
+        finally:
+            signal.signal(signal.SIGINT, old)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
