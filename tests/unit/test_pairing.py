@@ -408,7 +408,6 @@ def test_schema_validator_from_file(tmp_path):
     assert pairing.load_schema_validator(None) is None
 
 
-@pytest.mark.skipif(not SCHEMA.exists(), reason="schemas/viewing_event.schema.json not written yet")
 def test_project_schema_agrees_with_hand_check():
     check = pairing.default_schema_validator()
     assert check is not None
@@ -516,7 +515,6 @@ def _sample_rows() -> list[list[str]]:
         return [r for r in csv.reader(fh) if r]
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="reference sample not available")
 def test_replay_reference_sample():
     rows = _sample_rows()
     assert len(rows) == 20000
