@@ -288,10 +288,15 @@ class Service:
                 pid = 0
             if pid:
                 stop_pid(pid, timeout=self.stop_timeout)
-                for orphan in group_members(pid, str(self.state)):
+                orphans = group_members(pid, str(self.state))
+                for orphan in orphans:
                     log.warning("%s: killing leftover pid %s of process group %s", self.name, orphan, pid)
                     try:
                         os.kill(orphan, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                # SIGKILL lands asynchronously: return only once they are gone, so ports and files are free.
+                deadline = time.monotonic() + 10
+                while any(pid_alive(o) for o in orphans) and time.monotonic() < deadline:
+                    time.sleep(0.05)
             pf.unlink(missing_ok=True)
