@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from iptv.config import load_config  # noqa: E402
+from iptv.config import load_config, state_dir  # noqa: E402
 
 log = logging.getLogger("deploy_flows")
 
@@ -151,6 +152,12 @@ def ingestion_parameters(cfg: dict[str, Any], instance: str | None) -> dict[str,
         "pairing.grace": str(ing.get("grace", "5 mins")),
         "pairing.retention": str(ing.get("retention", "24 hours")),
         "pairing.max.entries": str(ing.get("max_entries", 200000)),
+        # Node-local pairing journal: beside NiFi's own local state for the managed stack, else relative to the
+        # NiFi home of each node (override: nifi.ingestion.state_dir).
+        "pairing.state.dir": str(
+            ing.get("state_dir")
+            or (state_dir(cfg) / "data" / "nifi" / "state" / "iptv-pairing" if local_nifi else "./state/iptv-pairing")
+        ),
         "channel.catalog": str(ing.get("channel_catalog", channel_catalog_spec())),
         "event.schema.file": str(SCHEMA_FILE) if local_nifi and SCHEMA_FILE.exists() else "",
         "hdfs.webhdfs.url": str(h["webhdfs_url"]),
@@ -409,16 +416,36 @@ def remove(cfg: dict[str, Any], instance: str | None, flow: str = "ingestion") -
     actions = []
     pg = find_group(pg_name)
     if pg is not None:
+        pairers = [
+            p.id for p in nipyapi.canvas.list_all_processors(pg.id) or [] if p.component.type == "PairViewingEvents"
+        ]
         nipyapi.canvas.schedule_process_group(pg.id, False)
         for c in nipyapi.canvas.list_all_connections(pg.id) or []:
             nipyapi.canvas.purge_connection(c.id)
         nipyapi.canvas.delete_process_group(nipyapi.canvas.get_process_group(pg.id, "id"), force=True)
         actions.append(f"deleted process group {pg_name!r}")
+        actions += _remove_pairing_journals(cfg, instance, flow, pairers)
     ctx = find_context(ctx_name)
     if ctx is not None:
         nipyapi.parameters.delete_parameter_context(ctx)
         actions.append(f"deleted parameter context {ctx_name!r}")
     return actions
+
+
+def _remove_pairing_journals(cfg: dict[str, Any], instance: str | None, flow: str, pairer_ids: list[str]) -> list[str]:
+    """The deleted pairers' journals (State Directory/<processor id>), when NiFi runs on this machine (the managed
+    stack): NiFi has no hook for a Python processor's removal, so nothing else would ever delete them."""
+    if not pairer_ids or not bool((cfg.get("nifi") or {}).get("managed", True)):
+        return []
+    base = Path(FLOWS[flow].params(cfg, instance).get("pairing.state.dir", ""))
+    if not base.is_absolute():
+        return []
+    removed = []
+    for pid in pairer_ids:
+        if (base / pid).is_dir():
+            shutil.rmtree(base / pid)
+            removed.append(f"deleted pairing journal {base / pid}")
+    return removed
 
 
 FLOWS: dict[str, FlowSpec] = {

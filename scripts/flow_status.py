@@ -105,6 +105,8 @@ def collect(pg) -> dict[str, Any]:
         processors.append(
             {
                 "name": s.name,
+                "id": s.id,
+                "type": s.type,
                 "state": s.run_status,
                 "valid": comp.component.validation_status if comp else None,
                 "validation_errors": list(comp.component.validation_errors or []) if comp else [],

@@ -282,6 +282,13 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         status = h.status()
         assert not status["problems"], status["problems"]
         print(f"landed {got} from {len(messages)} messages")
+        # the pairing state lives in its journal (State Directory/<processor id>), not in NiFi component state
+        pairer = next(p for p in status["processors"] if p["type"] == "PairViewingEvents")
+        state_base = deploy_flows.parameters_from_config(nifi, h.instance, {})["pairing.state.dir"]
+        journal_dir = Path(state_base) / pairer["id"]
+        assert sum(f.stat().st_size for f in journal_dir.glob("journal-*.log")) > 0, journal_dir
+        h.cleanup()
+        assert not journal_dir.exists()  # removing the flow instance removes its journal too
     finally:
         h.cleanup()
 

@@ -24,6 +24,7 @@ from iptv_ingest.kafka_batches import Batch, PendingCommits, format_line  # noqa
 from iptv_sessions import ingestion  # noqa: E402
 from iptv_sessions.ingestion import IngestState, OffsetRanges, parse_batch, render_output  # noqa: E402
 from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator  # noqa: E402
+from iptv_sessions.state_store import JournalStore, StateStoreLocked  # noqa: E402
 
 A, B, C, D = "a" * 32, "b" * 32, "c" * 32, "d" * 32
 T0 = 2_000_000_000.0
@@ -34,7 +35,7 @@ def ev(sid, user, channel, timer, status) -> str:
 
 
 def batch(*msgs: tuple[int, int, str]) -> bytes:
-    return "".join(format_line(p, o, m.encode()) for p, o, m in msgs).encode()
+    return b"".join(format_line(p, o, m.encode()) for p, o, m in msgs)
 
 
 def state(**kw) -> IngestState:
@@ -231,7 +232,7 @@ class FakeFs:
 
 def test_write_sections_deterministic_names_overwrite_on_retry():
     content, _ = render_output(
-        [{"session_id": A, "user_id": 1, "channel_id": 2, "timer": "2025-03-05 10:00:00", "status": "enabled"}],
+        [(A, 1, 2, "2025-03-05 10:00:00", "enabled")],
         [],
         [
             {
@@ -315,6 +316,10 @@ class _StateManager:
         self.store[scope] = dict(state)
         self.version = (self.version or 0) + 1
 
+    def clear(self, scope):
+        self.store[scope] = {}
+        self.version = (self.version or 0) + 1
+
 
 class _Context:
     def __init__(self, props):
@@ -368,12 +373,14 @@ def fake_nifiapi(monkeypatch):
         sys.modules.pop(n, None)
 
 
-def test_pair_processor_end_to_end_with_replay(fake_nifiapi):
+def test_pair_processor_end_to_end_with_replay(fake_nifiapi, tmp_path):
     mod = fake_nifiapi["PairViewingEvents"]
     props = {d.name: d.default_value for d in mod.PairViewingEvents.PROPERTIES}
     props.update({"Channel Catalog": "1-148", "Event-Time Timeout": "1 hours", "Wall-Clock Grace": "1 mins"})
+    props["State Directory"] = str(tmp_path / "pairing")
     ctx = _Context(props)
     proc = mod.PairViewingEvents()
+    proc.identifier = "p-1"
     proc.clock = lambda: T0
     proc.onScheduled(ctx)
     content = batch(
@@ -381,22 +388,55 @@ def test_pair_processor_end_to_end_with_replay(fake_nifiapi):
     )
     r1 = proc.transform(ctx, _FlowFile("u1", content))
     assert r1.relationship == "success" and r1.attributes["iptv.sessions.count"] == "1"
-    assert "ingest.meta" in ctx.sm.store["LOCAL"]
+    journal = tmp_path / "pairing" / "p-1" / "journal-0.log"
+    assert journal.stat().st_size > 0  # durable before the output is handed to NiFi
+    assert ctx.sm.store == {}  # nothing in NiFi component state any more
     r2 = proc.transform(ctx, _FlowFile("u1", content))  # NiFi replays the uncommitted FlowFile
     assert r2.contents == r1.contents and r2.attributes["iptv.replayed"] == "true"
     r3 = proc.transform(ctx, _FlowFile("u2", content))  # Kafka redelivery in a new FlowFile
     assert r3.contents == b"" and r3.attributes["iptv.redelivered.skipped"] == "2"
     tick = proc.transform(ctx, _FlowFile("u3", b"", {"iptv.tick": "true"}))
     assert tick.relationship == "success"
-    assert ctx.sm.decoded == 1  # state decoded once, then kept in memory while the stored version matches
-    ctx.sm.version += 1  # someone else changed the state (e.g. cleared in the UI): decoded again
-    proc.transform(ctx, _FlowFile("u4", b"", {"iptv.tick": "true"}))
-    assert ctx.sm.decoded == 2
+    # a failure half-way drops the in-memory state; the next invocation rebuilds it from the journal
+    proc._state.process = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom"))
+    with pytest.raises(RuntimeError):
+        proc.transform(ctx, _FlowFile("u4", content))
+    assert proc._state is None
+    assert proc.transform(ctx, _FlowFile("u4", content)).attributes["iptv.redelivered.skipped"] == "2"
+    # a second processor on the same directory is refused while the first holds it
+    other = mod.PairViewingEvents()
+    other.identifier = "p-1"
+    with pytest.raises(StateStoreLocked, match="in use by another processor"):
+        other.onScheduled(ctx)
+    proc.onStopped(ctx)
     restarted = mod.PairViewingEvents()  # NiFi restarted: a new object reads the stored state
+    restarted.identifier = "p-1"
     restarted.clock = lambda: T0
     restarted.onScheduled(ctx)
     again = restarted.transform(ctx, _FlowFile("u5", content))
     assert again.attributes["iptv.redelivered.skipped"] == "2"
+    assert restarted.transform(ctx, _FlowFile("u5", content)).attributes["iptv.replayed"] == "true"
+    restarted.onStopped(ctx)
+
+
+def test_pair_processor_takes_over_legacy_component_state(fake_nifiapi, tmp_path):
+    """State kept in NiFi component state by versions before 0.4.0 moves to the journal once, then is cleared."""
+    mod = fake_nifiapi["PairViewingEvents"]
+    legacy = IngestState(SessionPairer(PairerConfig()))
+    content = batch((1, 7, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")))
+    legacy.process("old-1", content, now=T0)
+    proc, ctx = _pair_processor(mod, tmp_path)
+    ctx.sm.store["LOCAL"] = legacy.to_state_map()
+    proc.clock = lambda: T0 + 10
+    proc.onScheduled(ctx)
+    assert ctx.sm.store["LOCAL"] == {}  # cleared after the first snapshot
+    end = batch(
+        (1, 7, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (1, 8, ev(A, 1, 5, "2025-03-05 11:00:00", "disabled"))
+    )
+    r = proc.transform(ctx, _FlowFile("new-1", end))
+    assert r.attributes["iptv.redelivered.skipped"] == "1"  # offset 7 was processed before the upgrade
+    assert sections(r.contents)[("sessions", "2025-03-05")] == [f"{A},1,5,2025-03-05 10:00:00,2025-03-05 11:00:00,3600"]
+    proc.onStopped(ctx)
 
 
 def _pair_processor(mod, tmp_path, **props):
@@ -405,8 +445,16 @@ def _pair_processor(mod, tmp_path, **props):
     catalog.write_text("channel_id,channel_name\n" + "".join(f"{i},ch{i}\n" for i in range(1, 149)))
     values = {d.name: d.default_value for d in mod.PairViewingEvents.PROPERTIES}
     values.update({"Channel Catalog": str(catalog), "Event-Time Timeout": "1 hours", "Wall-Clock Grace": "5 mins"})
+    values["State Directory"] = str(tmp_path / "pairing")
     values.update(props)
-    return mod.PairViewingEvents(), _Context(values)
+    proc = mod.PairViewingEvents()
+    proc.identifier = "p-1"
+    return proc, _Context(values)
+
+
+def _stored_state(tmp_path) -> IngestState:
+    with JournalStore(tmp_path / "pairing" / "p-1") as store:
+        return IngestState.from_store(store)
 
 
 def _quarantine_rows(content: bytes) -> list[list[str]]:
@@ -424,13 +472,14 @@ def test_pair_processor_descriptors_and_relationships(fake_nifiapi):
         "Channel Catalog",
         "Event Schema File",
         "State Scope",
+        "State Directory",
     ]
     assert [r.name for r in cls().getRelationships()] == ["success"]
     assert cls.ProcessorDetails.version and "jsonschema>=4.20" in cls.ProcessorDetails.dependencies
 
 
 def test_pair_processor_cluster_scope_catalog_file_and_state_across_restart(fake_nifiapi, tmp_path):
-    """Settings read without onScheduled, catalog from a file, state in CLUSTER scope kept across a restart."""
+    """Settings read without onScheduled, catalog from a file, state kept across a restart (journal store)."""
     mod = fake_nifiapi["PairViewingEvents"]
     proc, ctx = _pair_processor(mod, tmp_path, **{"State Scope": "CLUSTER"})
     proc.clock = lambda: T0
@@ -442,9 +491,11 @@ def test_pair_processor_cluster_scope_catalog_file_and_state_across_restart(fake
     assert rows[0][3] == "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
     assert rows[1][3] == "channel_id 500"
     assert r1.attributes["iptv.sessions.count"] == "0" and r1.attributes["iptv.quarantine.count"] == "2"
-    assert list(ctx.sm.store) == ["CLUSTER"]
+    assert ctx.sm.store == {}
+    proc.onStopped(ctx)
     # state survives between invocations (new processor object = restart); the start again is a duplicate
     proc2 = mod.PairViewingEvents()
+    proc2.identifier = "p-1"
     proc2.clock = lambda: T0 + 10
     content2 = batch((0, 3, ev(A, 7, 5, "2023-09-23 10:45:00", "disabled")), (0, 4, start))
     r2 = proc2.transform(ctx, _FlowFile("u2", content2))
@@ -452,7 +503,8 @@ def test_pair_processor_cluster_scope_catalog_file_and_state_across_restart(fake
         f"{A},7,5,2023-09-23 10:00:00,2023-09-23 10:45:00,2700"
     ]
     assert r2.attributes["iptv.duplicates.dropped"] == "1" and r2.attributes["iptv.quarantine.count"] == "0"
-    stored = IngestState.from_state_map(ctx.sm.store["CLUSTER"])
+    proc2.onStopped(ctx)
+    stored = _stored_state(tmp_path)
     assert stored.pairer.totals["duplicates_dropped"] == 1 and stored.pairer.totals["sessions_out"] == 1
 
 
@@ -472,8 +524,9 @@ def test_pair_processor_tick_expires_without_data(fake_nifiapi, tmp_path):
     due = proc.transform(ctx, _FlowFile("t2", b"", {"iptv.tick": "true"}))
     assert [(r[0], r[1]) for r in _quarantine_rows(due.contents)] == [("unmatched_start", A)]
     assert due.attributes["iptv.quarantine.count"] == "1"
-    stored = IngestState.from_state_map(ctx.sm.store["LOCAL"])
-    assert stored.pairer.pending_count() == 1 and list(ctx.sm.store) == ["LOCAL"]
+    proc.onStopped(ctx)
+    stored = _stored_state(tmp_path)
+    assert stored.pairer.pending_count() == 1 and ctx.sm.store == {}
 
 
 def test_fast_schema_check_agrees_with_jsonschema():
@@ -514,9 +567,7 @@ def test_put_processor_routes_failures_to_retry(fake_nifiapi):
     proc.pause = 0
     content, _ = render_output([], [], [])
     assert proc.transform(None, _FlowFile("u0", content)).relationship == "success"
-    content, _ = render_output(
-        [{"session_id": A, "user_id": 1, "channel_id": 2, "timer": "2025-03-05 10:00:00", "status": "enabled"}], [], []
-    )
+    content, _ = render_output([(A, 1, 2, "2025-03-05 10:00:00", "enabled")], [], [])
     first = proc.transform(None, _FlowFile("u1", content))
     assert first.relationship == "retry" and "namenode down" in first.attributes["iptv.hdfs.error"]
     second = proc.transform(None, _FlowFile("u1", content))
@@ -575,3 +626,19 @@ def test_consumer_emits_batches_commits_later_and_ticks(fake_nifiapi, monkeypatc
     assert proc.consumer.commits[-1] == {0: 5, 1: 1}
     proc.onStopped(None)
     assert proc.consumer is None
+
+
+def test_batch_lines_are_bytes_and_round_trip_escapes_and_bad_utf8():
+    raw = [b'{"a":"x\\\\y"}', b"line\nbreak\rcr", b"\xff\xfe{", b"plain", None]
+    b = Batch()
+    for i, value in enumerate(raw):
+        b.add(2, 10 + i, value)
+    assert b.content().count(b"\n") == len(raw)  # one physical line per message
+    assert b.ranges == {2: [10, 14]}
+    assert parse_batch(b.content()) == [
+        (2, 10, '{"a":"x\\\\y"}'),
+        (2, 11, "line\nbreak\rcr"),
+        (2, 12, "\ufffd\ufffd{"),  # invalid UTF-8 replaced by the reader, as before
+        (2, 13, "plain"),
+        (2, 14, ""),
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from iptv.config import load_config
+from iptv.config import load_config, state_dir
 
 pytestmark = pytest.mark.unit
 
@@ -72,6 +72,8 @@ def test_prepared_snapshot_names_stamp_and_values():
     assert params["kafka.group.id"] == "iptv-nifi-ingestion-t1" and params["kafka.topic"] == "x"
     assert params["hdfs.raw.events.path"] == cfg["hdfs"]["paths"]["raw_events"]
     assert params["channel.catalog"] == "1-148"
+    # the managed stack keeps the pairing journal beside NiFi's own local state, not in its install directory
+    assert params["pairing.state.dir"] == str(state_dir(cfg) / "data" / "nifi" / "state" / "iptv-pairing")
     snap = deploy_flows.prepared_snapshot(params, "t1", "abc123 sha:0123456789ab")
     fc = snap["flowContents"]
     assert fc["name"] == "IPTV ingestion [t1]" and fc["parameterContextName"] == "iptv-ingestion-t1"

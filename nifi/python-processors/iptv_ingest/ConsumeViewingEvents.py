@@ -31,7 +31,7 @@ class ConsumeViewingEvents(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.3.0"
+        version = "0.4.0"
         description = (
             "Consumes a Kafka topic with confluent-kafka into batch FlowFiles (one line per message: partition, "
             "offset, message), committing offsets only after NiFi has committed the batch. Emits an empty tick "
@@ -142,6 +142,9 @@ class ConsumeViewingEvents(FlowFileSource):
             "fetch.max.bytes": 16 * 1024 * 1024,
             "max.partition.fetch.bytes": 4 * 1024 * 1024,
             "queued.max.messages.kbytes": 65536,
+            # librdkafka pauses a partition's fetching this long once its local queue is full (default 1 s): with
+            # batches drained in a fraction of that, the default idles the consumer for most of every second.
+            "fetch.queue.backoff.ms": 20,
             "client.id": f"nifi-{self.identifier or 'consume-viewing-events'}",
         }
         self.consumer = Consumer(conf, logger=None)

@@ -16,14 +16,19 @@ def escape_message(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def format_line(partition: int, offset: int, value: bytes | None) -> str:
-    text = "" if value is None else value.decode("utf-8", errors="replace")
-    return f"{partition}\t{offset}\t{escape_message(text)}\n"
+def format_line(partition: int, offset: int, value: bytes | None) -> bytes:
+    """One batch line as UTF-8 bytes. The message bytes are copied as they are unless they hold a backslash, LF or
+    CR (then escaped); invalid UTF-8 is left for the reader, which decodes the batch with ``errors="replace"``."""
+    if value is None:
+        value = b""
+    elif b"\\" in value or b"\n" in value or b"\r" in value:
+        value = escape_message(value.decode("utf-8", errors="replace")).encode("utf-8")
+    return b"%d\t%d\t%s\n" % (partition, offset, value)
 
 
 @dataclass
 class Batch:
-    lines: list[str] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
     size: int = 0
     #: partition -> [first offset, last offset] of this batch
     ranges: dict[int, list[int]] = field(default_factory=dict)
@@ -35,9 +40,10 @@ class Batch:
         r = self.ranges.get(partition)
         if r is None:
             self.ranges[partition] = [offset, offset]
-        else:
-            r[0] = min(r[0], offset)
-            r[1] = max(r[1], offset)
+        elif offset > r[1]:  # the usual case: offsets grow within a partition
+            r[1] = offset
+        elif offset < r[0]:
+            r[0] = offset
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -46,7 +52,7 @@ class Batch:
         return len(self.lines) >= max_count or self.size >= max_bytes
 
     def content(self) -> bytes:
-        return "".join(self.lines).encode("utf-8")
+        return b"".join(self.lines)
 
     def describe(self) -> str:
         """``p:first-last,...`` for the FlowFile attribute iptv.kafka.offsets."""

@@ -26,6 +26,7 @@ try:  # package import (tests)
         load_schema_validator,
         parse_channel_catalog,
     )
+    from iptv_sessions.state_store import JournalStore
 except ImportError:  # NiFi loads sibling modules as top-level modules
     from ingestion import IngestState
     from pairing import (
@@ -35,6 +36,7 @@ except ImportError:  # NiFi loads sibling modules as top-level modules
         load_schema_validator,
         parse_channel_catalog,
     )
+    from state_store import JournalStore
 
 REL_SUCCESS = "success"
 
@@ -44,13 +46,14 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.3.0"
+        version = "0.4.0"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
             "distinct valid events (raw), sessions and quarantine records, as headerless CSV. Input: batches of "
             "ConsumeViewingEvents (partition, offset, message per line); an empty FlowFile is a tick. State (pending "
-            "halves, processed offsets, last output for replay) is kept in the processor's state. One concurrent task."
+            "halves, processed offsets, last output for replay) is kept in a local journal (State Directory): one "
+            "fsynced record of what changed per batch, compacted into snapshots. One concurrent task."
         )
         tags = ["iptv", "sessions", "pairing", "kafka", "exactly-once", "stateful", "quarantine"]
         dependencies = ["jsonschema>=4.20", "fastjsonschema>=2.19"]
@@ -96,18 +99,31 @@ class PairViewingEvents(FlowFileTransform):
     )
     STATE_SCOPE = PropertyDescriptor(
         name="State Scope",
-        description="LOCAL (one node consumes the topic) or CLUSTER.",
+        description="Scope of the NiFi component state that versions before 0.4.0 kept; it is read once and moved "
+        "to the State Directory.",
         required=True,
         default_value="LOCAL",
         allowable_values=["LOCAL", "CLUSTER"],
     )
+    STATE_DIR = PropertyDescriptor(
+        name="State Directory",
+        description="Node-local directory of the pairing state (pending halves, remembered sessions, processed "
+        "offsets, last output); this processor uses its subdirectory named after the processor id. A relative "
+        "path is resolved against NiFi's working directory (its home, beside state/local). Each batch appends one "
+        "fsynced record of what changed; the journal is compacted into a snapshot when it outgrows it. Reset: stop "
+        "the processor and delete the subdirectory.",
+        required=True,
+        default_value="./state/iptv-pairing",
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
 
-    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE]
+    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE, STATE_DIR]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
         self._settings = None
-        self._cache = None  # (state version, IngestState) after this object's last save
+        self._store = None  # JournalStore, open (and locked) while the processor is scheduled
+        self._state = None  # IngestState as of the last durable save; None: reload from the store
         self.clock = time.time  # replaceable in tests
 
     def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
@@ -123,7 +139,36 @@ class PairViewingEvents(FlowFileTransform):
 
     def onScheduled(self, context) -> None:  # noqa: N802
         self._settings = self._read_settings(context)
-        self._cache = None
+        self._close_store()
+        self._open_state(context)
+
+    def onStopped(self, context) -> None:  # noqa: N802
+        self._close_store()
+
+    def _close_store(self) -> None:
+        self._state = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _open_state(self, context) -> None:
+        """Open (and lock) the journal store and rebuild the state from it. An empty store takes over the NiFi
+        component state of versions before 0.4.0, once: saved as a first snapshot, then cleared in NiFi."""
+        settings = self._settings
+        directory = os.path.join(settings["state_dir"], getattr(self, "identifier", None) or "default")
+        if self._store is None:
+            self._store = JournalStore(directory)
+        state = IngestState.from_store(self._store, settings["config"], settings["validator"])
+        if state.is_empty():
+            state_manager = context.getStateManager()
+            legacy = state_manager.getState(settings["scope"]).toMap()
+            if legacy:
+                state = IngestState.from_state_map(legacy, settings["config"], settings["validator"])
+                state.save(self._store, full=True)
+                state_manager.clear(settings["scope"])
+                if self.logger is not None:
+                    self.logger.info(f"moved the pairing state from NiFi component state to {directory}")
+        self._state = state
 
     def _read_settings(self, context) -> dict:
         catalog_spec = (context.getProperty(self.CHANNELS).getValue() or "").strip()
@@ -144,20 +189,17 @@ class PairViewingEvents(FlowFileTransform):
             "config": config,
             "validator": load_schema_validator(schema_file) if schema_file else default_schema_validator(),
             "scope": Scope.CLUSTER if scope_name == "CLUSTER" else Scope.LOCAL,
+            "state_dir": os.path.abspath(context.getProperty(self.STATE_DIR).getValue() or "./state/iptv-pairing"),
         }
 
     def transform(self, context, flowfile):
         t0 = time.monotonic()
-        settings = self._settings or self._read_settings(context)
-        state_manager = context.getStateManager()
-        scope = settings["scope"]
-        stored = state_manager.getState(scope)
-        version = stored.getStateVersion()
-        cached, self._cache = self._cache, None  # dropped if this invocation fails half-way
-        if cached is not None and version is not None and cached[0] == version:
-            state = cached[1]  # what this object saved last: skip decoding the state map
-        else:
-            state = IngestState.from_state_map(stored.toMap(), settings["config"], settings["validator"])
+        if self._settings is None:
+            self._settings = self._read_settings(context)
+        state, self._state = self._state, None  # dropped if this invocation fails half-way: reloaded next time
+        if state is None:
+            self._open_state(context)
+            state, self._state = self._state, None
         input_id = flowfile.getAttribute("uuid") or ""
         tick = (flowfile.getAttribute("iptv.tick") or "") == "true"
         t1 = time.monotonic()
@@ -166,11 +208,10 @@ class PairViewingEvents(FlowFileTransform):
         result = state.process(input_id, content or b"", now=self.clock(), tick=tick)
         t3 = time.monotonic()
         if not result.replayed:
-            # Saved before NiFi commits the output: a crash in between makes NiFi hand this FlowFile over again,
+            # Durable before NiFi commits the output: a crash in between makes NiFi hand this FlowFile over again,
             # and the stored output is then returned as is (IngestState.process).
-            state_manager.setState(state.to_state_map(), scope)
-            version = state_manager.getState(scope).getStateVersion()
-        self._cache = (version, state) if version is not None else None
+            state.save(self._store)
+        self._state = state
         if result.replayed and self.logger is not None:
             self.logger.info(f"replaying the stored output of FlowFile {input_id} (processed before a restart)")
         counters = result.counters or {}
@@ -183,7 +224,7 @@ class PairViewingEvents(FlowFileTransform):
             "iptv.redelivered.skipped": str(result.skipped_redelivered),
             "iptv.duplicates.dropped": str(counters.get("duplicates_dropped", 0)),
             "iptv.replayed": "true" if result.replayed else "false",
-            # where the time went (ms): state load, content read, pairing, state save
+            # where the time went (ms): state reload (after a failure only), content read, pairing, state save
             "iptv.pair.timing": f"load={(t1 - t0) * 1000:.0f} read={(t2 - t1) * 1000:.0f} "
             f"pair={(t3 - t2) * 1000:.0f} save={(time.monotonic() - t3) * 1000:.0f}",
         }

@@ -29,7 +29,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from hashlib import blake2b as _blake2b
+from typing import Any, NamedTuple
 
 EVENT_FIELDS = ("session_id", "user_id", "channel_id", "timer", "status")
 STATUSES = ("enabled", "disabled")
@@ -94,6 +95,51 @@ def format_wallclock(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
+#: The producer's canonical message shape (fixed key order, compact or ``json.dumps`` spacing), accepting exactly
+#: the values the project schema *and* :func:`check_event` accept (the date's reality is checked separately).
+#: Only used when validation is the project's own contract (see ``canonical_fast_path``); a message that does not
+#: match is not invalid, it just takes the full path (``json`` + schema validator).
+_CANONICAL_EVENT = re.compile(
+    r'\{"session_id": ?"([0-9a-f]{32})", ?'
+    r'"user_id": ?([1-9][0-9]{0,17}), ?'  # <= 18 digits: always <= 2^63-1
+    r'"channel_id": ?([1-9][0-9]{0,17}), ?'
+    r'"timer": ?"([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) '
+    r'([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])", ?'
+    r'"status": ?"(enabled|disabled)"\}'
+).fullmatch
+
+#: sha256 of the validation keywords of schemas/viewing_event.schema.json (titles, descriptions and ids left
+#: out, see :func:`_schema_rules_digest`): the schema the fast path above was written for. A changed schema
+#: disables the fast path (correct, only slower) until the expression is reviewed and this digest updated.
+CANONICAL_SCHEMA_DIGEST = "c06660400ce25408bfedec88a80346d6da244a30cd2a6d699c1fefdfadd80b9c"
+_ANNOTATION_KEYWORDS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
+
+
+def _schema_rules(node: Any, in_properties: bool = False) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _schema_rules(v, k == "properties")
+            for k, v in node.items()
+            if in_properties or k not in _ANNOTATION_KEYWORDS
+        }
+    if isinstance(node, list):
+        return [_schema_rules(v) for v in node]
+    return node
+
+
+def _schema_rules_digest(schema: dict) -> str:
+    text = json.dumps(_schema_rules(schema), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _midnight(day: str) -> int:
+    """Epoch seconds of ``YYYY-MM-DD`` 00:00:00 UTC, or -1 when it is not a real date."""
+    try:
+        return parse_timer(day + " 00:00:00")
+    except ValueError:
+        return -1
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INT64_MAX
 
@@ -151,6 +197,7 @@ def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None
         where = "/".join(str(p) for p in error.absolute_path)
         return f"{where}: {error.message}" if where else error.message
 
+    _validate.canonical_fast_path = _schema_rules_digest(schema) == CANONICAL_SCHEMA_DIGEST  # type: ignore[attr-defined]
     return _validate
 
 
@@ -273,8 +320,9 @@ class PairerConfig:
             raise ValueError("max_entries must be >= 1")
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
+    """One formed session (a NamedTuple: created once per session on the hot path, ~5x cheaper than a dataclass)."""
+
     session_id: str
     user_id: int
     channel_id: int
@@ -283,13 +331,13 @@ class Session:
     duration_s: int
 
     def as_tuple(self) -> tuple:
-        return (self.session_id, self.user_id, self.channel_id, self.time_start, self.time_end, self.duration_s)
+        return tuple(self)
 
     def as_dict(self) -> dict:
-        return dict(zip(SESSION_COLUMNS, self.as_tuple(), strict=True))
+        return dict(zip(SESSION_COLUMNS, self, strict=True))
 
     def as_csv_line(self) -> str:
-        return ",".join(str(v) for v in self.as_tuple())
+        return f"{self[0]},{self[1]},{self[2]},{self[3]},{self[4]},{self[5]}"
 
 
 @dataclass
@@ -302,7 +350,8 @@ class BatchResult:
     #: Distinct valid events of the batch (schema-valid, not an identical duplicate), in arrival order. Includes
     #: events that are quarantined later by a pairing rule (unknown channel, conflicts, unmatched): they are
     #: valid events of the stream, landed as raw data.
-    events: list[dict] = field(default_factory=list)
+    #: Each is a tuple ``(session_id, user_id, channel_id, timer, status)`` (the raw CSV columns).
+    events: list[tuple[str, int, int, str, str]] = field(default_factory=list)
 
     def sessions_csv(self) -> str:
         """Headerless CSV: session_id,user_id,channel_id,time_start,time_end,duration_s (one line per session)."""
@@ -315,14 +364,21 @@ class BatchResult:
 class _Half:
     """One pending event of a session (``enabled`` or ``disabled``) waiting for its partner."""
 
-    __slots__ = ("timer", "user_id", "channel_id", "arrival", "raw")
+    __slots__ = ("timer", "user_id", "channel_id", "arrival", "raw", "text")
 
-    def __init__(self, timer: int, user_id: int, channel_id: int, arrival: float, raw: str) -> None:
+    def __init__(
+        self, timer: int, user_id: int, channel_id: int, arrival: float, raw: str, text: str | None = None
+    ) -> None:
         self.timer = timer
         self.user_id = user_id
         self.channel_id = channel_id
         self.arrival = arrival
         self.raw = raw
+        #: ``timer`` as the event wrote it (canonical form, so equal to format_timer(timer)); not persisted.
+        self.text = text
+
+    def timer_text(self) -> str:
+        return self.text if self.text is not None else format_timer(self.timer)
 
     def dump(self) -> list:
         return [self.timer, self.user_id, self.channel_id, self.arrival, self.raw]
@@ -401,6 +457,20 @@ class SessionPairer:
         self.seq = 0
         self.entries: dict[str, _Entry] = {}
         self.totals = _new_counters()
+        #: Session ids with a pending half (insertion-ordered set): expiry scans these, not every entry.
+        self.pending: dict[str, None] = {}
+        #: Session ids whose entry changed or was removed since :meth:`take_dirty` (incremental state saves).
+        self.dirty: set[str] = set()
+        # The regex fast path is only sound when validation is the project's own contract.
+        self._fast_ok = schema_validator is None or bool(getattr(schema_validator, "canonical_fast_path", False))
+        self._days: dict[str, int] = {}  # 'YYYY-MM-DD' -> its midnight in epoch seconds, -1 if not a real date
+
+    def take_dirty(self) -> dict[str, list | None]:
+        """Entries changed since the last call, dumped (None = forgotten), and reset the change set."""
+        entries = self.entries
+        out = {sid: (entries[sid].dump() if sid in entries else None) for sid in self.dirty}
+        self.dirty = set()
+        return out
 
     # ------------------------------------------------------------------ processing
 
@@ -412,14 +482,18 @@ class SessionPairer:
         if tick:
             out.counters["ticks"] += 1
         arrival_iso = format_wallclock(now)
+        process_one = self._process_one
+        n_in = 0
         for raw in messages:
-            if isinstance(raw, bytes):
+            if not isinstance(raw, str):
                 raw = raw.decode("utf-8", errors="replace")
-            raw = raw.rstrip("\r\n")
-            if not raw.strip():
+            if raw[-1:] in ("\r", "\n"):
+                raw = raw.rstrip("\r\n")
+            if not raw or (raw[0] != "{" and not raw.strip()):
                 continue
-            out.counters["events_in"] += 1
-            self._process_one(raw, now, arrival_iso, out)
+            n_in += 1
+            process_one(raw, now, arrival_iso, out)
+        out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
         self._evict(out)
@@ -434,17 +508,65 @@ class SessionPairer:
         )
         out.counters["quarantined"][reason] += 1
 
-    def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
+    def _day_midnight(self, day: str) -> int:
+        midnight = _midnight(day)
+        if len(self._days) > 4096:  # bounded: a stream of distinct (bad) dates cannot grow it
+            self._days.clear()
+        self._days[day] = midnight
+        return midnight
+
+    def _parse(self, raw: str, fast: bool = True) -> tuple[str, int, int, int, str, str] | tuple[None, str, str]:
+        """``(session_id, user_id, channel_id, timer seconds, timer text, status)`` of a valid event, else
+        ``(None, reason, detail)``. Fast path: a message in the producer's canonical JSON shape (fixed key order,
+        compact or ``json.dumps`` spacing) is matched by one regular expression that accepts exactly what the
+        project schema and :func:`check_event` accept; anything else (other key order, whitespace, escapes,
+        invalid) takes the full path through ``json`` and the schema validator, which also names the reason."""
+        if fast and self._fast_ok:
+            m = _CANONICAL_EVENT(raw)
+            if m is not None:
+                sid, uid, ch, day, hh, mi, ss, status = m.groups()
+                midnight = self._days.get(day)
+                if midnight is None:
+                    midnight = self._day_midnight(day)
+                if midnight >= 0:  # else not a real date (2023-02-30): the full path gives the reason
+                    return (
+                        sid,
+                        int(uid),
+                        int(ch),
+                        midnight + int(hh) * 3600 + int(mi) * 60 + int(ss),
+                        f"{day} {hh}:{mi}:{ss}",
+                        status,
+                    )
         event, reason, detail = validate_message(raw, self.schema_validator)
         if event is None:
-            sid = _guess_session_id(raw)
-            self._quarantine(out, reason, sid, raw, detail, arrival_iso)
-            return
-        sid = event["session_id"]
-        timer = parse_timer(event["timer"])
+            return None, reason, detail  # type: ignore[return-value]
+        text = event["timer"]
+        return event["session_id"], event["user_id"], event["channel_id"], parse_timer(text), text, event["status"]
+
+    def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
+        # The fast path of _parse, inlined: this runs once per event.
+        m = _CANONICAL_EVENT(raw) if self._fast_ok else None
+        midnight = -1
+        if m is not None:
+            sid, uid, ch, day, hh, mi, ss, status = m.groups()
+            midnight = self._days.get(day, -2)
+            if midnight == -2:
+                midnight = self._day_midnight(day)
+        if midnight >= 0:
+            user_id = int(uid)
+            channel_id = int(ch)
+            text = f"{day} {hh}:{mi}:{ss}"
+            timer = midnight + int(hh) * 3600 + int(mi) * 60 + int(ss)
+        else:
+            parsed = self._parse(raw, fast=False)
+            if parsed[0] is None:
+                self._quarantine(out, parsed[1], _guess_session_id(raw), raw, parsed[2], arrival_iso)
+                return
+            sid, user_id, channel_id, timer, text, status = parsed
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
-        fp = fingerprint(event)
+        # Identity of the event: the same five values (key order / spacing of the JSON do not matter).
+        fp = _blake2b(f"{sid}|{user_id}|{channel_id}|{text}|{status}".encode(), digest_size=8).hexdigest()
         entry = self.entries.get(sid)
         if entry is not None and fp in entry.fps:
             out.counters["duplicates_dropped"] += 1
@@ -452,18 +574,19 @@ class SessionPairer:
         if entry is None:
             self.seq += 1
             entry = self.entries[sid] = _Entry(timer, self.seq)
-        entry.t = max(entry.t, timer)
-        out.events.append(event)
+        elif timer > entry.t:
+            entry.t = timer
+        self.dirty.add(sid)
+        out.events.append((sid, user_id, channel_id, text, status))
         entry.fps.append(fp)
         if len(entry.fps) > MAX_FINGERPRINTS_PER_SESSION:
             del entry.fps[0]
 
         channels = self.config.channels
-        if channels is not None and event["channel_id"] not in channels:
-            self._quarantine(out, UNKNOWN_CHANNEL, sid, raw, f"channel_id {event['channel_id']}", arrival_iso)
+        if channels is not None and channel_id not in channels:
+            self._quarantine(out, UNKNOWN_CHANNEL, sid, raw, f"channel_id {channel_id}", arrival_iso)
             return
 
-        status = event["status"]
         bit = _STATUS_BIT[status]
         if entry.statuses & bit:
             state = "closed" if entry.closed else "pending"
@@ -477,13 +600,19 @@ class SessionPairer:
             self._quarantine(out, late, sid, raw, "arrived after its session was closed (partner expired)", arrival_iso)
             return
 
-        half = _Half(timer, event["user_id"], event["channel_id"], now, raw)
-        if status == "enabled":
+        half = _Half(timer, user_id, channel_id, now, raw, text)
+        if bit == 1:
             entry.start = half
+            if entry.end is None:
+                self.pending[sid] = None
+                return
         else:
             entry.end = half
-        if entry.start is not None and entry.end is not None:
-            self._close_pair(sid, entry, out, arrival_iso)
+            if entry.start is None:
+                self.pending[sid] = None
+                return
+        self.pending.pop(sid, None)
+        self._close_pair(sid, entry, out, arrival_iso)
 
     def _close_pair(self, sid: str, entry: _Entry, out: BatchResult, arrival_iso: str) -> None:
         start, end = entry.start, entry.end
@@ -507,8 +636,8 @@ class SessionPairer:
                 sid,
                 start.user_id,
                 start.channel_id,
-                format_timer(start.timer),
-                format_timer(end.timer),
+                start.timer_text(),
+                end.timer_text(),
                 end.timer - start.timer,
             )
         )
@@ -516,25 +645,33 @@ class SessionPairer:
 
     def _expire(self, now: float, out: BatchResult) -> None:
         """Quarantine halves older than the event-time timeout (vs the watermark) that also waited the grace."""
-        if self.watermark is None:
+        if self.watermark is None or not self.pending:
             return
         cfg = self.config
+        oldest = self.watermark - cfg.timeout_s  # a half with timer < oldest is past the event-time timeout
+        grace = cfg.grace_s
         expired: list[tuple[int, str, str, _Half]] = []
-        for sid, entry in self.entries.items():
-            for status, half in (("enabled", entry.start), ("disabled", entry.end)):
-                if half is None:
-                    continue
-                if self.watermark - half.timer > cfg.timeout_s and now - half.arrival >= cfg.grace_s:
-                    expired.append((half.timer, sid, status, half))
+        entries = self.entries
+        for sid in self.pending:
+            entry = entries[sid]
+            half = entry.start
+            if half is not None and half.timer < oldest and now - half.arrival >= grace:
+                expired.append((half.timer, sid, "enabled", half))
+            half = entry.end
+            if half is not None and half.timer < oldest and now - half.arrival >= grace:
+                expired.append((half.timer, sid, "disabled", half))
         expired.sort(key=lambda x: (x[0], x[1], x[2]))
         for _timer, sid, status, half in expired:
-            entry = self.entries[sid]
+            entry = entries[sid]
             reason = UNMATCHED_START if status == "enabled" else UNMATCHED_END
             if status == "enabled":
                 entry.start = None
             else:
                 entry.end = None
             entry.closed = True
+            if entry.start is None and entry.end is None:
+                self.pending.pop(sid, None)
+            self.dirty.add(sid)
             detail = f"no partner within {cfg.timeout_s}s of event time (watermark {format_timer(self.watermark)})"
             self._quarantine(out, reason, sid, half.raw, detail, format_wallclock(half.arrival))
             out.counters["expired"] += 1
@@ -544,9 +681,10 @@ class SessionPairer:
         if self.watermark is None:
             return
         limit = self.watermark - self.config.retention_s
-        stale = [sid for sid, e in self.entries.items() if not e.pending and e.t < limit]
+        stale = [sid for sid, e in self.entries.items() if e.t < limit and e.start is None and e.end is None]
         for sid in stale:
             del self.entries[sid]
+        self.dirty.update(stale)
 
     def _evict(self, out: BatchResult) -> None:
         """Hard bound: drop the oldest entries (by event time, then insertion order) beyond max_entries.
@@ -562,6 +700,8 @@ class SessionPairer:
                         out, reason, sid, half.raw, "evicted: state reached max entries", format_wallclock(half.arrival)
                     )
             del self.entries[sid]
+            self.pending.pop(sid, None)
+            self.dirty.add(sid)
             out.counters["evicted"] += 1
 
     def _add_totals(self, counters: dict[str, Any]) -> None:
@@ -573,7 +713,7 @@ class SessionPairer:
     # ------------------------------------------------------------------ introspection
 
     def pending_count(self) -> int:
-        return sum(1 for e in self.entries.values() if e.pending)
+        return len(self.pending)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -602,21 +742,58 @@ class SessionPairer:
     def from_json(
         cls, text: str | None, config: PairerConfig | None = None, schema_validator: Callable | None = None
     ) -> SessionPairer:
-        pairer = cls(config, schema_validator)
         if not text:
-            return pairer
-        data = json.loads(text)
+            return cls(config, schema_validator)
+        return cls.from_dict(json.loads(text), config, schema_validator)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], config: PairerConfig | None = None, schema_validator: Callable | None = None
+    ) -> SessionPairer:
+        """Inverse of :meth:`to_dict`."""
         if data.get("format") != STATE_FORMAT:
             raise ValueError(f"unsupported pairer state format: {data.get('format')!r}")
-        pairer.watermark = data["watermark"]
-        pairer.seq = int(data["seq"])
+        pairer = cls(config, schema_validator)
+        pairer._set_meta(data)
+        pairer.entries = {sid: _Entry.load(v) for sid, v in data["entries"].items()}
+        pairer.pending = {sid: None for sid, e in pairer.entries.items() if e.pending}
+        return pairer
+
+    def _set_meta(self, data: dict[str, Any]) -> None:
+        self.watermark = data["watermark"]
+        self.seq = int(data["seq"])
         totals = _new_counters()
         for key in _COUNTER_KEYS:
             totals[key] = int(data["totals"].get(key, 0))
         totals["quarantined"].update({k: int(v) for k, v in data["totals"].get("quarantined", {}).items()})
-        pairer.totals = totals
-        pairer.entries = {sid: _Entry.load(v) for sid, v in data["entries"].items()}
-        return pairer
+        self.totals = totals
+
+    def delta(self) -> dict[str, Any]:
+        """What changed since the last :meth:`delta` (or :meth:`take_dirty`): the changed entries (None = forgotten)
+        and the small fields in full. :meth:`apply_delta` of all deltas since a :meth:`to_dict` rebuilds the state."""
+        return {
+            "format": STATE_FORMAT,
+            "watermark": self.watermark,
+            "seq": self.seq,
+            "totals": json.loads(json.dumps(self.totals)),
+            "entries": self.take_dirty(),
+        }
+
+    def apply_delta(self, delta: dict[str, Any]) -> None:
+        if delta.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported pairer delta format: {delta.get('format')!r}")
+        self._set_meta(delta)
+        entries, pending = self.entries, self.pending
+        for sid, dump in delta["entries"].items():
+            if dump is None:
+                entries.pop(sid, None)
+                pending.pop(sid, None)
+                continue
+            entry = entries[sid] = _Entry.load(dump)
+            if entry.pending:
+                pending[sid] = None
+            else:
+                pending.pop(sid, None)
 
     def to_state_map(self, compress: bool = True) -> dict[str, str]:
         """State as Map<String,String> for NiFi's StateManager: zlib+base64 JSON (ZooKeeper-friendly size)."""
