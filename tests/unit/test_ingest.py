@@ -5,6 +5,7 @@ format and the WebHDFS writer against a fake file system, and the processors aga
 from __future__ import annotations
 
 import csv
+import gzip
 import importlib
 import io
 import json
@@ -633,8 +634,11 @@ def test_batch_lines_are_bytes_and_round_trip_escapes_and_bad_utf8():
     b = Batch()
     for i, value in enumerate(raw):
         b.add(2, 10 + i, value)
-    assert b.content().count(b"\n") == len(raw)  # one physical line per message
+    assert b.content(compress=False).count(b"\n") == len(raw)  # one physical line per message
+    assert b.content()[:2] == b"\x1f\x8b" and gzip.decompress(b.content()) == b.content(compress=False)
+    assert b.content() == b.content()  # deterministic (no timestamp in the gzip header)
     assert b.ranges == {2: [10, 14]}
+    assert parse_batch(b.content(compress=False)) == parse_batch(b.content())
     assert parse_batch(b.content()) == [
         (2, 10, '{"a":"x\\\\y"}'),
         (2, 11, "line\nbreak\rcr"),
@@ -642,3 +646,22 @@ def test_batch_lines_are_bytes_and_round_trip_escapes_and_bad_utf8():
         (2, 13, "plain"),
         (2, 14, ""),
     ]
+
+
+def test_sections_gzip_and_only_newline_ends_a_line():
+    """A quarantined message may hold Unicode line separators (U+2028, form feed): still one record."""
+    q = {
+        "reason": "invalid_json",
+        "session_id": None,
+        "raw": "{\u2028\x0c",
+        "detail": "x",
+        "arrival_ts": "2025-03-05T10:00:00.000Z",
+    }
+    plain, counts = render_output([(A, 1, 2, "2025-03-05 10:00:00", "enabled")], [], [q])
+    assert counts == {"raw": 1, "sessions": 0, "quarantine": 1}
+    for content in (plain, gzip.compress(plain)):
+        secs = hdfs_sections.parse_sections(content)
+        assert [(s.kind, s.dt, s.lines) for s in secs] == [("raw", "2025-03-05", 1), ("quarantine", "2025-03-05", 1)]
+        assert "\u2028" in secs[1].data.decode()
+    with pytest.raises(ValueError, match="marker says 2"):
+        hdfs_sections.parse_sections(plain.replace(b"n=1", b"n=2", 1))

@@ -31,7 +31,7 @@ class ConsumeViewingEvents(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.4.0"
+        version = "0.4.1"
         description = (
             "Consumes a Kafka topic with confluent-kafka into batch FlowFiles (one line per message: partition, "
             "offset, message), committing offsets only after NiFi has committed the batch. Emits an empty tick "
@@ -203,7 +203,7 @@ class ConsumeViewingEvents(FlowFileSource):
             self.pending.add_batch(batch)
             self.last_emit = now
             attributes = {
-                "mime.type": "text/plain",
+                "mime.type": "application/gzip",  # gzip of text lines (kafka_batches.Batch.content)
                 "kafka.topic": self.topic,
                 "iptv.kafka.offsets": batch.describe(),
                 "iptv.batch.count": str(len(batch)),

@@ -8,11 +8,14 @@ earlier attempt. The name depends only on the FlowFile, so a retry or a replay o
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 SECTION_MARKER = "#@ "
+_MARKER_BYTES = SECTION_MARKER.encode("ascii")
+GZIP_MAGIC = b"\x1f\x8b"
 KINDS = ("raw", "sessions", "quarantine")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _DT = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -27,34 +30,38 @@ class Section:
 
 
 def parse_sections(content: bytes) -> list[Section]:
-    """Split the content into sections; checks each marker's line count."""
+    """Split the content (plain or gzip) into sections; checks each marker's line count. Works on whole blocks
+    (one ``find`` per section, not a Python step per line): only ``\\n`` ends a line, so a quarantined message
+    holding other Unicode line separators stays one record."""
+    if content[:2] == GZIP_MAGIC:  # the pairer gzips its output (iptv_sessions/ingestion.py)
+        content = gzip.decompress(content)
     sections: list[Section] = []
     if not content:
         return sections
-    text = content.decode("utf-8")
-    head: tuple[str, str, int] | None = None
-    lines: list[str] = []
-
-    def flush() -> None:
-        if head is not None:
-            if len(lines) != head[2]:
-                raise ValueError(f"section {head[0]} dt={head[1]}: {len(lines)} lines, marker says {head[2]}")
-            sections.append(Section(head[0], head[1], "".join(lines).encode("utf-8"), len(lines)))
-
-    for line in text.splitlines(keepends=True):
-        if line.startswith(SECTION_MARKER):
-            flush()
-            words = line[len(SECTION_MARKER) :].split()
+    if not content.startswith(_MARKER_BYTES):
+        raise ValueError("content does not start with a section marker")
+    pos, size = 0, len(content)
+    while pos < size:
+        eol = content.find(b"\n", pos)
+        if eol < 0:
+            eol = size
+        line = content[pos:eol].decode("utf-8", errors="replace")
+        words = line[len(SECTION_MARKER) :].split()
+        try:
             fields = dict(w.split("=", 1) for w in words[1:])
-            if words[0] not in KINDS or not _DT.fullmatch(fields.get("dt", "")):
-                raise ValueError(f"bad section marker {line.strip()!r}")
-            head = (words[0], fields["dt"], int(fields["n"]))
-            lines = []
-        elif head is None:
-            raise ValueError("content does not start with a section marker")
-        else:
-            lines.append(line)
-    flush()
+            kind, dt, n = words[0], fields.get("dt", ""), int(fields["n"])
+        except (IndexError, KeyError, ValueError):
+            raise ValueError(f"bad section marker {line.strip()!r}") from None
+        if kind not in KINDS or not _DT.fullmatch(dt):
+            raise ValueError(f"bad section marker {line.strip()!r}")
+        nxt = content.find(b"\n" + _MARKER_BYTES, eol)
+        end = size if nxt < 0 else nxt + 1
+        data = content[eol + 1 : end]
+        lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        if lines != n:
+            raise ValueError(f"section {kind} dt={dt}: {lines} lines, marker says {n}")
+        sections.append(Section(kind, dt, data, lines))
+        pos = end
     return sections
 
 

@@ -8,6 +8,7 @@ i.e. after NiFi has committed the session that created the batch's FlowFile (the
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 
 
@@ -51,8 +52,12 @@ class Batch:
     def full(self, max_count: int, max_bytes: int) -> bool:
         return len(self.lines) >= max_count or self.size >= max_bytes
 
-    def content(self) -> bytes:
-        return b"".join(self.lines)
+    def content(self, compress: bool = True) -> bytes:
+        """The batch's lines, gzip-compressed by default (level 1, fixed mtime: deterministic). A FlowFile's
+        content crosses NiFi's Java/Python bridge at only ~10 MB/s (Py4J), so carrying a fifth of the bytes
+        saves far more than compressing costs. Readers detect gzip by its magic bytes."""
+        data = b"".join(self.lines)
+        return gzip.compress(data, compresslevel=1, mtime=0) if compress else data
 
     def describe(self) -> str:
         """``p:first-last,...`` for the FlowFile attribute iptv.kafka.offsets."""

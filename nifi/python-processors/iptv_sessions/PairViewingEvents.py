@@ -46,7 +46,7 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.4.0"
+        version = "0.4.1"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
@@ -217,7 +217,7 @@ class PairViewingEvents(FlowFileTransform):
         counters = result.counters or {}
         quarantined = sum((counters.get("quarantined") or {}).values())
         attributes = {
-            "mime.type": "text/plain",
+            "mime.type": "application/gzip" if result.content else "text/plain",
             "iptv.raw.count": str(result.counts.get("raw", 0)),
             "iptv.sessions.count": str(result.counts.get("sessions", 0)),
             "iptv.quarantine.count": str(result.counts.get("quarantine", 0)),
