@@ -9,6 +9,7 @@ import gzip
 import importlib
 import io
 import json
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -391,7 +392,8 @@ def test_pair_processor_end_to_end_with_replay(fake_nifiapi, tmp_path):
     assert r1.relationship == "success" and r1.attributes["iptv.sessions.count"] == "1"
     journal = tmp_path / "pairing" / "p-1" / "journal-0.log"
     assert journal.stat().st_size > 0  # durable before the output is handed to NiFi
-    assert ctx.sm.store == {}  # nothing in NiFi component state any more
+    # NiFi component state only records where the journal is
+    assert ctx.sm.store == {"LOCAL": {"iptv.pairing.journal.dir": str(tmp_path / "pairing" / "p-1")}}
     r2 = proc.transform(ctx, _FlowFile("u1", content))  # NiFi replays the uncommitted FlowFile
     assert r2.contents == r1.contents and r2.attributes["iptv.replayed"] == "true"
     r3 = proc.transform(ctx, _FlowFile("u2", content))  # Kafka redelivery in a new FlowFile
@@ -430,7 +432,7 @@ def test_pair_processor_takes_over_legacy_component_state(fake_nifiapi, tmp_path
     ctx.sm.store["LOCAL"] = legacy.to_state_map()
     proc.clock = lambda: T0 + 10
     proc.onScheduled(ctx)
-    assert ctx.sm.store["LOCAL"] == {}  # cleared after the first snapshot
+    assert ctx.sm.store["LOCAL"] == {"iptv.pairing.journal.dir": str(tmp_path / "pairing" / "p-1")}  # replaced
     end = batch(
         (1, 7, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (1, 8, ev(A, 1, 5, "2025-03-05 11:00:00", "disabled"))
     )
@@ -492,7 +494,7 @@ def test_pair_processor_cluster_scope_catalog_file_and_state_across_restart(fake
     assert rows[0][3] == "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
     assert rows[1][3] == "channel_id 500"
     assert r1.attributes["iptv.sessions.count"] == "0" and r1.attributes["iptv.quarantine.count"] == "2"
-    assert ctx.sm.store == {}
+    assert ctx.sm.store == {"CLUSTER": {"iptv.pairing.journal.dir": str(tmp_path / "pairing" / "p-1")}}
     proc.onStopped(ctx)
     # state survives between invocations (new processor object = restart); the start again is a duplicate
     proc2 = mod.PairViewingEvents()
@@ -527,7 +529,7 @@ def test_pair_processor_tick_expires_without_data(fake_nifiapi, tmp_path):
     assert due.attributes["iptv.quarantine.count"] == "1"
     proc.onStopped(ctx)
     stored = _stored_state(tmp_path)
-    assert stored.pairer.pending_count() == 1 and ctx.sm.store == {}
+    assert stored.pairer.pending_count() == 1 and list(ctx.sm.store) == ["LOCAL"]
 
 
 def test_fast_schema_check_agrees_with_jsonschema():
@@ -665,3 +667,42 @@ def test_sections_gzip_and_only_newline_ends_a_line():
         assert "\u2028" in secs[1].data.decode()
     with pytest.raises(ValueError, match="marker says 2"):
         hdfs_sections.parse_sections(plain.replace(b"n=1", b"n=2", 1))
+
+
+def test_pair_processor_moves_its_journal_when_the_state_directory_changes(fake_nifiapi, tmp_path):
+    """A new State Directory (changed setting, or a flow upgrade filling it in) moves the journal, keeps the state."""
+    mod = fake_nifiapi["PairViewingEvents"]
+    proc, ctx = _pair_processor(mod, tmp_path, **{"State Directory": str(tmp_path / "old")})
+    proc.clock = lambda: T0
+    proc.onScheduled(ctx)
+    content = batch((0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")))
+    proc.transform(ctx, _FlowFile("u1", content))
+    proc.onStopped(ctx)
+    ctx.props["State Directory"] = str(tmp_path / "new")
+    moved = mod.PairViewingEvents()
+    moved.identifier = "p-1"
+    moved.clock = lambda: T0
+    moved.onScheduled(ctx)
+    assert not list((tmp_path / "old" / "p-1").glob("journal-*")) and list((tmp_path / "new" / "p-1").glob("journal-*"))
+    assert ctx.sm.store["LOCAL"] == {"iptv.pairing.journal.dir": str(tmp_path / "new" / "p-1")}
+    end = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (0, 1, ev(A, 1, 5, "2025-03-05 10:05:00", "disabled"))
+    )
+    r = moved.transform(ctx, _FlowFile("u2", end))
+    assert r.attributes["iptv.redelivered.skipped"] == "1" and r.attributes["iptv.sessions.count"] == "1"
+    moved.onStopped(ctx)
+    # state in both places: a clear error instead of picking one
+    ctx.props["State Directory"] = str(tmp_path / "old")
+    again = mod.PairViewingEvents()
+    again.identifier = "p-1"
+    again.onScheduled(ctx)
+    again.transform(ctx, _FlowFile("u3", batch((0, 2, ev(B, 1, 5, "2025-03-05 11:00:00", "enabled")))))
+    again.onStopped(ctx)
+    assert not list((tmp_path / "new" / "p-1").glob("journal-*"))  # moved back
+    for f in (tmp_path / "old" / "p-1").glob("journal-*"):  # e.g. a backup restored into the other directory
+        shutil.copy(f, tmp_path / "new" / "p-1" / f.name)
+    ctx.sm.store["LOCAL"] = {"iptv.pairing.journal.dir": str(tmp_path / "new" / "p-1")}
+    conflict = mod.PairViewingEvents()
+    conflict.identifier = "p-1"
+    with pytest.raises(RuntimeError, match="pairing state found both in"):
+        conflict.onScheduled(ctx)

@@ -10,6 +10,7 @@ offsets, replay of the last output) in ``ingestion.py``. See docs/ingestion.md a
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 from nifiapi.componentstate import Scope
@@ -26,7 +27,7 @@ try:  # package import (tests)
         load_schema_validator,
         parse_channel_catalog,
     )
-    from iptv_sessions.state_store import JournalStore
+    from iptv_sessions.state_store import JOURNAL_MAGIC, JournalStore
 except ImportError:  # NiFi loads sibling modules as top-level modules
     from ingestion import IngestState
     from pairing import (
@@ -36,9 +37,11 @@ except ImportError:  # NiFi loads sibling modules as top-level modules
         load_schema_validator,
         parse_channel_catalog,
     )
-    from state_store import JournalStore
+    from state_store import JOURNAL_MAGIC, JournalStore
 
 REL_SUCCESS = "success"
+#: The one value this processor keeps in NiFi component state: the directory of its journal.
+JOURNAL_DIR_KEY = "iptv.pairing.journal.dir"
 
 
 class PairViewingEvents(FlowFileTransform):
@@ -46,7 +49,7 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.4.1"
+        version = "0.4.2"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
@@ -152,23 +155,47 @@ class PairViewingEvents(FlowFileTransform):
             self._store = None
 
     def _open_state(self, context) -> None:
-        """Open (and lock) the journal store and rebuild the state from it. An empty store takes over the NiFi
-        component state of versions before 0.4.0, once: saved as a first snapshot, then cleared in NiFi."""
+        """Open (and lock) the journal store and rebuild the state from it.
+
+        NiFi component state holds one small value, the journal's directory. When the State Directory changes
+        (a new setting, or a flow upgrade that fills it in), the journal is moved from the recorded directory
+        instead of starting empty. An empty store takes over the NiFi component state of versions before 0.4.0,
+        once: saved as a first snapshot, then replaced by the directory value."""
         settings = self._settings
+        scope = settings["scope"]
         directory = os.path.join(settings["state_dir"], getattr(self, "identifier", None) or "default")
+        state_manager = context.getStateManager()
+        stored = dict(state_manager.getState(scope).toMap() or {})
+        recorded = stored.pop(JOURNAL_DIR_KEY, None)
         if self._store is None:
+            if recorded and os.path.abspath(recorded) != directory:
+                self._adopt_journal(recorded, directory)
             self._store = JournalStore(directory)
         state = IngestState.from_store(self._store, settings["config"], settings["validator"])
-        if state.is_empty():
-            state_manager = context.getStateManager()
-            legacy = state_manager.getState(settings["scope"]).toMap()
-            if legacy:
-                state = IngestState.from_state_map(legacy, settings["config"], settings["validator"])
-                state.save(self._store, full=True)
-                state_manager.clear(settings["scope"])
-                if self.logger is not None:
-                    self.logger.info(f"moved the pairing state from NiFi component state to {directory}")
+        if state.is_empty() and stored:
+            state = IngestState.from_state_map(stored, settings["config"], settings["validator"])
+            state.save(self._store, full=True)
+            if self.logger is not None:
+                self.logger.info(f"moved the pairing state from NiFi component state to {directory}")
+        if stored or recorded != directory:
+            state_manager.setState({JOURNAL_DIR_KEY: directory}, scope)
         self._state = state
+
+    def _adopt_journal(self, old: str, new: str) -> None:
+        """Move the snapshot and journal files of ``old`` (where this processor's state was) to ``new``."""
+        files = [f for f in os.listdir(old) if f.startswith(("snapshot-", "journal-"))] if os.path.isdir(old) else []
+        if not files:
+            return
+        if os.path.isdir(new) and any(
+            f.startswith(("snapshot-", "journal-")) and os.path.getsize(os.path.join(new, f)) > len(JOURNAL_MAGIC)
+            for f in os.listdir(new)
+        ):
+            raise RuntimeError(f"pairing state found both in {old} and in {new}: keep one of them, delete the other")
+        os.makedirs(new, exist_ok=True)
+        for f in files:
+            shutil.move(os.path.join(old, f), os.path.join(new, f))
+        if self.logger is not None:
+            self.logger.info(f"moved the pairing journal from {old} to {new} (State Directory changed)")
 
     def _read_settings(self, context) -> dict:
         catalog_spec = (context.getProperty(self.CHANNELS).getValue() or "").strip()
