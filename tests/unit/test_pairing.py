@@ -21,13 +21,14 @@ from iptv_sessions.pairing import (  # noqa: E402
     PairerConfig,
     Session,
     SessionPairer,
+    format_timer,
     format_wallclock,
     parse_channel_catalog,
     parse_timer,
     validate_message,
 )
 
-SAMPLE = Path("/work/shared/reference/sample_stream_2023-09-23.csv")
+SAMPLE = REPO / "data" / "reference" / "sample_stream_2023-09-23.csv"  # 20,000 events of the original system
 SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
 CHANNELS = frozenset(range(1, 149))
 A = "a" * 32
@@ -542,3 +543,8 @@ def test_replay_reference_sample():
     # replaying the whole file again (Kafka redelivery) emits nothing new
     again = p.process_batch(msgs, T0 + 100)
     assert again.sessions == [] and again.quarantine == [] and again.counters["duplicates_dropped"] == 20000
+
+
+def test_format_timer_inverts_parse_timer_for_every_year():
+    for text in ("0001-01-01 00:00:00", "0999-12-31 23:59:59", "1969-12-31 23:59:59", "2024-02-29 12:00:00"):
+        assert format_timer(parse_timer(text)) == text

@@ -86,7 +86,9 @@ def parse_timer(value: str) -> int:
 
 
 def format_timer(epoch_s: int) -> str:
-    return time.strftime(TIMER_FORMAT, time.gmtime(epoch_s))
+    """Inverse of :func:`parse_timer`. The year is zero-padded by hand: glibc's ``%Y`` writes year 1 as ``1``."""
+    t = time.gmtime(epoch_s)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
 
 
 def format_wallclock(epoch_s: float) -> str:
