@@ -293,11 +293,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def fingerprint(event: dict) -> str:
-    """Identity of an event: 16 hex chars of a hash of its five fields (key order / whitespace do not matter)."""
+def fingerprint(session_id: str, user_id: int, channel_id: int, timer: str, status: str) -> str:
+    """Identity of an event: 16 hex chars of a hash of its five field values (so the key order and spacing of
+    its JSON do not matter)."""
     # The fields are validated (hex id, ints, fixed timer shape, status enum), so '|' cannot be ambiguous.
-    canon = "|".join(str(event[k]) for k in EVENT_FIELDS)
-    return hashlib.blake2b(canon.encode("utf-8"), digest_size=8).hexdigest()
+    return _blake2b(f"{session_id}|{user_id}|{channel_id}|{timer}|{status}".encode(), digest_size=8).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -567,8 +567,7 @@ class SessionPairer:
             sid, user_id, channel_id, timer, text, status = parsed
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
-        # Identity of the event: the same five values (key order / spacing of the JSON do not matter).
-        fp = _blake2b(f"{sid}|{user_id}|{channel_id}|{text}|{status}".encode(), digest_size=8).hexdigest()
+        fp = fingerprint(sid, user_id, channel_id, text, status)
         entry = self.entries.get(sid)
         if entry is not None and fp in entry.fps:
             out.counters["duplicates_dropped"] += 1
