@@ -97,3 +97,41 @@ def test_data_survives_restart(hdfs, base):
 
     assert hdfs_client.read_bytes(hdfs, path) == data
     assert hdfs_client.hdfs_shell(hdfs, "-cat", path).stdout == data
+
+
+def test_ingestion_writer_replaces_a_file_atomically(hdfs, base):
+    """PutHdfsPartitioned's WebHDFS writer: a rewrite (a replay after a crash) replaces the file in one rename,
+    while a reader polling the directory always finds it (the earlier delete + rename left a gap)."""
+    import sys
+    import threading
+
+    from iptv.config import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "nifi" / "python-processors"))
+    from iptv_ingest.hdfs_sections import WebHdfs
+
+    fs = WebHdfs(hdfs["hdfs"]["webhdfs_url"], hdfs["hdfs"].get("user", "iptv"))
+    final, tmp = f"{base}/atomic/part-x.csv", f"{base}/atomic/.part-x.csv.tmp"
+    fs.mkdirs(f"{base}/atomic")
+    fs.put_file(final, tmp, b"first\n")
+    client = hdfs_client.client(hdfs)
+    missing: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if client.status(final, strict=False) is None:
+                missing.append(1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for i in range(20):
+            fs.put_file(final, tmp, f"version {i}\n".encode())
+    finally:
+        done.set()
+        watcher.join()
+    assert missing == []
+    with client.read(final) as r:
+        assert r.read() == b"version 19\n"
+    assert client.status(tmp, strict=False) is None

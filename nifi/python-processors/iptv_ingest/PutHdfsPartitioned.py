@@ -28,7 +28,7 @@ class PutHdfsPartitioned(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.4.1"
+        version = "0.4.2"
         description = (
             "Writes the dated CSV sections of PairViewingEvents (raw events, sessions, quarantine) to HDFS over "
             "WebHDFS under <directory>/dt=<date>/part-<flowfile uuid>.csv (temporary name + rename; a retry "

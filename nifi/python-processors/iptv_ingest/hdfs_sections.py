@@ -107,24 +107,19 @@ class WebHdfs:
             )
         self._check(r, f"CREATE {path}")
 
-    def rename(self, src: str, dst: str) -> bool:
-        r = self.http.put(self._url(src, "RENAME", destination=dst), timeout=self.timeout)
-        return bool(self._check(r, f"RENAME {src}").get("boolean"))
-
-    def delete(self, path: str) -> bool:
-        r = self.http.delete(self._url(path, "DELETE", recursive="false"), timeout=self.timeout)
-        return bool(self._check(r, f"DELETE {path}").get("boolean"))
-
     def mkdirs(self, path: str) -> None:
         self._check(self.http.put(self._url(path, "MKDIRS"), timeout=self.timeout), f"MKDIRS {path}")
 
+    def replace(self, src: str, dst: str) -> None:
+        """Atomic rename that replaces an existing ``dst`` (WebHDFS RENAME with ``renameoptions=OVERWRITE``, i.e.
+        the NameNode's rename2): readers see the old file or the new one, never none. Raises OSError on failure."""
+        r = self.http.put(self._url(src, "RENAME", destination=dst, renameoptions="OVERWRITE"), timeout=self.timeout)
+        self._check(r, f"RENAME {src} (overwrite)")
+
     def put_file(self, final: str, tmp: str, data: bytes) -> None:
-        """Write ``data`` to ``final`` via ``tmp`` + rename, replacing an earlier ``final``."""
+        """Write ``data`` to ``final`` via ``tmp`` + an atomic replacing rename (a replay rewrites a file in place)."""
         self.create(tmp, data, overwrite=True)
-        if not self.rename(tmp, final):
-            self.delete(final)
-            if not self.rename(tmp, final):
-                raise OSError(f"WebHDFS: cannot rename {tmp} to {final}")
+        self.replace(tmp, final)
 
 
 def write_sections(fs: WebHdfs, bases: dict[str, str], name: str, content: bytes) -> dict[str, int]:
