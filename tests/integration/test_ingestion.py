@@ -46,6 +46,9 @@ from iptv_sessions.pairing import default_schema_validator, validate_message  # 
 USERS = 2000
 FAULTS = 0.05
 DRAIN_TIMEOUT = 420
+#: Batch size of the crash tests: small batches make the stream take long enough (many batch boundaries, each with
+#: its fixed cost) that the crash reliably hits it mid-way; with 3,000 the flow now lands everything in a second.
+CRASH_BATCH = 250
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -157,7 +160,7 @@ def hdfs_rows(cfg: dict[str, Any], base: str) -> list[tuple[str, str]]:
 
 
 class Harness:
-    def __init__(self, cfg: dict[str, Any], tmp_path: Path, grace: str) -> None:
+    def __init__(self, cfg: dict[str, Any], tmp_path: Path, grace: str, batch_max_count: int = 3000) -> None:
         self.cfg = cfg
         self.tag = uuid.uuid4().hex[:8]
         self.instance = f"test-{self.tag}"
@@ -174,7 +177,7 @@ class Harness:
             "pairing.grace": grace,
             "tick.interval": "5 sec",
             "batch.max.wait": "2 sec",
-            "batch.max.count": "3000",
+            "batch.max.count": str(batch_max_count),
         }
 
     def deploy(self) -> dict[str, Any]:
@@ -332,7 +335,7 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
 
 
 def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
-    h = Harness(nifi, tmp_path, grace="3 mins")
+    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=CRASH_BATCH)
 
     def kill_nifi() -> None:
         pid = _nifi_pid(nifi)
@@ -352,7 +355,7 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
 
 
 def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
-    h = Harness(nifi, tmp_path, grace="3 mins")
+    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=CRASH_BATCH)
 
     def restart_kafka() -> None:
         broker = service("kafka", kafka)
