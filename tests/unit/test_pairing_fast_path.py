@@ -225,20 +225,23 @@ def assert_equivalent(batches, config: PairerConfig = CONFIG) -> tuple[SessionPa
     assert fast._fast_ok is True
     full._fast_ok = False
 
-    # count the fallbacks of the fast pairer: _process_one only calls _parse for messages off the fast path
+    # count the fallbacks of the fast pairer: only messages off the fast path reach validate_message
     fallbacks = 0
-    parse = fast._parse
+    validate = pairing.validate_message
 
-    def counting_parse(raw, fast=True):
+    def counting_validate(raw, schema_validator=None):
         nonlocal fallbacks
         fallbacks += 1
-        return parse(raw, fast)
+        return validate(raw, schema_validator)
 
-    fast._parse = counting_parse  # type: ignore[method-assign]
     n_fast = n_full = 0
     for i, (messages, now) in enumerate(batches):
         before = fallbacks
-        rf = fast.process_batch(list(messages), now)
+        pairing.validate_message = counting_validate
+        try:
+            rf = fast.process_batch(list(messages), now)
+        finally:
+            pairing.validate_message = validate
         rs = full.process_batch(list(messages), now)
         where = f"batch {i} (now={now})"
         assert tuples(rf) == tuples(rs), where

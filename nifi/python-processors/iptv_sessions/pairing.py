@@ -546,25 +546,11 @@ class SessionPairer:
         return event["session_id"], event["user_id"], event["channel_id"], parse_timer(text), text, event["status"]
 
     def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
-        # The fast path of _parse, inlined: this runs once per event.
-        m = _CANONICAL_EVENT(raw) if self._fast_ok else None
-        midnight = -1
-        if m is not None:
-            sid, uid, ch, day, hh, mi, ss, status = m.groups()
-            midnight = self._days.get(day, -2)
-            if midnight == -2:
-                midnight = self._day_midnight(day)
-        if midnight >= 0:
-            user_id = int(uid)
-            channel_id = int(ch)
-            text = f"{day} {hh}:{mi}:{ss}"
-            timer = midnight + int(hh) * 3600 + int(mi) * 60 + int(ss)
-        else:
-            parsed = self._parse(raw, fast=False)
-            if parsed[0] is None:
-                self._quarantine(out, parsed[1], _guess_session_id(raw), raw, parsed[2], arrival_iso)
-                return
-            sid, user_id, channel_id, timer, text, status = parsed
+        parsed = self._parse(raw)
+        if parsed[0] is None:
+            self._quarantine(out, parsed[1], _guess_session_id(raw), raw, parsed[2], arrival_iso)
+            return
+        sid, user_id, channel_id, timer, text, status = parsed
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
         fp = fingerprint(sid, user_id, channel_id, text, status)
