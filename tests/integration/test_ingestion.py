@@ -7,7 +7,9 @@ day at --speed max with 5 % faults), landing on the real HDFS. After the flow dr
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
 Two tests crash a service while the flow is working through the topic and expect the same totals (exactly once
-across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka.
+across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka. They feed the
+topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first half
+before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
 The event-time timeout is 1 s and the wall-clock grace is short, so unmatched halves close within the test; the
 grace is longer than a restart in the crash tests, so that pairs split by the crash still pair.
 """
@@ -46,9 +48,6 @@ from iptv_sessions.pairing import default_schema_validator, validate_message  # 
 USERS = 2000
 FAULTS = 0.05
 DRAIN_TIMEOUT = 420
-#: Batch size of the crash tests: small batches make the stream take long enough (many batch boundaries, each with
-#: its fixed cost) that the crash reliably hits it mid-way; with 3,000 the flow now lands everything in a second.
-CRASH_BATCH = 250
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -88,6 +87,11 @@ def produce(cfg: dict[str, Any], topic: str, workdir: Path) -> tuple[Path, Path]
 
 
 def read_topic(cfg: dict[str, Any], topic: str) -> list[bytes]:
+    return [value for _partition, _key, value in read_records(cfg, topic)]
+
+
+def read_records(cfg: dict[str, Any], topic: str) -> list[tuple[int, bytes | None, bytes]]:
+    """(partition, key, value) of every message of the 3-partition topic, in offset order per partition."""
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer(
@@ -107,9 +111,26 @@ def read_topic(cfg: dict[str, Any], topic: str) -> list[bytes]:
                 if m.error().code() == -191:  # _PARTITION_EOF
                     eof.add(m.partition())
                 continue
-            out.append(m.value())
+            out.append((m.partition(), m.key(), m.value()))
     c.close()
+    assert len(eof) == 3, f"read {topic} to its end on {len(eof)} of 3 partitions only"
+    out.sort(key=lambda r: r[0])  # stable: keeps the offset order within each partition
     return out
+
+
+def copy_records(cfg: dict[str, Any], topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
+    """Produce the records into the same partitions of topic, in order, and wait until all are acknowledged."""
+    from confluent_kafka import Producer
+
+    failed: list[str] = []
+    producer = Producer({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "enable.idempotence": True})
+    for partition, key, value in records:
+        producer.produce(
+            topic, value=value, key=key, partition=partition, on_delivery=lambda e, _m: e and failed.append(str(e))
+        )
+        producer.poll(0)
+    assert producer.flush(60) == 0, f"{topic}: messages still unacknowledged after 60 s"
+    assert not failed, failed[:3]
 
 
 def expected_raw(messages: list[bytes]) -> Counter:
@@ -315,27 +336,40 @@ def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
 
 
 def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
-    """Deploy, produce, call ``crash()`` once the first files landed, then expect the exact totals."""
+    """Deploy; feed the first half of the stream; call ``crash()`` once the first files landed; feed the second
+    half; then expect the exact totals."""
+    stage = f"{h.topic}-stage"
+    create_topic(h.cfg, stage)
     create_topic(h.cfg, h.topic)
     try:
-        h.deploy()
-        manifest, truth = produce(h.cfg, h.topic, tmp_path)
-        messages = read_topic(h.cfg, h.topic)
+        manifest, truth = produce(h.cfg, stage, tmp_path)
+        records = read_records(h.cfg, stage)
+        messages = [value for _partition, _key, value in records]
         want = expected_counts(messages, manifest, truth)
+        # each partition's first half before the crash, its second half after: per-key order is kept
+        first, second = [], []
+        for p in range(3):
+            part = [r for r in records if r[0] == p]
+            first += part[: len(part) // 2]
+            second += part[len(part) // 2 :]
+        h.deploy()
+        copy_records(h.cfg, h.topic, first)
         _wait_first_landing(h)
-        n = len(h.landed()["raw"])
-        assert n < want["raw"], f"could not catch the flow mid-stream ({n} of {want['raw']} raw events landed)"
         crash()
-        print(f"crashed with {n} of {want['raw']} raw events landed")
+        n = len(h.landed()["raw"])
+        print(f"crashed with {n} of {want['raw']} raw events landed; {len(first)} of {len(records)} messages sent")
+        assert 0 < n < want["raw"]
+        copy_records(h.cfg, h.topic, second)
         landed = h.wait_drained(want)
         got = check_landed(landed, messages, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
     finally:
         h.cleanup()
+        delete_topic(h.cfg, stage)
 
 
 def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
-    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=CRASH_BATCH)
+    h = Harness(nifi, tmp_path, grace="3 mins")
 
     def kill_nifi() -> None:
         pid = _nifi_pid(nifi)
@@ -355,7 +389,7 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
 
 
 def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
-    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=CRASH_BATCH)
+    h = Harness(nifi, tmp_path, grace="3 mins")
 
     def restart_kafka() -> None:
         broker = service("kafka", kafka)
