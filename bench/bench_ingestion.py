@@ -9,6 +9,10 @@ JVM start-up, as the tool reports it), then deploys a bench instance of the flow
 topic/group/HDFS base) stopped, waits until its processors are valid, starts it and times until every event is
 in HDFS raw (bytes landed = bytes of the distinct events) and the sessions have landed. Prints both rates and
 their ratio; writes bench/results/bench_ingestion.json. Needs Kafka, HDFS and NiFi up (`make up`).
+
+It also measures the flow's first stage alone, the ceiling of any pairer: a second instance with only
+ConsumeViewingEvents running, timed until its consumer group has committed the whole topic (a batch's offsets are
+committed once the batch is in NiFi's repositories). `--no-stage` skips it.
 """
 
 from __future__ import annotations
@@ -161,11 +165,66 @@ def run_flow(
         hdfs_client.delete(cfg, base, recursive=True)
 
 
+def committed_total(cfg: dict, topic: str, group: str) -> int:
+    """Messages of the 3-partition topic the group has committed (sum of its committed offsets)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "group.id": group})
+    try:
+        parts = c.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
+        return sum(max(tp.offset, 0) for tp in parts)
+    finally:
+        c.close()
+
+
+def run_consumer_stage(cfg: dict, topic: str, messages: int, tag: str, timeout: float) -> dict:
+    """Only the flow's consumer running: seconds from its start until the group committed all messages, and the
+    steady rate from its first commit to its last (group join and the first batch left out)."""
+    import nipyapi
+
+    instance = f"bench-{tag}-stage"
+    base = f"/tmp/iptv-bench-ingest-{tag}-stage"
+    overrides = {
+        "kafka.topic": topic,
+        "hdfs.raw.events.path": f"{base}/raw",
+        "hdfs.sessions.path": f"{base}/sessions",
+        "hdfs.quarantine.path": f"{base}/quarantine",
+        "batch.max.wait": "1 sec",
+        "tick.interval": "10 sec",
+    }
+    report = deploy_flows.deploy(cfg, instance, overrides, start=False)
+    if report["problems"]:
+        raise SystemExit(f"flow invalid: {report['problems']}")
+    group = deploy_flows.parameters_from_config(cfg, instance, overrides)["kafka.group.id"]
+    try:
+        consumer = next(
+            p for p in deploy_flows.processors(report["pg_id"]) if p.component.type == "ConsumeViewingEvents"
+        )
+        t0 = time.monotonic()
+        nipyapi.canvas.schedule_processor(consumer, True)
+        first: tuple[float, int] | None = None
+        done = 0
+        while time.monotonic() - t0 < timeout:
+            done = committed_total(cfg, topic, group)
+            if done and first is None:
+                first = (time.monotonic(), done)
+            if done >= messages:
+                break
+            time.sleep(0.1)
+        end = time.monotonic()
+        steady = (done - first[1]) / (end - first[0]) if first and done > first[1] and end > first[0] else None
+        return {"seconds": end - t0, "committed": done, "steady_events_s": steady}
+    finally:
+        deploy_flows.remove(cfg, instance)
+        hdfs_client.delete(cfg, base, recursive=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=20000)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="flow parameter override")
+    ap.add_argument("--no-stage", action="store_true", help="skip the consumer-stage measurement")
     args = ap.parse_args()
     cfg = load_config()
     tag = uuid.uuid4().hex[:8]
@@ -193,6 +252,15 @@ def main() -> int:
         ratio = flow / perf
         steady_ratio = (steady / perf) if steady else 0.0
         print(f"ratio flow / ConsumerPerformance: {steady_ratio:.3f} steady, {ratio:.3f} from start (goal >= 0.5)")
+        stage = None if args.no_stage else run_consumer_stage(cfg, topic, messages, tag, args.timeout)
+        if stage is not None:
+            stage_rate = stage["committed"] / stage["seconds"]
+            incomplete = "" if stage["committed"] >= messages else ", INCOMPLETE"
+            print(
+                f"consumer stage alone (Kafka -> NiFi queue, the ceiling of any pairer): {stage_rate:,.0f} events/s "
+                f"from start ({stage['seconds']:.1f} s{incomplete}), {stage['steady_events_s'] or 0:,.0f} steady; "
+                f"ratio {(stage['steady_events_s'] or 0) / perf:.3f} steady, {stage_rate / perf:.3f} from start"
+            )
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(
             json.dumps(
@@ -207,6 +275,13 @@ def main() -> int:
                     "complete": done,
                     "ratio": round(ratio, 4),
                     "params": extra,
+                    "consumer_stage": stage
+                    and {
+                        "events_s": round(stage["committed"] / stage["seconds"]),
+                        "seconds": round(stage["seconds"], 1),
+                        "steady_events_s": round(stage["steady_events_s"] or 0),
+                        "steady_ratio": round((stage["steady_events_s"] or 0) / perf, 4),
+                    },
                     "when": time.strftime("%Y-%m-%d %H:%M:%S"),
                 },
                 indent=2,
