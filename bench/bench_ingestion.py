@@ -118,13 +118,9 @@ def landed_bytes(cfg: dict, path: str) -> int:
     return int(fs.content(path)["length"])
 
 
-def run_flow(
-    cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
-) -> tuple[float, dict]:
-    import nipyapi
-
-    base = f"/tmp/iptv-bench-ingest-{tag}"
-    instance = f"bench-{tag}"
+def deploy_stopped(cfg: dict, topic: str, instance: str, base: str, extra: dict[str, str] | None) -> tuple[str, dict]:
+    """Deploy a bench instance of the flow (own topic, consumer group and HDFS base), valid but stopped:
+    (process group id, its parameters)."""
     overrides = {
         "kafka.topic": topic,
         "hdfs.raw.events.path": f"{base}/raw",
@@ -137,9 +133,20 @@ def run_flow(
     report = deploy_flows.deploy(cfg, instance, overrides, start=False)
     if report["problems"]:
         raise SystemExit(f"flow invalid: {report['problems']}")
+    return report["pg_id"], deploy_flows.parameters_from_config(cfg, instance, overrides)
+
+
+def run_flow(
+    cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
+) -> tuple[float, dict]:
+    import nipyapi
+
+    base = f"/tmp/iptv-bench-ingest-{tag}"
+    instance = f"bench-{tag}"
+    pg_id, _params = deploy_stopped(cfg, topic, instance, base, extra)
     try:
         t0 = time.monotonic()
-        nipyapi.canvas.schedule_process_group(report["pg_id"], True)
+        nipyapi.canvas.schedule_process_group(pg_id, True)
         first: tuple[float, int] | None = None  # (when, bytes) the first raw data was seen in HDFS
         landed = 0
         while time.monotonic() - t0 < timeout:
@@ -177,29 +184,19 @@ def committed_total(cfg: dict, topic: str, group: str) -> int:
         c.close()
 
 
-def run_consumer_stage(cfg: dict, topic: str, messages: int, tag: str, timeout: float) -> dict:
+def run_consumer_stage(
+    cfg: dict, topic: str, messages: int, tag: str, timeout: float, extra: dict[str, str] | None = None
+) -> dict:
     """Only the flow's consumer running: seconds from its start until the group committed all messages, and the
     steady rate from its first commit to its last (group join and the first batch left out)."""
     import nipyapi
 
     instance = f"bench-{tag}-stage"
     base = f"/tmp/iptv-bench-ingest-{tag}-stage"
-    overrides = {
-        "kafka.topic": topic,
-        "hdfs.raw.events.path": f"{base}/raw",
-        "hdfs.sessions.path": f"{base}/sessions",
-        "hdfs.quarantine.path": f"{base}/quarantine",
-        "batch.max.wait": "1 sec",
-        "tick.interval": "10 sec",
-    }
-    report = deploy_flows.deploy(cfg, instance, overrides, start=False)
-    if report["problems"]:
-        raise SystemExit(f"flow invalid: {report['problems']}")
-    group = deploy_flows.parameters_from_config(cfg, instance, overrides)["kafka.group.id"]
+    pg_id, params = deploy_stopped(cfg, topic, instance, base, extra)
+    group = params["kafka.group.id"]
     try:
-        consumer = next(
-            p for p in deploy_flows.processors(report["pg_id"]) if p.component.type == "ConsumeViewingEvents"
-        )
+        consumer = next(p for p in deploy_flows.processors(pg_id) if p.component.type == "ConsumeViewingEvents")
         t0 = time.monotonic()
         nipyapi.canvas.schedule_processor(consumer, True)
         first: tuple[float, int] | None = None
@@ -252,7 +249,7 @@ def main() -> int:
         ratio = flow / perf
         steady_ratio = (steady / perf) if steady else 0.0
         print(f"ratio flow / ConsumerPerformance: {steady_ratio:.3f} steady, {ratio:.3f} from start (goal >= 0.5)")
-        stage = None if args.no_stage else run_consumer_stage(cfg, topic, messages, tag, args.timeout)
+        stage = None if args.no_stage else run_consumer_stage(cfg, topic, messages, tag, args.timeout, extra)
         if stage is not None:
             stage_rate = stage["committed"] / stage["seconds"]
             incomplete = "" if stage["committed"] >= messages else ", INCOMPLETE"

@@ -6,6 +6,7 @@
     .venv/bin/python scripts/deploy_flows.py --config cluster.yaml
     .venv/bin/python scripts/deploy_flows.py --instance test1 --param kafka.topic=t1 --param pairing.grace="30 sec"
     .venv/bin/python scripts/deploy_flows.py --remove --instance test1
+    .venv/bin/python scripts/deploy_flows.py --prune-journals [--dry-run]   # journals of pairers deleted in the UI
     .venv/bin/python scripts/deploy_flows.py --flow ingestion   # one flow only (default: all)
 
 Steps: parameter context (values from the iptv config, then --param overrides) created or updated where a value
@@ -22,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import errno
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -50,6 +54,7 @@ CATALOG_FILE = REPO / "data" / "reference" / "tv_rating.csv"
 BASE_NAME = "IPTV ingestion"
 BASE_CONTEXT = "iptv-ingestion"
 _STAMP_RE = re.compile(r" flow, version (\S+(?: sha:[0-9a-f]+)?)")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -448,6 +453,63 @@ def _remove_pairing_journals(cfg: dict[str, Any], instance: str | None, flow: st
     return removed
 
 
+def _journal_in_use(directory: Path) -> bool:
+    """True while a pairer holds the journal directory's lock (state_store.JournalStore flocks its LOCK file)."""
+    try:
+        fd = os.open(directory / "LOCK", os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)  # also releases the lock if it was taken
+    return False
+
+
+def orphaned_journals(base: Path, live_ids: set[str]) -> tuple[list[Path], list[Path]]:
+    """Pairing journals under ``base`` (one directory per processor id) whose pairer no longer exists:
+    ``(orphans, in_use)``. A directory still locked by a running pairer is never an orphan; directories not
+    named like a processor id are not journals and are left out."""
+    orphans: list[Path] = []
+    in_use: list[Path] = []
+    if not base.is_dir():
+        return orphans, in_use
+    for d in sorted(base.iterdir()):
+        if not d.is_dir() or not _UUID_RE.fullmatch(d.name) or d.name in live_ids:
+            continue
+        (in_use if _journal_in_use(d) else orphans).append(d)
+    return orphans, in_use
+
+
+def prune_journals(cfg: dict[str, Any], dry_run: bool = False) -> list[str]:
+    """Delete the pairing journals of PairViewingEvents processors that no longer exist in the configured NiFi
+    (deleted in the UI rather than with ``--remove``: NiFi has no removal hook for Python processors). Runs where
+    the journals are: on the machine of the managed stack, or on a NiFi node with an absolute
+    ``nifi.ingestion.state_dir``."""
+    from iptv.nifi_client import login
+
+    base = Path(FLOWS["ingestion"].params(cfg, None)["pairing.state.dir"])
+    if not base.is_absolute():
+        raise SystemExit(
+            f"error: the pairing journals are under {base} relative to each NiFi node's home; set "
+            "nifi.ingestion.state_dir to an absolute path and run --prune-journals on each node"
+        )
+    nipyapi = _nipyapi()
+    login(cfg)
+    live = {p.id for p in nipyapi.canvas.list_all_processors("root") or [] if p.component.type == "PairViewingEvents"}
+    orphans, in_use = orphaned_journals(base, live)
+    actions = [f"kept pairing journal {d}: locked by a running pairer" for d in in_use]
+    for d in orphans:
+        if not dry_run:
+            shutil.rmtree(d)
+        actions.append(f"{'would delete' if dry_run else 'deleted'} orphaned pairing journal {d}")
+    return actions
+
+
 FLOWS: dict[str, FlowSpec] = {
     "ingestion": FlowSpec(
         "ingestion",
@@ -484,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     ap.add_argument("--no-start", action="store_true", help="deploy but leave the group stopped")
     ap.add_argument("--remove", action="store_true", help="stop and delete the (instance's) group and context")
+    ap.add_argument(
+        "--prune-journals",
+        action="store_true",
+        help="delete the pairing journals of pairers that no longer exist in NiFi (with --dry-run: list them)",
+    )
     ap.add_argument("--valid-timeout", type=float, default=600, help="seconds to wait for valid processors")
     ap.add_argument("--drain-timeout", type=float, default=120, help="seconds to let queues drain before a swap")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -496,6 +563,15 @@ def main(argv: list[str] | None = None) -> int:
         k, v = item.split("=", 1)
         overrides[k.strip()] = v
     cfg = load_config(args.config)
+    if args.prune_journals:
+        try:
+            actions = prune_journals(cfg, dry_run=args.dry_run)
+        except Exception as exc:  # noqa: BLE001 - one line for the operator
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        for a in actions or ["no orphaned pairing journals"]:
+            print(a)
+        return 0
     keys = [k for k, spec in FLOWS.items() if spec.file.exists()] if args.flow == "all" else [args.flow]
     known = {name for k in keys for name in FLOWS[k].params(cfg, args.instance)}
     unknown = sorted(set(overrides) - known)

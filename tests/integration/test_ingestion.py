@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -311,6 +312,15 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         state_base = deploy_flows.parameters_from_config(nifi, h.instance, {})["pairing.state.dir"]
         journal_dir = Path(state_base) / pairer["id"]
         assert sum(f.stat().st_size for f in journal_dir.glob("journal-*.log")) > 0, journal_dir
+        # a journal whose pairer no longer exists (deleted in the UI) is pruned; the running pairer's is kept
+        orphan = journal_dir.parent / str(uuid.uuid4())
+        shutil.copytree(journal_dir, orphan, ignore=shutil.ignore_patterns("LOCK"))
+        planned = deploy_flows.prune_journals(nifi, dry_run=True)
+        assert f"would delete orphaned pairing journal {orphan}" in planned, planned
+        assert orphan.is_dir() and not any(str(journal_dir) in a for a in planned)
+        done = deploy_flows.prune_journals(nifi)
+        assert f"deleted orphaned pairing journal {orphan}" in done, done
+        assert not orphan.exists() and journal_dir.is_dir()
         h.cleanup()
         assert not journal_dir.exists()  # removing the flow instance removes its journal too
     finally:

@@ -94,3 +94,29 @@ def test_version_stamp_and_names():
     assert deploy_flows.names(None) == ("IPTV ingestion", "iptv-ingestion")
     spec = deploy_flows.FLOWS["warehouse-sync"]
     assert deploy_flows.names("b", spec) == ("IPTV warehouse sync [b]", "iptv-warehouse-sync-b")
+
+
+def test_orphaned_journals_spares_live_locked_and_foreign_directories(tmp_path):
+    sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
+    from iptv_sessions.state_store import JournalStore
+
+    live, orphan, running = (
+        "0a1b2c3d-0000-1000-8000-00000000000a",
+        "0a1b2c3d-0000-1000-8000-00000000000b",
+        "0a1b2c3d-0000-1000-8000-00000000000c",
+    )
+    for pid in (live, orphan):
+        with JournalStore(tmp_path / pid) as store:  # a real journal, closed again (lock released)
+            store.load()
+    (tmp_path / "notes").mkdir()  # not named like a processor id: not a journal
+    (tmp_path / "0a1b2c3d-0000-1000-8000-00000000000d.txt").write_text("a file, not a directory")
+    held = JournalStore(tmp_path / running)  # a pairer still running with this journal (holds its lock)
+    try:
+        orphans, in_use = deploy_flows.orphaned_journals(tmp_path, {live})
+        assert orphans == [tmp_path / orphan]
+        assert in_use == [tmp_path / running]
+    finally:
+        held.close()
+    orphans, in_use = deploy_flows.orphaned_journals(tmp_path, {live})
+    assert orphans == [tmp_path / orphan, tmp_path / running] and in_use == []
+    assert deploy_flows.orphaned_journals(tmp_path / "missing", set()) == ([], [])
