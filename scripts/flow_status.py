@@ -9,7 +9,10 @@ from the iptv config).
 Per processor: run state, validity, FlowFiles in/out and bytes (NiFi's 5-minute window), tasks, FlowFiles and
 bytes queued in front of it, back-pressure on its input, and its recent bulletins. Per connection: queue and
 back-pressure use. Exit code 1 when a component is invalid, stopped unexpectedly (not RUNNING while its group is
-meant to run), a queue is at back-pressure for failures, or a bulletin is at ERROR level; 0 otherwise.
+meant to run), a queue is at back-pressure for failures, or a bulletin is at ERROR level; 0 otherwise. After a NiFi
+start, NiFi runs a placeholder ("ghost") for each Python processor until its extension has loaded, and the ghost's
+failed starts leave ERROR bulletins for 5 minutes: they are shown, marked, but not a problem once the processor
+itself is valid and running.
 """
 
 from __future__ import annotations
@@ -122,17 +125,6 @@ def collect(pg) -> dict[str, Any]:
             }
         )
     processors.sort(key=lambda p: p["name"])
-    problems = []
-    for p in processors:
-        if p["valid"] not in ("VALID", None) or p["state"] == "Invalid":
-            problems.append(f"{p['name']} is invalid: {'; '.join(p['validation_errors']) or p['valid']}")
-        elif p["state"] != "Running":
-            problems.append(f"{p['name']} is {p['state']}")
-        if any(b["level"] == "ERROR" for b in p["bulletins"]):
-            problems.append(f"{p['name']} has ERROR bulletins")
-    for c in connections:
-        if c["destination_type"] == FAILURE_SINK and c["queued"]:
-            problems.append(f"{c['queued']} FlowFile(s) failed in {c['source']} (queue '{c['name']}')")
     return {
         "group": pg.component.name,
         "id": pg.id,
@@ -141,8 +133,34 @@ def collect(pg) -> dict[str, Any]:
         "queued_bytes": int(snap.bytes_queued or 0),
         "processors": processors,
         "connections": connections,
-        "problems": problems,
+        "problems": find_problems(processors, connections),
     }
+
+
+def startup_ghost(bulletin: dict[str, Any], processor_id: str) -> bool:
+    """A bulletin of the placeholder ("ghost") NiFi runs in a Python processor's place after a NiFi start, until
+    the Python extension has loaded (it fails to start, its properties being unknown). Once the processor itself is
+    valid and running, that bulletin is start-up noise, not a problem."""
+    return bulletin["message"].startswith(f"GhostProcessor[id={processor_id}]")
+
+
+def find_problems(processors: list[dict[str, Any]], connections: list[dict[str, Any]]) -> list[str]:
+    """What makes the exit code 1: invalid or not running processors, ERROR bulletins (but a start-up ghost's of
+    a processor now valid and running), FlowFiles queued for the failure funnel."""
+    problems = []
+    for p in processors:
+        healthy = p["valid"] in ("VALID", None) and p["state"] == "Running"
+        if p["valid"] not in ("VALID", None) or p["state"] == "Invalid":
+            problems.append(f"{p['name']} is invalid: {'; '.join(p['validation_errors']) or p['valid']}")
+        elif p["state"] != "Running":
+            problems.append(f"{p['name']} is {p['state']}")
+        errors = [b for b in p["bulletins"] if b["level"] == "ERROR" and not (healthy and startup_ghost(b, p["id"]))]
+        if errors:
+            problems.append(f"{p['name']} has ERROR bulletins")
+    for c in connections:
+        if c["destination_type"] == FAILURE_SINK and c["queued"]:
+            problems.append(f"{c['queued']} FlowFile(s) failed in {c['source']} (queue '{c['name']}')")
+    return problems
 
 
 def render(report: dict[str, Any]) -> str:
@@ -158,7 +176,8 @@ def render(report: dict[str, Any]) -> str:
             f"{p['queued']:>7} {_bytes(p['queued_bytes']):>9} {'YES' if p['back_pressure'] else '-':>3} {p['tasks']:>6}"
         )
         for b in p["bulletins"][-3:]:
-            lines.append(f"      [{b['level']}] {b['time']} {b['message']}")
+            note = " (start-up, before the Python processor loaded)" if startup_ghost(b, p["id"]) else ""
+            lines.append(f"      [{b['level']}]{note} {b['time']} {b['message']}")
     for c in report["connections"]:
         if c["queued"] or c["back_pressure_pct"] >= 80:
             lines.append(

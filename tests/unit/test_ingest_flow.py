@@ -120,3 +120,36 @@ def test_orphaned_journals_spares_live_locked_and_foreign_directories(tmp_path):
     orphans, in_use = deploy_flows.orphaned_journals(tmp_path, {live})
     assert orphans == [tmp_path / orphan, tmp_path / running] and in_use == []
     assert deploy_flows.orphaned_journals(tmp_path / "missing", set()) == ([], [])
+
+
+def _proc(name: str, state: str = "Running", valid: str = "VALID", bulletins: tuple = ()) -> dict:
+    pid = f"0a1b2c3d-0000-1000-8000-{name.encode().hex():0>12}"
+    msgs = [{"level": lvl, "time": "20:37:31 UTC", "message": msg.format(id=pid)} for lvl, msg in bulletins]
+    return {"name": name, "id": pid, "state": state, "valid": valid, "validation_errors": [], "bulletins": msgs}
+
+
+def test_flow_status_problems_ignore_start_up_ghost_bulletins_of_healthy_processors():
+    import flow_status
+
+    ghost = ("ERROR", "GhostProcessor[id={id}] Encountering difficulty starting. (Validation State is INVALID)")
+    failed = {"destination_type": flow_status.FAILURE_SINK, "queued": 2, "source": "PairViewingEvents", "name": "x"}
+    assert flow_status.find_problems([_proc("A", bulletins=(ghost,))], []) == []  # NiFi start-up noise
+    assert flow_status.find_problems([_proc("A", bulletins=(ghost, ("WARNING", "slow")))], []) == []
+    assert flow_status.find_problems([_proc("B", bulletins=(("ERROR", "PairViewingEvents[id={id}] failed"),))], []) == [
+        "B has ERROR bulletins"
+    ]
+    # a ghost's bulletin still counts while the processor is not valid and running
+    assert flow_status.find_problems([_proc("C", state="Stopped", bulletins=(ghost,))], []) == [
+        "C is Stopped",
+        "C has ERROR bulletins",
+    ]
+    assert flow_status.find_problems([_proc("D", valid="INVALID", bulletins=(ghost,))], []) == [
+        "D is invalid: INVALID",
+        "D has ERROR bulletins",
+    ]
+    # another processor's ghost message is not this one's start-up noise
+    other = ("ERROR", "GhostProcessor[id=ffffffff-0000-1000-8000-000000000000] Encountering difficulty starting.")
+    assert flow_status.find_problems([_proc("E", bulletins=(other,))], [failed]) == [
+        "E has ERROR bulletins",
+        "2 FlowFile(s) failed in PairViewingEvents (queue 'x')",
+    ]
