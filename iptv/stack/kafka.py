@@ -149,6 +149,16 @@ rootLogger.appenderRef.err.ref = STDERR
 """
 
 
+def new_cluster_id() -> str:
+    """A random id in Kafka's Uuid format (16 random bytes, URL-safe base64 without padding). Like Kafka's own
+    Uuid.randomUuid(), never one that starts with "-": kafka-storage's argument parser takes
+    ``--cluster-id -7BOO...`` for a missing value and an option (1 id in 64; it failed a CI run)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 class Kafka(Service):
     name = "kafka"
     start_timeout = 120.0
@@ -285,12 +295,14 @@ logger.request.level = WARN
         return (self.log_dir / "meta.properties").exists()
 
     def cluster_id(self) -> str:
-        """The cluster id, generated once and kept in the data directory."""
+        """The cluster id, generated once and kept in the data directory. A kept id starting with "-" (written
+        before new_cluster_id() excluded them) never formatted any storage, so it is replaced."""
         path = self.data_dir / "cluster.id"
         if path.exists():
-            return path.read_text(encoding="ascii").strip()
-        # Kafka's Uuid format: 16 random bytes, URL-safe base64 without padding.
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+            cid = path.read_text(encoding="ascii").strip()
+            if cid and not cid.startswith("-"):
+                return cid
+        cid = new_cluster_id()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(cid + "\n", encoding="ascii")
         return cid

@@ -110,3 +110,24 @@ def test_auto_create_is_off(kafka):
     producer.produce(name, value=b"x")
     producer.flush(10)
     assert name not in admin_client(kafka).list_topics(timeout=10).topics
+
+
+def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
+    """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
+    replaces such an id and formats the storage with the real tool."""
+    from iptv.stack.kafka import Kafka
+
+    class ScratchKafka(Kafka):  # the installed Kafka, with data and config in a scratch directory
+        data_dir = property(lambda self: tmp_path / "data")
+        conf_dir = property(lambda self: tmp_path / "conf")
+        server_log = property(lambda self: tmp_path / "logs" / "kafka-server.log")
+
+    broker = ScratchKafka(kafka)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cluster.id").write_text("-7BOOF7HS8S93Qe_urqAbg\n", encoding="ascii")
+    broker.configure()
+    meta = dict(
+        line.split("=", 1) for line in (broker.log_dir / "meta.properties").read_text().splitlines() if "=" in line
+    )
+    cid = (tmp_path / "data" / "cluster.id").read_text(encoding="ascii").strip()
+    assert meta["cluster.id"] == cid and len(cid) == 22 and not cid.startswith("-")

@@ -139,3 +139,22 @@ def test_children_left_by_a_killed_main_process_are_stopped(tmp_cfg):
     assert restarted != parent
     svc.stop()
     assert not pid_alive(restarted)
+
+
+def test_kafka_cluster_id_never_starts_with_a_dash(monkeypatch, tmp_path):
+    import uuid
+
+    from iptv.stack import kafka as kafka_stack
+
+    # 0xF8 encodes to "-" first in URL-safe base64: the first draw must be refused
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(range(16)))])
+    with monkeypatch.context() as patch:
+        patch.setattr(kafka_stack.uuid, "uuid4", lambda: next(draws))
+        assert kafka_stack.new_cluster_id() == "AAECAwQFBgcICQoLDA0ODw"
+    # a kept id starting with "-" is replaced, a good one kept
+    broker = kafka_stack.Kafka({"stack": {"state_dir": str(tmp_path)}, "kafka": {}})
+    broker.data_dir.mkdir(parents=True)
+    (broker.data_dir / "cluster.id").write_text("-7BOOF7HS8S93Qe_urqAbg\n", encoding="ascii")
+    cid = broker.cluster_id()
+    assert not cid.startswith("-") and len(cid) == 22
+    assert broker.cluster_id() == cid == (broker.data_dir / "cluster.id").read_text(encoding="ascii").strip()
