@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,6 +137,31 @@ def deploy_stopped(cfg: dict, topic: str, instance: str, base: str, extra: dict[
     return report["pg_id"], deploy_flows.parameters_from_config(cfg, instance, overrides)
 
 
+def time_until(start: Callable[[], None], read: Callable[[], int], target: int, timeout: float, every: float) -> dict:
+    """Call ``start()``, then poll ``read()`` until it reaches ``target`` (or ``timeout``): seconds from the start,
+    the last value read, and the steady part, from the first non-zero reading to the end (start-up, consumer group
+    join and the first batch's latency left out, as ConsumerPerformance's fetch rate leaves out its own start-up
+    and group join): its seconds and the share of the final value reached in it."""
+    t0 = time.monotonic()
+    start()
+    first: tuple[float, int] | None = None  # (when, value) of the first non-zero reading
+    value = 0
+    while time.monotonic() - t0 < timeout:
+        value = read()
+        if value and first is None:
+            first = (time.monotonic(), value)
+        if value >= target:
+            break
+        time.sleep(every)
+    end = time.monotonic()
+    return {
+        "seconds": end - t0,
+        "value": value,
+        "steady_seconds": (end - first[0]) if first else None,
+        "steady_share": (1 - first[1] / value) if first and value else None,
+    }
+
+
 def run_flow(
     cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
 ) -> tuple[float, dict]:
@@ -145,28 +171,20 @@ def run_flow(
     instance = f"bench-{tag}"
     pg_id, _params = deploy_stopped(cfg, topic, instance, base, extra)
     try:
-        t0 = time.monotonic()
-        nipyapi.canvas.schedule_process_group(pg_id, True)
-        first: tuple[float, int] | None = None  # (when, bytes) the first raw data was seen in HDFS
-        landed = 0
-        while time.monotonic() - t0 < timeout:
-            landed = landed_bytes(cfg, f"{base}/raw")
-            if landed and first is None:
-                first = (time.monotonic(), landed)
-            if landed >= expected_bytes:
-                break
-            time.sleep(0.2)
-        done = time.monotonic()
+        timing = time_until(
+            lambda: nipyapi.canvas.schedule_process_group(pg_id, True),
+            lambda: landed_bytes(cfg, f"{base}/raw"),
+            expected_bytes,
+            timeout,
+            every=0.2,
+        )
         info = {
-            "raw_bytes": landed,
+            "raw_bytes": timing["value"],
             "sessions_bytes": landed_bytes(cfg, f"{base}/sessions"),
-            # Steady state: from the first landing to the last, the share of the events landed in between
-            # (start-up, consumer group join and the first batch's latency left out, as ConsumerPerformance's
-            # fetch rate leaves out its own start-up and group join).
-            "steady_seconds": (done - first[0]) if first else None,
-            "steady_share": (1 - first[1] / landed) if first and landed else None,
+            "steady_seconds": timing["steady_seconds"],
+            "steady_share": timing["steady_share"],
         }
-        return done - t0, info
+        return timing["seconds"], info
     finally:
         deploy_flows.remove(cfg, instance)
         hdfs_client.delete(cfg, base, recursive=True)
@@ -188,20 +206,18 @@ def run_consumer_stage(
     partitions = [TopicPartition(topic, p) for p in range(3)]
     try:
         consumer = next(p for p in deploy_flows.processors(pg_id) if p.component.type == "ConsumeViewingEvents")
-        t0 = time.monotonic()
-        nipyapi.canvas.schedule_processor(consumer, True)
-        first: tuple[float, int] | None = None
-        done = 0
-        while time.monotonic() - t0 < timeout:
-            done = sum(max(tp.offset, 0) for tp in offsets.committed(partitions, timeout=10))
-            if done and first is None:
-                first = (time.monotonic(), done)
-            if done >= messages:
-                break
-            time.sleep(0.1)
-        end = time.monotonic()
-        steady = (done - first[1]) / (end - first[0]) if first and done > first[1] and end > first[0] else None
-        return {"seconds": end - t0, "committed": done, "events_s": done / (end - t0), "steady_events_s": steady}
+        timing = time_until(
+            lambda: nipyapi.canvas.schedule_processor(consumer, True),
+            lambda: sum(max(tp.offset, 0) for tp in offsets.committed(partitions, timeout=10)),
+            messages,
+            timeout,
+            every=0.1,
+        )
+        done, seconds = timing["value"], timing["seconds"]
+        steady = None
+        if timing["steady_seconds"] and timing["steady_share"]:
+            steady = done * timing["steady_share"] / timing["steady_seconds"]
+        return {"seconds": seconds, "committed": done, "events_s": done / seconds, "steady_events_s": steady}
     finally:
         offsets.close()
         deploy_flows.remove(cfg, instance)
