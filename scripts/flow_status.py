@@ -159,7 +159,10 @@ def find_problems(processors: list[dict[str, Any]], connections: list[dict[str, 
             problems.append(f"{p['name']} has ERROR bulletins")
     for c in connections:
         if c["destination_type"] == FAILURE_SINK and c["queued"]:
-            problems.append(f"{c['queued']} FlowFile(s) failed in {c['source']} (queue '{c['name']}')")
+            problems.append(
+                f"{c['queued']} FlowFile(s) failed in {c['source']} (queue '{c['name']}'; to replay them see "
+                "README, 'Failed batches')"
+            )
     return problems
 
 

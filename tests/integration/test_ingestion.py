@@ -445,3 +445,53 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         check_landed(h.wait_drained(want), messages, manifest, truth)
     finally:
         h.cleanup()
+
+
+#: Messages that once failed the whole batch around them (issue #10), each with the quarantine record it must get:
+#: (value sent to Kafka, reason, the raw text the quarantine keeps).
+BAD_MESSAGES: list[tuple[bytes | None, str, str]] = [
+    (b"[" * 5000 + b"]" * 5000, "invalid_json", "[" * 5000 + "]" * 5000),
+    (b'{"a":' * 3000 + b"1" + b"}" * 3000, "invalid_json", '{"a":' * 3000 + "1" + "}" * 3000),
+    (
+        b'{"session_id": "\\ud800", "user_id": 1, "channel_id": 1, "timer": "2025-03-05 10:00:00", "status": "on"}',
+        "invalid_schema",
+        '{"session_id": "\\ud800", "user_id": 1, "channel_id": 1, "timer": "2025-03-05 10:00:00", "status": "on"}',
+    ),
+    (b"\xff\xfe{", "invalid_json", "\ufffd\ufffd{"),
+    (b'{"session_id": "\x00"}', "invalid_json", '{"session_id": "\x00"}'),
+    (None, "invalid_json", ""),  # a tombstone
+    (b"9" * 5000, "invalid_json", "9" * 5000),
+]
+
+
+def test_bad_messages_inside_a_batch_do_not_stop_it(kafka, hdfs, nifi, tmp_path):
+    """Deeply nested JSON and other hostile messages in the middle of one large batch of valid events: each is
+    quarantined with its reason and raw text, every valid event and session of the batch lands exactly once, and
+    nothing is routed to failure."""
+    h = Harness(nifi, tmp_path, grace="45 sec", batch_max_count=50_000)
+    stage = f"{h.topic}-stage"
+    create_topic(nifi, stage)
+    create_topic(nifi, h.topic)
+    try:
+        manifest, truth = produce(nifi, stage, tmp_path)
+        records = read_records(nifi, stage)
+        p0 = [i for i, r in enumerate(records) if r[0] == 0]
+        middle = p0[len(p0) // 2]
+        records[middle:middle] = [(0, None, value) for value, _reason, _raw in BAD_MESSAGES]
+        with manifest.open("a", encoding="utf-8") as fh:  # the quarantine records these must give
+            for _value, reason, raw in BAD_MESSAGES:
+                expected = {"outcome": "quarantine", "reason": reason}
+                fh.write(json.dumps({"kind": "hostile", "expected": expected, "messages": [raw]}) + "\n")
+        h.deploy()
+        copy_records(nifi, h.topic, records)  # one go: the consumer's batches hold thousands of events each
+        messages = [value or b"" for _partition, _key, value in records]
+        landed = h.wait_drained(expected_counts(messages, manifest, truth))
+        got = check_landed(landed, messages, manifest, truth)
+        status = h.status()
+        assert not status["problems"], status["problems"]
+        failed = [c for c in status["connections"] if c["name"].endswith("failed")]
+        assert failed and all(c["queued"] == 0 for c in failed), failed
+        print(f"landed {got} from {len(messages)} messages, {len(BAD_MESSAGES)} of them hostile")
+    finally:
+        h.cleanup()
+        delete_topic(nifi, stage)

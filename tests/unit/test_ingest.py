@@ -476,6 +476,7 @@ def test_pair_processor_descriptors_and_relationships(fake_nifiapi):
         "Event Schema File",
         "State Scope",
         "State Directory",
+        "Attempts Before Split",
     ]
     assert [r.name for r in cls().getRelationships()] == ["success"]
     assert cls.ProcessorDetails.version and "jsonschema>=4.20" in cls.ProcessorDetails.dependencies
@@ -706,3 +707,44 @@ def test_pair_processor_moves_its_journal_when_the_state_directory_changes(fake_
     conflict.identifier = "p-1"
     with pytest.raises(RuntimeError, match="pairing state found both in"):
         conflict.onScheduled(ctx)
+
+
+def test_pair_processor_retries_a_failing_batch_then_splits_it(fake_nifiapi, tmp_path, monkeypatch):
+    """A batch that fails as a whole is raised to NiFi (its 'failure' relationship is retried with back-off) until
+    its Attempts Before Split-th failure; then it is processed split, and the rest of it lands."""
+    mod = fake_nifiapi["PairViewingEvents"]
+    proc, ctx = _pair_processor(mod, tmp_path, **{"Attempts Before Split": "3"})
+    proc.clock = lambda: T0
+    proc.onScheduled(ctx)
+    content = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")), (0, 1, ev(A, 1, 5, "2025-03-05 10:30:00", "disabled"))
+    )
+    monkeypatch.setattr(IngestState, "process", lambda *a, **k: (_ for _ in ()).throw(OSError("disk hiccup")))
+    for _ in range(2):
+        with pytest.raises(OSError, match="disk hiccup"):
+            proc.transform(ctx, _FlowFile("u1", content))
+    third = proc.transform(ctx, _FlowFile("u1", content))
+    assert third.relationship == "success" and third.attributes["iptv.split"] == "true"
+    assert sections(third.contents)[("sessions", "2025-03-05")] == [
+        f"{A},1,5,2025-03-05 10:00:00,2025-03-05 10:30:00,1800"
+    ]
+    assert proc._failures.counts == {}  # landed: forgotten
+    assert _stored_state_offsets(proc) == {0: [[0, 1]]}  # saved durably like any batch
+    proc.onStopped(ctx)
+
+
+def _stored_state_offsets(proc) -> dict[int, list[list[int]]]:
+    return {p: r.ranges for p, r in IngestState.from_store(proc._store).offsets.items()}
+
+
+def test_put_processor_writes_unreadable_content_as_quarantine(fake_nifiapi):
+    mod = fake_nifiapi["PutHdfsPartitioned"]
+    proc = mod.PutHdfsPartitioned()
+    proc.fs = FakeFs()
+    proc.bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q"}
+    proc.pause = 0
+    result = proc.transform(None, _FlowFile("u1", b"not sections\nat all\n"))
+    assert result.relationship == "success" and result.attributes["iptv.hdfs.quarantine.written"] == "2"
+    [(path, data)] = proc.fs.files.items()
+    assert path.startswith("/q/dt=") and path.endswith("/part-u1.csv")
+    assert [row[0] for row in csv.reader(io.StringIO(data.decode()))] == ["unreadable_output"] * 2

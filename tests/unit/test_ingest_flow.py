@@ -151,5 +151,5 @@ def test_flow_status_problems_ignore_start_up_ghost_bulletins_of_healthy_process
     other = ("ERROR", "GhostProcessor[id=ffffffff-0000-1000-8000-000000000000] Encountering difficulty starting.")
     assert flow_status.find_problems([_proc("E", bulletins=(other,))], [failed]) == [
         "E has ERROR bulletins",
-        "2 FlowFile(s) failed in PairViewingEvents (queue 'x')",
+        "2 FlowFile(s) failed in PairViewingEvents (queue 'x'; to replay them see README, 'Failed batches')",
     ]

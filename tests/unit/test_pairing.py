@@ -376,11 +376,13 @@ def test_invalid_messages_quarantined_with_guessed_session_id():
     p = make()
     bad_date = ev(A, 1, 1, "2023-02-30 10:00:00", "enabled")
     r = p.process_batch(["{oops", bad_date, "", "   "], T0)
-    assert [(x["reason"], x["session_id"], x["raw"]) for x in r.quarantine] == [
-        ("invalid_json", None, "{oops"),
-        ("invalid_schema", A, bad_date),
+    assert [(x["reason"], x["session_id"], x["raw"], x["detail"]) for x in r.quarantine] == [
+        ("invalid_json", None, "{oops", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ("invalid_schema", A, bad_date, "timer is not a real date/time: 2023-02-30 10:00:00"),
+        ("invalid_json", None, "", "empty message"),  # a Kafka tombstone, say: accounted for, not skipped
+        ("invalid_json", None, "   ", "empty message"),
     ]
-    assert r.counters["events_in"] == 2  # blank lines are skipped
+    assert r.counters["events_in"] == 4
     assert p.watermark is None  # invalid events do not move the watermark
 
 

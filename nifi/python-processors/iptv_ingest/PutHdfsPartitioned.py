@@ -28,11 +28,12 @@ class PutHdfsPartitioned(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.4.2"
+        version = "0.5.0"
         description = (
             "Writes the dated CSV sections of PairViewingEvents (raw events, sessions, quarantine) to HDFS over "
             "WebHDFS under <directory>/dt=<date>/part-<flowfile uuid>.csv (temporary name + rename; a retry "
-            "overwrites). Failures go to 'retry'."
+            "overwrites). HDFS failures go to 'retry'; content that is not valid sections is written as quarantine "
+            "records (unreadable_output), since no retry could mend it."
         )
         tags = ["iptv", "hdfs", "webhdfs", "put", "partitioned", "csv"]
         dependencies = ["requests>=2.28"]

@@ -8,8 +8,12 @@ earlier attempt. The name depends only on the FlowFile, so a retry or a replay o
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import re
+import time
+import zlib
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,6 +23,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 KINDS = ("raw", "sessions", "quarantine")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _DT = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Quarantine reason of content that is not valid sections (columns as in iptv_sessions/ingestion.py).
+UNREADABLE_OUTPUT = "unreadable_output"
 
 
 @dataclass
@@ -122,10 +128,36 @@ class WebHdfs:
         self.replace(tmp, final)
 
 
-def write_sections(fs: WebHdfs, bases: dict[str, str], name: str, content: bytes) -> dict[str, int]:
-    """Write every section of ``content``; returns lines written per kind."""
+def unreadable_section(content: bytes, error: str, now: float) -> Section:
+    """Content that is not valid sections, kept as quarantine records (one per line, reason ``unreadable_output``,
+    dated by ``now``) instead of being retried for ever: retrying cannot change it."""
+    try:
+        if content[:2] == GZIP_MAGIC:
+            content = gzip.decompress(content)
+    except (OSError, EOFError, zlib.error):
+        pass  # corrupt gzip: the bytes as they are
+    arrival = time.gmtime(now)
+    arrival_ts = time.strftime("%Y-%m-%dT%H:%M:%S", arrival) + f".{int(now * 1000) % 1000:03d}Z"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    detail = error.replace("\r", "\\r").replace("\n", "\\n")[:300]
+    lines = [line for line in content.decode("utf-8", errors="replace").split("\n") if line]
+    for line in lines:
+        writer.writerow([UNREADABLE_OUTPUT, "", arrival_ts, detail, line.replace("\r", "\\r")])
+    return Section("quarantine", time.strftime("%Y-%m-%d", arrival), buf.getvalue().encode("utf-8"), len(lines))
+
+
+def write_sections(
+    fs: WebHdfs, bases: dict[str, str], name: str, content: bytes, now: float | None = None
+) -> dict[str, int]:
+    """Write every section of ``content``; returns lines written per kind. Content that does not parse as
+    sections is written as quarantine records (:func:`unreadable_section`); HDFS errors raise."""
     counts = {k: 0 for k in KINDS}
-    for sec in parse_sections(content):
+    try:
+        sections = parse_sections(content)
+    except (ValueError, OSError, EOFError, zlib.error) as exc:  # the content, not HDFS: no retry can mend it
+        sections = [unreadable_section(content, f"{type(exc).__name__}: {exc}", time.time() if now is None else now)]
+    for sec in sections:
         final, tmp = target_path(bases[sec.kind], sec.dt, name)
         fs.put_file(final, tmp, sec.data)
         counts[sec.kind] += sec.lines

@@ -19,20 +19,22 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
 from nifiapi.relationship import Relationship
 
 try:  # package import (tests)
-    from iptv_sessions.ingestion import IngestState
+    from iptv_sessions.ingestion import FailedAttempts, IngestState
     from iptv_sessions.pairing import (
         PairerConfig,
         default_schema_validator,
+        describe_error,
         load_channel_catalog_file,
         load_schema_validator,
         parse_channel_catalog,
     )
     from iptv_sessions.state_store import JOURNAL_MAGIC, JournalStore
 except ImportError:  # NiFi loads sibling modules as top-level modules
-    from ingestion import IngestState
+    from ingestion import FailedAttempts, IngestState
     from pairing import (
         PairerConfig,
         default_schema_validator,
+        describe_error,
         load_channel_catalog_file,
         load_schema_validator,
         parse_channel_catalog,
@@ -49,14 +51,17 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.4.5"
+        version = "0.5.0"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
             "distinct valid events (raw), sessions and quarantine records, as headerless CSV. Input: batches of "
             "ConsumeViewingEvents (partition, offset, message per line); an empty FlowFile is a tick. State (pending "
             "halves, processed offsets, last output for replay) is kept in a local journal (State Directory): one "
-            "fsynced record of what changed per batch, compacted into snapshots. One concurrent task."
+            "fsynced record of what changed per batch, compacted into snapshots. One concurrent task. A message that "
+            "fails validation or pairing in any way is quarantined with the error; a batch that fails as a whole "
+            "goes to 'failure' (retried by NiFi with back-off) and, from its Attempts Before Split-th failure on, is "
+            "split so that what fails is quarantined as batch_failed and the rest lands."
         )
         tags = ["iptv", "sessions", "pairing", "kafka", "exactly-once", "stateful", "quarantine"]
         dependencies = ["jsonschema>=4.20", "fastjsonschema>=2.19"]
@@ -120,13 +125,24 @@ class PairViewingEvents(FlowFileTransform):
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
 
-    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE, STATE_DIR]
+    SPLIT_AFTER = PropertyDescriptor(
+        name="Attempts Before Split",
+        description="A batch FlowFile that failed this many times (each failure goes to 'failure': set NiFi's retry "
+        "with back-off on that relationship) is processed split: each part on a copy of the state, a failing part "
+        "halved down to single messages, which are quarantined as batch_failed with the error; the rest lands.",
+        required=True,
+        default_value="3",
+        validators=[StandardValidators.POSITIVE_INTEGER_VALIDATOR],
+    )
+
+    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE, STATE_DIR, SPLIT_AFTER]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
         self._settings = None
         self._store = None  # JournalStore, open (and locked) while the processor is scheduled
         self._state = None  # IngestState as of the last durable save; None: reload from the store
+        self._failures = FailedAttempts()
         self.clock = time.time  # replaceable in tests
 
     def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
@@ -217,6 +233,7 @@ class PairViewingEvents(FlowFileTransform):
             "validator": load_schema_validator(schema_file) if schema_file else default_schema_validator(),
             "scope": Scope.CLUSTER if scope_name == "CLUSTER" else Scope.LOCAL,
             "state_dir": os.path.abspath(context.getProperty(self.STATE_DIR).getValue() or "./state/iptv-pairing"),
+            "split_after": int(context.getProperty(self.SPLIT_AFTER).asInteger() or 3),
         }
 
     def transform(self, context, flowfile):
@@ -232,12 +249,34 @@ class PairViewingEvents(FlowFileTransform):
         t1 = time.monotonic()
         content = flowfile.getContentsAsBytes() if flowfile.getSize() else b""
         t2 = time.monotonic()
-        result = state.process(input_id, content or b"", now=self.clock(), tick=tick)
-        t3 = time.monotonic()
-        if not result.replayed:
-            # Durable before NiFi commits the output: a crash in between makes NiFi hand this FlowFile over again,
-            # and the stored output is then returned as is (IngestState.process).
-            state.save(self._store)
+        try:
+            result = state.process(input_id, content or b"", now=self.clock(), tick=tick)
+            t3 = time.monotonic()
+            if not result.replayed:
+                # Durable before NiFi commits the output: a crash in between makes NiFi hand this FlowFile over
+                # again, and the stored output is then returned as is (IngestState.process).
+                state.save(self._store)
+        except Exception as exc:
+            # Not one message's content (those are quarantined inside process): a bug, or the state directory
+            # failing. The half-changed state is dropped (reloaded from the journal on the next call).
+            attempts = self._failures.record(input_id)
+            split_after = self._settings["split_after"]
+            if attempts < split_after:
+                if self.logger is not None:
+                    self.logger.warn(
+                        f"batch {input_id} failed (attempt {attempts}; split from attempt {split_after}): "
+                        f"{describe_error(exc)}"
+                    )
+                raise
+            if self.logger is not None:
+                self.logger.error(f"batch {input_id} failed {attempts} times, splitting it: {describe_error(exc)}")
+            self._open_state(context)
+            state, self._state = self._state, None
+            result = state.process_isolating(input_id, content or b"", now=self.clock(), error=describe_error(exc))
+            t3 = time.monotonic()
+            if not result.replayed:
+                state.save(self._store)
+        self._failures.forget(input_id)
         self._state = state
         if result.replayed and self.logger is not None:
             self.logger.info(f"replaying the stored output of FlowFile {input_id} (processed before a restart)")
@@ -251,6 +290,7 @@ class PairViewingEvents(FlowFileTransform):
             "iptv.redelivered.skipped": str(result.skipped_redelivered),
             "iptv.duplicates.dropped": str(counters.get("duplicates_dropped", 0)),
             "iptv.replayed": "true" if result.replayed else "false",
+            "iptv.split": "true" if result.isolated else "false",
             # where the time went (ms): state reload (after a failure only), content read, pairing, state save
             "iptv.pair.timing": f"load={(t1 - t0) * 1000:.0f} read={(t2 - t1) * 1000:.0f} "
             f"pair={(t3 - t2) * 1000:.0f} save={(time.monotonic() - t3) * 1000:.0f}",

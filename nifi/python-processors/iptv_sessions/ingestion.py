@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 try:
-    from iptv_sessions.pairing import PairerConfig, SessionPairer
+    from iptv_sessions import pairing
 except ImportError:  # NiFi loads sibling modules as top-level modules
-    from pairing import PairerConfig, SessionPairer
+    import pairing
 
 INGEST_STATE_FORMAT = "iptv-ingest/1"
 SECTION_MARKER = "#@ "
@@ -103,19 +103,33 @@ def format_batch_line(partition: int, offset: int, message: str) -> str:
     return f"{partition}\t{offset}\t{escape_message(message)}\n"
 
 
-def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
-    """Lines of a consumer batch (plain or gzip) -> [(partition, offset, message)]. Blank lines are ignored."""
+def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str]], list[str]]:
+    """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message)], [malformed lines])``.
+    Blank lines are ignored; a line that is not ``<partition>\\t<offset>\\t<message>`` is returned as it is,
+    to be quarantined rather than fail the batch."""
     if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
         content = gzip.decompress(content)
     text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
-    out = []
+    out: list[tuple[int, int, str]] = []
+    malformed: list[str] = []
     append = out.append
     for line in text.split("\n"):
         if not line:
             continue
-        p, o, msg = line.split("\t", 2)
-        append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg))
-    return out
+        try:
+            p, o, msg = line.split("\t", 2)
+            append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg))
+        except ValueError:
+            malformed.append(line)
+    return out, malformed
+
+
+def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
+    """Lines of a consumer batch -> [(partition, offset, message)]; ValueError naming the first malformed line."""
+    items, malformed = read_batch(content)
+    if malformed:
+        raise ValueError(f"malformed batch line: {malformed[0][:200]!r}")
+    return items
 
 
 # ------------------------------------------------------------------------------------------------ offset ranges
@@ -169,7 +183,14 @@ def _csv_line(row: Iterable[Any]) -> str:
 
 
 def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """One physical line of valid UTF-8: line breaks written as ``\\n`` / ``\\r``, and characters UTF-8 cannot
+    encode (lone surrogates, which a JSON escape such as ``\\ud800`` decodes to) as backslash escapes."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
 
 
 def quarantine_lines(q: dict) -> list[str]:
@@ -177,7 +198,7 @@ def quarantine_lines(q: dict) -> list[str]:
     raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
     sid = q.get("session_id") or ""
     return [
-        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"]), _one_line(raw)])
+        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"] or ""), _one_line(raw)])
         for raw in raws
     ]
 
@@ -237,12 +258,33 @@ class IngestResult:
     counters: dict[str, Any] = field(default_factory=dict)
     replayed: bool = False
     skipped_redelivered: int = 0
+    #: Processed by :meth:`IngestState.process_isolating` (split after repeated failures).
+    isolated: bool = False
+
+
+class FailedAttempts:
+    """How often each input FlowFile (by uuid) has failed in this process; bounded, oldest forgotten first."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self.counts: dict[str, int] = {}
+
+    def record(self, input_id: str) -> int:
+        """Count one more failure of ``input_id``; returns its failures so far."""
+        n = self.counts.pop(input_id, 0) + 1
+        self.counts[input_id] = n
+        while len(self.counts) > self.limit:
+            del self.counts[next(iter(self.counts))]
+        return n
+
+    def forget(self, input_id: str) -> None:
+        self.counts.pop(input_id, None)
 
 
 class IngestState:
     """Pairer + processed offsets + last input identity/output; one NiFi state map (Map<String,String>)."""
 
-    def __init__(self, pairer: SessionPairer) -> None:
+    def __init__(self, pairer: pairing.SessionPairer) -> None:
         self.pairer = pairer
         self.offsets: dict[int, OffsetRanges] = {}
         self.last_input: str | None = None
@@ -257,24 +299,108 @@ class IngestState:
             return self._process(input_id, content, now, tick)
 
     def _process(self, input_id: str, content: bytes, now: float, tick: bool) -> IngestResult:
+        items, malformed = read_batch(content)
+        messages, skipped = self._take_new(items)
+        result = self.pairer.process_batch(messages, now=now, tick=tick or not (messages or malformed))
+        self._quarantine_malformed(result, malformed, now)
+        return self._finish(input_id, [result], skipped)
+
+    def process_isolating(self, input_id: str, content: bytes, now: float, error: str) -> IngestResult:
+        """Process a batch that failed :meth:`process` repeatedly (``error``: the last failure) by splitting it.
+
+        Each part is tried on a copy of the pairer and adopted when it succeeds; a part that fails is split in
+        two, down to single messages, and a single message that still fails is quarantined as ``batch_failed``
+        with both errors. So whatever in the batch trips a fault outside the per-message guard, the rest of it
+        lands, each message exactly once. Content that cannot be read as a batch at all becomes one quarantine
+        record holding it."""
+        if input_id and input_id == self.last_input:
+            return IngestResult(self.last_output, dict(self.last_counts), replayed=True)
+        with _no_cyclic_gc():
+            arrival_iso = pairing.format_wallclock(now)
+            try:
+                items, malformed = read_batch(content)
+            except Exception as exc:  # noqa: BLE001 - e.g. corrupt gzip: keep the bytes, say why
+                out = pairing.BatchResult(counters=pairing.new_counters())
+                raw = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else str(content)
+                pairing.quarantine(
+                    out,
+                    pairing.BATCH_FAILED,
+                    None,
+                    raw,
+                    f"{error}; unreadable batch: {pairing.describe_error(exc)}",
+                    arrival_iso,
+                )
+                return self._finish(input_id, [out], 0, isolated=True)
+            messages, skipped = self._take_new(items)
+            results: list[pairing.BatchResult] = []
+            parts = [messages] if messages else []
+            while parts:
+                part = parts.pop(0)
+                trial = self.pairer.copy()
+                try:
+                    results.append(trial.process_batch(part, now=now))
+                except Exception as exc:  # noqa: BLE001 - isolate what fails, land the rest
+                    if len(part) > 1:
+                        mid = len(part) // 2
+                        parts[0:0] = [part[:mid], part[mid:]]
+                        continue
+                    out = pairing.BatchResult(counters=pairing.new_counters())
+                    detail = f"{error}; alone: {pairing.describe_error(exc)}"
+                    pairing.quarantine(
+                        out, pairing.BATCH_FAILED, pairing.guess_session_id(part[0]), part[0], detail, arrival_iso
+                    )
+                    self.pairer.totals["quarantined"][pairing.BATCH_FAILED] += 1
+                    results.append(out)
+                    continue
+                self.pairer = trial
+            if not results:
+                results.append(self.pairer.process_batch([], now=now, tick=True))
+            self._quarantine_malformed(results[-1], malformed, now)
+            return self._finish(input_id, results, skipped, isolated=True)
+
+    def _take_new(self, items: list[tuple[int, int, str]]) -> tuple[list[str], int]:
+        """The messages whose Kafka offsets were not processed yet (now recorded as processed), and how many
+        were skipped as redelivered."""
         messages = []
         skipped = 0
-        for partition, offset, message in parse_batch(content):
+        for partition, offset, message in items:
             ranges = self.offsets.setdefault(partition, OffsetRanges())
             if ranges.contains(offset):
                 skipped += 1
                 continue
             ranges.add(offset)
             messages.append(message)
-        result = self.pairer.process_batch(messages, now=now, tick=tick or not messages)
-        data, counts = render_output(result.events, result.sessions, result.quarantine)
+        return messages, skipped
+
+    def _quarantine_malformed(self, out: pairing.BatchResult, lines: list[str], now: float) -> None:
+        arrival_iso = pairing.format_wallclock(now)
+        for line in lines:
+            pairing.quarantine(
+                out, pairing.MALFORMED_BATCH_LINE, None, line, "not '<partition>\\t<offset>\\t<message>'", arrival_iso
+            )
+            self.pairer.totals["quarantined"][pairing.MALFORMED_BATCH_LINE] += 1
+
+    def _finish(
+        self, input_id: str, results: list[pairing.BatchResult], skipped: int, isolated: bool = False
+    ) -> IngestResult:
+        """Render the results of one input FlowFile and remember them as its output (for a replay)."""
+        events: list[tuple] = []
+        sessions: list = []
+        quarantined: list[dict] = []
+        counters = pairing.new_counters()
+        for r in results:
+            events.extend(r.events)
+            sessions.extend(r.sessions)
+            quarantined.extend(r.quarantine)
+            pairing.add_counters(counters, r.counters)
+        data, counts = render_output(events, sessions, quarantined)
         if data:  # gzip: a fifth of the bytes to carry over NiFi's Java/Python bridge (see kafka_batches.py)
             data = gzip.compress(data, compresslevel=1, mtime=0)
         self.last_input = input_id
         self.last_output = data
         self.last_counts = counts
         self.redelivered_total += skipped
-        return IngestResult(data, counts, result.counters, skipped_redelivered=skipped)
+        return IngestResult(data, counts, counters, skipped_redelivered=skipped, isolated=isolated)
 
     # state map -----------------------------------------------------------------------------------------
     def to_state_map(self) -> dict[str, str]:
@@ -323,14 +449,16 @@ class IngestState:
             return "delta"
 
     @classmethod
-    def from_store(cls, store: Any, config: PairerConfig | None = None, schema_validator: Any = None) -> IngestState:
+    def from_store(
+        cls, store: Any, config: pairing.PairerConfig | None = None, schema_validator: Any = None
+    ) -> IngestState:
         """State from the store's snapshot and the journal records after it (an empty store: a fresh state)."""
         with _no_cyclic_gc():
             snapshot, records = store.load()
             if snapshot is None:
-                obj = cls(SessionPairer(config, schema_validator))
+                obj = cls(pairing.SessionPairer(config, schema_validator))
             else:
-                obj = cls(SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
+                obj = cls(pairing.SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
                 obj._set_meta(snapshot["ingest"])
             for record in records:
                 obj.pairer.apply_delta(record["pairer"])
@@ -343,11 +471,11 @@ class IngestState:
 
     @classmethod
     def from_state_map(
-        cls, state: dict[str, str] | None, config: PairerConfig | None = None, schema_validator: Any = None
+        cls, state: dict[str, str] | None, config: pairing.PairerConfig | None = None, schema_validator: Any = None
     ) -> IngestState:
         state = unchunk_state(dict(state or {}))
         pairer_state = {k: v for k, v in state.items() if not k.startswith("ingest.")}
-        obj = cls(SessionPairer.from_state_map(pairer_state, config, schema_validator))
+        obj = cls(pairing.SessionPairer.from_state_map(pairer_state, config, schema_validator))
         if "ingest.meta" in state:
             if state.get("ingest.format") != INGEST_STATE_FORMAT:
                 raise ValueError(f"unsupported ingest state format: {state.get('ingest.format')!r}")

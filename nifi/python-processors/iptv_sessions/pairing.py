@@ -48,7 +48,16 @@ END_BEFORE_START = "end_before_start"
 CONFLICTING_DUPLICATE = "conflicting_duplicate"
 UNMATCHED_START = "unmatched_start"
 UNMATCHED_END = "unmatched_end"
-REASONS = (
+#: An exception while pairing one message that its validation did not foresee: the message is quarantined with
+#: the error instead of failing its whole batch (and the batch's valid events with it).
+PROCESSING_ERROR = "processing_error"
+#: A consumer batch line that is not ``<partition>\t<offset>\t<message>`` (see ingestion.parse_batch).
+MALFORMED_BATCH_LINE = "malformed_batch_line"
+#: A message of a batch that kept failing for a reason outside any one message's validation, isolated by
+#: splitting the batch (ingestion.IngestState.process_isolating); the detail holds the error.
+BATCH_FAILED = "batch_failed"
+#: Reasons given by the pairing rules (docs/session-pairing.md).
+RULE_REASONS = (
     INVALID_JSON,
     INVALID_SCHEMA,
     UNKNOWN_CHANNEL,
@@ -58,6 +67,9 @@ REASONS = (
     UNMATCHED_START,
     UNMATCHED_END,
 )
+#: Reasons given by the guards that keep one bad message from failing its batch.
+GUARD_REASONS = (PROCESSING_ERROR, MALFORMED_BATCH_LINE, BATCH_FAILED)
+REASONS = RULE_REASONS + GUARD_REASONS
 
 SESSION_COLUMNS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
 STATE_FORMAT = "iptv-session-pairer/1"
@@ -279,14 +291,23 @@ def validate_message(
         obj = json.loads(raw, parse_constant=_reject_constant)
     except ValueError as exc:
         return None, INVALID_JSON, str(exc)
-    if schema_validator is not None:
-        problem = schema_validator(obj)
-        if problem:
-            return None, INVALID_SCHEMA, problem
-    problem = check_event(obj)
+    except RecursionError:  # json's C decoder recurses once per nesting level: '[[[[...' of a few thousand
+        return None, INVALID_JSON, "nested too deeply"
+    try:
+        problem = schema_validator(obj) if schema_validator is not None else None
+        if not problem:
+            problem = check_event(obj)
+    except Exception as exc:  # noqa: BLE001 - whatever a decoded value does to a validator is the message's fault
+        problem = f"could not be validated: {describe_error(exc)}"
     if problem:
         return None, INVALID_SCHEMA, problem
     return obj, None, ""
+
+
+def describe_error(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` of an exception, one line, at most ``limit`` characters (for a quarantine detail)."""
+    text = f"{type(exc).__name__}: {exc}".replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _reject_constant(name: str) -> Any:
@@ -439,10 +460,25 @@ _STATUS_BIT = {"enabled": 1, "disabled": 2}
 _COUNTER_KEYS = ("events_in", "sessions_out", "duplicates_dropped", "evicted", "expired", "ticks")
 
 
-def _new_counters() -> dict[str, Any]:
+def new_counters() -> dict[str, Any]:
     counters: dict[str, Any] = {k: 0 for k in _COUNTER_KEYS}
     counters["quarantined"] = {r: 0 for r in REASONS}
     return counters
+
+
+def add_counters(into: dict[str, Any], counters: dict[str, Any]) -> None:
+    for key in _COUNTER_KEYS:
+        into[key] += counters[key]
+    for reason, n in counters["quarantined"].items():
+        into["quarantined"][reason] = into["quarantined"].get(reason, 0) + n
+
+
+def quarantine(out: BatchResult, reason: str, sid: str | None, raw: str, detail: str, arrival_iso: str) -> None:
+    """Add one quarantine record (and count it) to ``out``."""
+    out.quarantine.append(
+        {"reason": reason, "session_id": sid, "raw": raw, "detail": detail, "arrival_ts": arrival_iso}
+    )
+    out.counters["quarantined"][reason] += 1
 
 
 class SessionPairer:
@@ -458,7 +494,7 @@ class SessionPairer:
         self.watermark: int | None = None  # max event time seen (valid events)
         self.seq = 0
         self.entries: dict[str, _Entry] = {}
-        self.totals = _new_counters()
+        self.totals = new_counters()
         #: Session ids with a pending half (insertion-ordered set): expiry scans these, not every entry.
         self.pending: dict[str, None] = {}
         #: Session ids whose entry changed or was removed since :meth:`take_dirty` (incremental state saves).
@@ -480,21 +516,25 @@ class SessionPairer:
         """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
         used as the arrival time of every message in the batch and for the grace check. Blank messages are
         skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
-        out = BatchResult(counters=_new_counters())
+        out = BatchResult(counters=new_counters())
         if tick:
             out.counters["ticks"] += 1
         arrival_iso = format_wallclock(now)
         process_one = self._process_one
         n_in = 0
         for raw in messages:
+            n_in += 1
             if not isinstance(raw, str):
                 raw = raw.decode("utf-8", errors="replace")
             if raw[-1:] in ("\r", "\n"):
                 raw = raw.rstrip("\r\n")
             if not raw or (raw[0] != "{" and not raw.strip()):
+                self._quarantine(out, INVALID_JSON, None, raw, "empty message", arrival_iso)
                 continue
-            n_in += 1
-            process_one(raw, now, arrival_iso, out)
+            try:
+                process_one(raw, now, arrival_iso, out)
+            except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
+                self._quarantine(out, PROCESSING_ERROR, guess_session_id(raw), raw, describe_error(exc), arrival_iso)
         out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
@@ -502,13 +542,7 @@ class SessionPairer:
         self._add_totals(out.counters)
         return out
 
-    def _quarantine(
-        self, out: BatchResult, reason: str, sid: str | None, raw: str, detail: str, arrival_iso: str
-    ) -> None:
-        out.quarantine.append(
-            {"reason": reason, "session_id": sid, "raw": raw, "detail": detail, "arrival_ts": arrival_iso}
-        )
-        out.counters["quarantined"][reason] += 1
+    _quarantine = staticmethod(quarantine)
 
     def _day_midnight(self, day: str) -> int:
         midnight = _midnight(day)
@@ -548,7 +582,7 @@ class SessionPairer:
     def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
         parsed = self._parse(raw)
         if parsed[0] is None:
-            self._quarantine(out, parsed[1], _guess_session_id(raw), raw, parsed[2], arrival_iso)
+            self._quarantine(out, parsed[1], guess_session_id(raw), raw, parsed[2], arrival_iso)
             return
         sid, user_id, channel_id, timer, text, status = parsed
         if self.watermark is None or timer > self.watermark:
@@ -692,10 +726,7 @@ class SessionPairer:
             out.counters["evicted"] += 1
 
     def _add_totals(self, counters: dict[str, Any]) -> None:
-        for key in _COUNTER_KEYS:
-            self.totals[key] += counters[key]
-        for reason, n in counters["quarantined"].items():
-            self.totals["quarantined"][reason] = self.totals["quarantined"].get(reason, 0) + n
+        add_counters(self.totals, counters)
 
     # ------------------------------------------------------------------ introspection
 
@@ -721,6 +752,12 @@ class SessionPairer:
             # sorted for a deterministic serialisation
             "entries": {sid: self.entries[sid].dump() for sid in sorted(self.entries)},
         }
+
+    def copy(self) -> SessionPairer:
+        """An independent copy (state and change set), to try a batch on without touching this pairer."""
+        twin = SessionPairer.from_dict(self.to_dict(), self.config, self.schema_validator)
+        twin.dirty = set(self.dirty)
+        return twin
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
@@ -749,7 +786,7 @@ class SessionPairer:
     def _set_meta(self, data: dict[str, Any]) -> None:
         self.watermark = data["watermark"]
         self.seq = int(data["seq"])
-        totals = _new_counters()
+        totals = new_counters()
         for key in _COUNTER_KEYS:
             totals[key] = int(data["totals"].get(key, 0))
         totals["quarantined"].update({k: int(v) for k, v in data["totals"].get("quarantined", {}).items()})
@@ -808,14 +845,15 @@ class SessionPairer:
         return cls.from_json(text, config, schema_validator)
 
 
-def _guess_session_id(raw: str) -> str | None:
+def guess_session_id(raw: str) -> str | None:
     """Best-effort session id of an invalid message (for the quarantine record), else None."""
     try:
         obj = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if isinstance(obj, dict) and isinstance(obj.get("session_id"), str) and len(obj["session_id"]) <= 64:
-        return obj["session_id"]
+    sid = obj.get("session_id") if isinstance(obj, dict) else None
+    if isinstance(sid, str) and len(sid) <= 64 and sid.isprintable():  # no line breaks, lone surrogates, ...
+        return sid
     return None
 
 
