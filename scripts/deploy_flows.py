@@ -14,8 +14,10 @@ differs; process group created (empty) if missing; the flow definition swapped i
 when its version stamp differs from the one in the group's comments (NiFi stops the affected components, keeps
 every connection whose identifier persists together with its queued FlowFiles, swaps, and restarts them; the
 script first stops the Kafka consumer and lets the queues drain for --drain-timeout, and refuses an upgrade that
-would delete a connection still holding FlowFiles); controller services enabled; every processor checked valid
-(Python processors first build their virtualenv); the group started. A second run changes nothing.
+would delete a connection still holding FlowFiles); label texts rendered with the parameter values (NiFi does not
+resolve #{...} in labels); the group placed on the root canvas (plan_layout: one column per flow in the order of
+the data's path, a group the operator moved stays where it is); controller services enabled; every processor
+checked valid (Python processors first build their virtualenv); the group started. A second run changes nothing.
 Exit codes: 0 deployed and running; 1 error or an invalid component; 2 usage.
 """
 
@@ -55,6 +57,17 @@ BASE_NAME = "IPTV ingestion"
 BASE_CONTEXT = "iptv-ingestion"
 _STAMP_RE = re.compile(r" flow, version (\S+(?: sha:[0-9a-f]+)?)")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_PARAM_REF_RE = re.compile(r"#\{([^}]+)\}")
+
+Position = tuple[float, float]
+# NiFi 2 draws every process group as a fixed 384 x 176 box (the REST API reports no size for groups).
+GROUP_SIZE: Position = (384.0, 176.0)
+# One column per flow along the data's path, instances of a flow in rows below it; 96 px between boxes.
+GROUP_PITCH: Position = (GROUP_SIZE[0] + 96.0, GROUP_SIZE[1] + 96.0)
+# Where deploys before issue #17 left every group: the replace request moves a group to the snapshot's position,
+# which was (0, 0) for all flows. A group found there was put there by the deploy, not by an operator.
+LEGACY_POSITION: Position = (0.0, 0.0)
+NEW_GROUP = "<new>"  # plan_layout's id for the group a deploy is about to create
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,112 @@ def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str, 
     for p in ctx["parameters"]:
         p["value"] = params.get(p["name"], p.get("value"))
     snap["parameterContexts"] = {ctx_name: ctx}
+    for label in _labels(fc):
+        label["label"] = render_canvas_text(label["label"], params, stamp)
     return snap
+
+
+def _labels(group: dict[str, Any]) -> list[dict[str, Any]]:
+    """Labels of a versioned process group and of the groups inside it."""
+    out = list(group.get("labels") or [])
+    for child in group.get("processGroups") or []:
+        out += _labels(child)
+    return out
+
+
+def render_canvas_text(text: str, params: dict[str, str], stamp: str) -> str:
+    """A label's text as the operator should read it: ``#{name}`` replaced by the parameter's value (NiFi leaves
+    parameter references in labels unresolved) and ``@FLOW_VERSION@`` by the version stamp. A reference to a
+    parameter the flow does not have is a mistake in the flow definition: ValueError."""
+    unknown = sorted({m for m in _PARAM_REF_RE.findall(text) if m not in params})
+    if unknown:
+        raise ValueError(f"label refers to unknown parameter(s) {', '.join(unknown)}: {text[:60]!r}")
+    rendered = _PARAM_REF_RE.sub(lambda m: params[m.group(1)] or "(empty)", text)
+    return rendered.replace("@FLOW_VERSION@", stamp)
+
+
+# ---------------------------------------------------------------------------------------------- canvas layout
+@dataclass(frozen=True)
+class CanvasGroup:
+    """A process group on the root canvas as the layout sees it."""
+
+    id: str
+    name: str
+    position: Position | None  # None: the group is about to be created
+    column: int | None = None  # its flow's place on the data's path; None: not a group of this script
+    production: bool = True  # False: a copy deployed with --instance
+
+
+def slot(column: int, row: int) -> Position:
+    """Top-left corner of the layout cell (column = place on the data's path, row 0 = production)."""
+    return (column * GROUP_PITCH[0], row * GROUP_PITCH[1])
+
+
+def boxes_overlap(a: Position, b: Position, size: Position = GROUP_SIZE) -> bool:
+    """True if two process-group boxes with top-left corners ``a`` and ``b`` share any area."""
+    return abs(a[0] - b[0]) < size[0] and abs(a[1] - b[1]) < size[1]
+
+
+def _same(a: Position, b: Position) -> bool:
+    return abs(a[0] - b[0]) < 0.5 and abs(a[1] - b[1]) < 0.5
+
+
+def _on_own_slot(g: CanvasGroup) -> bool:
+    if g.position is None or g.column is None:
+        return False
+    row = round(g.position[1] / GROUP_PITCH[1])
+    return row >= 0 and _same(g.position, slot(g.column, row))
+
+
+def _deploy_given(g: CanvasGroup) -> bool:
+    """The position is one this script gives (or the group is new), so the layout may set it. Anything else was
+    chosen by an operator (or belongs to a group this script does not manage) and is kept."""
+    if g.column is None:
+        return False
+    return g.position is None or _same(g.position, LEGACY_POSITION) or _on_own_slot(g)
+
+
+def plan_layout(groups: list[CanvasGroup]) -> dict[str, Position]:
+    """Position of every group of the root canvas: a group at a position an operator chose, or not deployed by
+    this script, stays; each of this script's groups goes to its flow's column (the data's path from left to
+    right), production in row 0, instances below, in the first row whose box overlaps no other group. A group
+    already on a free cell of its column stays there, so a second deploy moves nothing."""
+    plan: dict[str, Position] = {}
+    taken: list[Position] = []
+    movable: list[CanvasGroup] = []
+    for g in groups:
+        if _deploy_given(g):
+            movable.append(g)
+        elif g.position is not None:
+            plan[g.id] = g.position
+            taken.append(g.position)
+    movable.sort(key=lambda g: (g.column, not g.production, g.name))
+    unplaced = []
+    for g in movable:  # first those already on a free cell of their column: they keep it
+        if g.position is not None and _on_own_slot(g) and not any(boxes_overlap(g.position, t) for t in taken):
+            plan[g.id] = g.position
+            taken.append(g.position)
+        else:
+            unplaced.append(g)
+    for g in unplaced:
+        assert g.column is not None  # only this script's groups are movable
+        row = 0
+        while any(boxes_overlap(slot(g.column, row), t) for t in taken):
+            row += 1
+        plan[g.id] = slot(g.column, row)
+        taken.append(plan[g.id])
+    return plan
+
+
+def flow_column(name: str) -> tuple[int | None, bool]:
+    """(column, production) of a root group by its name: the place of its flow in FLOWS (declared in the order of
+    the data's path), and False for an instance copy "<base name> [<instance>]"; (None, True) for other groups."""
+    for column, spec in enumerate(FLOWS.values()):
+        if name == spec.base_name:
+            return column, True
+        if name.startswith(spec.base_name + " [") and name.endswith("]"):
+            return column, False
+    return None, True
 
 
 def stamp_of(comments: str | None) -> str | None:
@@ -222,6 +340,54 @@ def find_context(name: str):
         if ctx.component.name == name:
             return ctx
     return None
+
+
+def root_groups() -> list:
+    nipyapi = _nipyapi()
+    return nipyapi.nifi.ProcessGroupsApi().get_process_groups(nipyapi.canvas.get_root_pg_id()).process_groups or []
+
+
+def planned_position(pg_name: str, pg) -> Position:
+    """Where the group ``pg_name`` (``pg`` None: about to be created) belongs on the root canvas (plan_layout)."""
+    canvas = []
+    for g in root_groups():
+        column, production = flow_column(g.component.name)
+        pos = (float(g.component.position.x), float(g.component.position.y))
+        canvas.append(CanvasGroup(g.id, g.component.name, pos, column, production))
+    if pg is None:
+        column, production = flow_column(pg_name)
+        canvas.append(CanvasGroup(NEW_GROUP, pg_name, None, column, production))
+    return plan_layout(canvas)[pg.id if pg is not None else NEW_GROUP]
+
+
+def move_group(pg_id: str, position: Position) -> None:
+    nipyapi = _nipyapi()
+    api = nipyapi.nifi.ProcessGroupsApi()
+    pg = api.get_process_group(pg_id)
+    body = nipyapi.nifi.ProcessGroupEntity(
+        revision=pg.revision,
+        component=nipyapi.nifi.ProcessGroupDTO(id=pg_id, position=nipyapi.nifi.PositionDTO(*position)),
+    )
+    api.update_process_group(body=body, id=pg_id)
+
+
+def sync_labels(pg_id: str, snapshot: dict[str, Any], dry_run: bool) -> list[str]:
+    """Set each label's text to the rendered one of the snapshot where it differs: a replace request only runs
+    when the flow's version changes, a parameter value (say the topic) can change without it."""
+    nipyapi = _nipyapi()
+    wanted = {lb["identifier"]: lb["label"] for lb in snapshot["flowContents"].get("labels") or []}
+    actions = []
+    for entity in nipyapi.nifi.ProcessGroupsApi().get_labels(pg_id).labels or []:
+        text = wanted.get(entity.component.versioned_component_id or "")
+        if text is None or entity.component.label == text:
+            continue
+        actions.append(f"update label text: {text.splitlines()[0][:70]!r}...")
+        if not dry_run:
+            body = nipyapi.nifi.LabelEntity(
+                revision=entity.revision, component=nipyapi.nifi.LabelDTO(id=entity.id, label=text)
+            )
+            nipyapi.nifi.LabelsApi().update_label(body=body, id=entity.id)
+    return actions
 
 
 def context_values(ctx) -> dict[str, str | None]:
@@ -377,17 +543,24 @@ def deploy(
     actions = ensure_context(ctx_name, params, dry_run)
     pg = find_group(pg_name)
     pg_id = pg.id if pg is not None else None
+    position = planned_position(pg_name, pg)
+    # A replace request moves the group to the snapshot's position: give it the planned one (for a group the
+    # operator moved, that is where it stands now)
+    snapshot["flowContents"]["position"] = {"x": position[0], "y": position[1]}
     if pg is None:
-        actions.append(f"create process group {pg_name!r} and import the flow at version {stamp}")
+        actions.append(f"create process group {pg_name!r} at {_xy(position)} and import the flow at version {stamp}")
         if not dry_run:
             root = nipyapi.canvas.get_process_group(nipyapi.canvas.get_root_pg_id(), "id")
-            existing = len(nipyapi.nifi.ProcessGroupsApi().get_process_groups(root.id).process_groups or [])
-            pg = nipyapi.canvas.create_process_group(root, pg_name, (0, 700 * existing))
+            pg = nipyapi.canvas.create_process_group(root, pg_name, position)
             pg_id = pg.id
             replace_flow(pg_id, snapshot)
     else:
+        current = (float(pg.component.position.x), float(pg.component.position.y))
+        if not _same(current, position):
+            actions.append(f"move {pg_name!r} to {_xy(position)} (was {_xy(current)}, a position the deploy gave it)")
         deployed = stamp_of(pg.component.comments)
-        if deployed != stamp:
+        upgrade = deployed != stamp
+        if upgrade:
             actions.append(f"upgrade {pg_name!r} from version {deployed} to {stamp} (replace request)")
             if not dry_run:
                 left = stop_source_and_drain(pg_id, drain_timeout, spec.source)
@@ -400,6 +573,10 @@ def deploy(
                         )
                     log.info("%d FlowFiles still queued: kept in place across the swap", left)
                 replace_flow(pg_id, snapshot)
+        elif not dry_run and not _same(current, position):  # (an upgrade's replace request moves it)
+            move_group(pg_id, position)
+        if not upgrade:  # (an upgrade's replace request writes the labels)
+            actions += sync_labels(pg_id, snapshot, dry_run)
     problems: list[str] = []
     if pg_id and not dry_run:
         actions += enable_services(pg_id, dry_run)
@@ -409,6 +586,10 @@ def deploy(
     elif pg_id and start:
         actions += start_group(pg_id, dry_run=True)
     return {"actions": actions, "pg_id": pg_id, "stamp": stamp, "problems": problems, "name": pg_name}
+
+
+def _xy(p: Position) -> str:
+    return f"({p[0]:.0f}, {p[1]:.0f})"
 
 
 def remove(cfg: dict[str, Any], instance: str | None, flow: str = "ingestion") -> list[str]:
@@ -510,6 +691,7 @@ def prune_journals(cfg: dict[str, Any], dry_run: bool = False) -> list[str]:
     return actions
 
 
+# In the order of the data's path: plan_layout puts the flows' groups left to right in this order.
 FLOWS: dict[str, FlowSpec] = {
     "ingestion": FlowSpec(
         "ingestion",
