@@ -37,7 +37,8 @@ import deploy_flows  # noqa: E402
 
 from iptv import hdfs_client  # noqa: E402
 from iptv.config import load_config  # noqa: E402
-from iptv.stack.kafka import admin_client, kafka_tool_cmd  # noqa: E402
+from iptv.kafka_admin import admin_client  # noqa: E402
+from local_stack.kafka import kafka_tool_cmd  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "bench_ingestion.json"
 

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from confluent_kafka.admin import NewTopic  # noqa: E402
 
 from iptv.config import REPO_ROOT, load_config  # noqa: E402
-from iptv.stack.kafka import admin_client, kafka_tool_cmd  # noqa: E402
+from iptv.kafka_admin import admin_client  # noqa: E402
+from local_stack.kafka import kafka_tool_cmd  # noqa: E402
 from producer.events import Plan  # noqa: E402
 from producer.model import Simulator  # noqa: E402
 

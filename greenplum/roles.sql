@@ -1,5 +1,5 @@
 -- Roles and database of the warehouse (PostgreSQL 15 locally, the Greenplum stand-in). Idempotent: run on
--- every `stack up` by iptv/stack/postgres.py with psql as the admin role, connected to the maintenance database.
+-- every `stack up` by local_stack/postgres.py with psql as the admin role, connected to the maintenance database.
 --
 -- psql variables (set by the caller; passwords arrive on stdin, never on a command line):
 --   database, loader_user, loader_password, reader_user, reader_password, admin_user, admin_password

@@ -1,12 +1,12 @@
-"""Small HDFS access for the pipeline: WebHDFS (PyPI ``hdfs``, HdfsCLI) and the ``hdfs dfs`` java shell.
+"""The pipeline's HDFS client: WebHDFS through PyPI ``hdfs`` (HdfsCLI), configured from ``hdfs.webhdfs_url`` and
+``hdfs.user`` of the config, so the same calls work against the local stack and a real cluster (simple auth).
 
-Both are configured from ``hdfs.webhdfs_url``, ``hdfs.default_fs`` and ``hdfs.user`` of the config, so the same
-calls work against the local stack and a real cluster (simple auth)."""
+The local stack uses it too (its readiness probe and the project directories). The NiFi processors keep their own
+self-contained copy (``iptv_ingest.hdfs_sections.WebHdfs``); tests/integration/test_hdfs.py runs the same
+contract checks against both."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from typing import Any
 
 from hdfs import HdfsError, InsecureClient
@@ -16,12 +16,11 @@ __all__ = [
     "client",
     "delete",
     "exists",
-    "hdfs_shell",
-    "hdfs_shell_cmd",
     "list_dir",
     "mkdirs",
     "read_bytes",
     "read_text",
+    "replace",
     "write_bytes",
     "write_text",
 ]
@@ -69,29 +68,9 @@ def exists(cfg: dict[str, Any], path: str) -> bool:
     return client(cfg).status(path, strict=False) is not None
 
 
-def hdfs_shell_cmd(cfg: dict[str, Any], *args: str) -> list[str]:
-    """The argv of ``hdfs dfs <args>`` run with java from the stack's Hadoop jars (hdfs:// RPC), e.g.
-    ``subprocess.run(hdfs_shell_cmd(cfg, "-cat", "/x"), env=hdfs_shell_env(cfg))``."""
-    from iptv.stack.hdfs import Hdfs
-
-    return Hdfs(cfg).shell_cmd(*args)
-
-
-def hdfs_shell_env(cfg: dict[str, Any]) -> dict[str, str]:
-    return {**os.environ, "HADOOP_USER_NAME": str(cfg["hdfs"].get("user", "iptv"))}
-
-
-def hdfs_shell(
-    cfg: dict[str, Any], *args: str, input: bytes | None = None, check: bool = True, timeout: float = 300.0
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``hdfs dfs <args>``; stdout/stderr captured as bytes. Raises CalledProcessError if ``check``."""
-    res = subprocess.run(
-        hdfs_shell_cmd(cfg, *args),
-        input=input,
-        capture_output=True,
-        env=hdfs_shell_env(cfg),
-        timeout=timeout,
-    )
-    if check and res.returncode != 0:
-        raise subprocess.CalledProcessError(res.returncode, res.args, res.stdout, res.stderr)
-    return res
+def replace(cfg: dict[str, Any], src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst``, atomically replacing an existing ``dst`` file (WebHDFS RENAME with
+    ``renameoptions=OVERWRITE``, the NameNode's rename2): readers see the old file or the new one, never none.
+    HdfsCLI's ``rename`` refuses an existing destination, so this goes through its generic RENAME request."""
+    c = client(cfg)
+    c._rename(src, destination=c.resolve(dst), renameoptions="OVERWRITE")

@@ -15,7 +15,7 @@ from typing import Any
 
 from iptv import hdfs_client, hive_client
 from iptv.config import REPO_ROOT
-from iptv.stack.kafka import admin_client
+from iptv.kafka_admin import admin_client
 
 log = logging.getLogger(__name__)
 

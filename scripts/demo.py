@@ -89,7 +89,7 @@ def last_line(res: subprocess.CompletedProcess[str]) -> str:
 
 def stack_up(cfg: dict) -> bool:
     """Every service up; if NiFi cannot start, the others (the demo then skips the flows). True: NiFi is up."""
-    from iptv.stack import SERVICE_MODULES, control
+    from local_stack import SERVICE_MODULES, control
 
     try:
         note(f"all services up ({control.up(cfg):.0f}s)")

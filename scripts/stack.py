@@ -16,8 +16,8 @@ import logging
 import sys
 
 from iptv.config import ConfigError, load_config
-from iptv.stack import SERVICE_MODULES, control, services
-from iptv.stack.base import StackError
+from local_stack import SERVICE_MODULES, control, services
+from local_stack.base import StackError
 
 
 def main(argv: list[str] | None = None) -> int:

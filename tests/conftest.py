@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from iptv.config import load_config
-from iptv.stack import control, service, with_dependencies
+from local_stack import control, service, with_dependencies
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,22 @@
 """HDFS on the real local daemons: bytes written over WebHDFS read back over hdfs:// RPC (the java
-`hdfs dfs` shell) and the reverse, the client helpers, and data surviving a restart of the service."""
+`hdfs dfs` shell) and the reverse, the client helpers, data surviving a restart of the service, and one WebHDFS
+contract that both clients pass: the pipeline's (iptv.hdfs_client) and the NiFi processors' self-contained copy
+(iptv_ingest.hdfs_sections.WebHdfs)."""
 
 from __future__ import annotations
 
 import random
+import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from iptv_ingest.hdfs_sections import WebHdfs
 
 from iptv import hdfs_client
-from iptv.stack.hdfs import Hdfs
+from local_stack.hdfs import Hdfs, hdfs_shell
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +45,12 @@ def test_webhdfs_write_then_rpc_read(hdfs, base, tmp_path):
     path = f"{base}/from-webhdfs.bin"
     hdfs_client.write_bytes(hdfs, path, data)
 
-    cat = hdfs_client.hdfs_shell(hdfs, "-cat", path)
+    cat = hdfs_shell(hdfs, "-cat", path)
     assert len(cat.stdout) == len(data)
     assert cat.stdout == data
 
     local = tmp_path / "got.bin"
-    hdfs_client.hdfs_shell(hdfs, "-get", path, str(local))
+    hdfs_shell(hdfs, "-get", path, str(local))
     assert local.read_bytes() == data
 
 
@@ -52,7 +59,7 @@ def test_rpc_write_then_webhdfs_read(hdfs, base, tmp_path):
     local = tmp_path / "put.bin"
     local.write_bytes(data)
     path = f"{base}/from-rpc.bin"
-    hdfs_client.hdfs_shell(hdfs, "-put", "-f", str(local), path)
+    hdfs_shell(hdfs, "-put", "-f", str(local), path)
 
     assert hdfs_client.read_bytes(hdfs, path) == data
     status = dict(hdfs_client.list_dir(hdfs, base, status=True))["from-rpc.bin"]
@@ -71,7 +78,7 @@ def test_client_helpers(hdfs, base):
     hdfs_client.write_text(hdfs, f, "zweite Zeile ✓\n", overwrite=True)
     assert hdfs_client.read_text(hdfs, f) == "zweite Zeile ✓\n"
     assert hdfs_client.list_dir(hdfs, d) == ["note.txt"]
-    ls = hdfs_client.hdfs_shell(hdfs, "-ls", d).stdout.decode()
+    ls = hdfs_shell(hdfs, "-ls", d).stdout.decode()
     assert f"{d}/note.txt" in ls
     assert hdfs_client.delete(hdfs, f"{base}/helpers", recursive=True)
     assert not hdfs_client.exists(hdfs, f)
@@ -96,24 +103,105 @@ def test_data_survives_restart(hdfs, base):
     svc.wait_ready()
 
     assert hdfs_client.read_bytes(hdfs, path) == data
-    assert hdfs_client.hdfs_shell(hdfs, "-cat", path).stdout == data
+    assert hdfs_shell(hdfs, "-cat", path).stdout == data
 
 
-def test_ingestion_writer_replaces_a_file_atomically(hdfs, base):
-    """PutHdfsPartitioned's WebHDFS writer: a rewrite (a replay after a crash) replaces the file in one rename,
-    while a reader polling the directory always finds it (the earlier delete + rename left a gap)."""
-    import sys
-    import threading
+# ---------------------------------------------------------------------------------------------- WebHDFS contract
+@dataclass(frozen=True)
+class WebHdfsWriter:
+    """What both WebHDFS clients offer for the same job (land a file, replacing an earlier one atomically), in one
+    shape. Checks read back through the pipeline's client (the processors' copy cannot read)."""
 
-    from iptv.config import REPO_ROOT
+    name: str
+    create: Callable[[str, bytes, bool], None]  # (path, data, overwrite)
+    mkdirs: Callable[[str], None]
+    replace: Callable[[str, str], None]  # atomic rename over an existing destination
+    error: type[Exception]  # what a refused request raises
 
-    sys.path.insert(0, str(REPO_ROOT / "nifi" / "python-processors"))
-    from iptv_ingest.hdfs_sections import WebHdfs
 
-    fs = WebHdfs(hdfs["hdfs"]["webhdfs_url"], hdfs["hdfs"].get("user", "iptv"))
-    final, tmp = f"{base}/atomic/part-x.csv", f"{base}/atomic/.part-x.csv.tmp"
-    fs.mkdirs(f"{base}/atomic")
-    fs.put_file(final, tmp, b"first\n")
+def _pipeline_writer(cfg: dict[str, Any]) -> WebHdfsWriter:
+    return WebHdfsWriter(
+        "iptv.hdfs_client",
+        create=lambda path, data, overwrite: hdfs_client.write_bytes(cfg, path, data, overwrite=overwrite),
+        mkdirs=lambda path: hdfs_client.mkdirs(cfg, path),
+        replace=lambda src, dst: hdfs_client.replace(cfg, src, dst),
+        error=hdfs_client.HdfsError,
+    )
+
+
+def _processors_writer(cfg: dict[str, Any]) -> WebHdfsWriter:
+    fs = WebHdfs(cfg["hdfs"]["webhdfs_url"], cfg["hdfs"].get("user", "iptv"))
+    return WebHdfsWriter("hdfs_sections.WebHdfs", fs.create, fs.mkdirs, fs.replace, OSError)
+
+
+@pytest.fixture(params=[_pipeline_writer, _processors_writer], ids=["pipeline", "processors"])
+def writer(request, hdfs) -> WebHdfsWriter:
+    return request.param(hdfs)
+
+
+@pytest.fixture
+def area(hdfs, base, writer) -> str:
+    """A fresh directory per client and test (not created: the tests create it with the client under test)."""
+    return f"{base}/contract-{writer.name.replace('.', '_')}-{uuid.uuid4().hex[:8]}"
+
+
+def test_contract_mkdirs_creates_parents_and_is_idempotent(hdfs, writer, area):
+    d = f"{area}/a/b/c"
+    writer.mkdirs(d)
+    writer.mkdirs(d)
+    assert hdfs_client.client(hdfs).status(d)["type"] == "DIRECTORY"
+
+
+def test_contract_create_round_trips_binary_data(hdfs, writer, area):
+    data = _payload(seed=11)
+    path = f"{area}/new/dir/data.bin"  # parents are created by the create itself
+    writer.create(path, data, False)
+    assert hdfs_client.read_bytes(hdfs, path) == data
+    assert hdfs_client.client(hdfs).status(path)["length"] == len(data)
+    assert hdfs_shell(hdfs, "-cat", path).stdout == data  # the same bytes over hdfs:// RPC
+
+
+def test_contract_create_overwrites_only_when_asked(hdfs, writer, area):
+    path = f"{area}/file.csv"
+    writer.create(path, b"first\n", False)
+    with pytest.raises(writer.error):
+        writer.create(path, b"second\n", False)
+    assert hdfs_client.read_bytes(hdfs, path) == b"first\n"
+    writer.create(path, b"third\n", True)
+    assert hdfs_client.read_bytes(hdfs, path) == b"third\n"
+    writer.create(path, b"", True)  # an empty file is a file
+    assert hdfs_client.exists(hdfs, path) and hdfs_client.read_bytes(hdfs, path) == b""
+
+
+def test_contract_replace_moves_onto_a_missing_or_existing_file(hdfs, writer, area):
+    writer.mkdirs(area)
+    final, tmp = f"{area}/part-x.csv", f"{area}/.part-x.csv.tmp"
+    writer.create(tmp, b"one\n", True)
+    writer.replace(tmp, final)
+    assert hdfs_client.read_bytes(hdfs, final) == b"one\n"
+    assert not hdfs_client.exists(hdfs, tmp)
+    writer.create(tmp, b"two\n", True)
+    writer.replace(tmp, final)
+    assert hdfs_client.read_bytes(hdfs, final) == b"two\n"
+    assert not hdfs_client.exists(hdfs, tmp)
+    assert hdfs_client.list_dir(hdfs, area) == ["part-x.csv"]
+
+
+def test_contract_replace_of_a_missing_source_fails(hdfs, writer, area):
+    writer.mkdirs(area)
+    writer.create(f"{area}/kept.csv", b"kept\n", True)
+    with pytest.raises(writer.error):
+        writer.replace(f"{area}/no-such.tmp", f"{area}/kept.csv")
+    assert hdfs_client.read_bytes(hdfs, f"{area}/kept.csv") == b"kept\n"
+
+
+def test_contract_replace_is_atomic_for_readers(hdfs, writer, area):
+    """A rewrite (a replay after a crash) replaces the file in one rename, while a reader polling it always finds
+    it (a delete + rename would leave a gap)."""
+    writer.mkdirs(area)
+    final, tmp = f"{area}/part-x.csv", f"{area}/.part-x.csv.tmp"
+    writer.create(tmp, b"first\n", True)
+    writer.replace(tmp, final)
     client = hdfs_client.client(hdfs)
     missing: list[int] = []
     done = threading.Event()
@@ -127,11 +215,22 @@ def test_ingestion_writer_replaces_a_file_atomically(hdfs, base):
     watcher.start()
     try:
         for i in range(20):
-            fs.put_file(final, tmp, f"version {i}\n".encode())
+            writer.create(tmp, f"version {i}\n".encode(), True)
+            writer.replace(tmp, final)
     finally:
         done.set()
         watcher.join()
     assert missing == []
-    with client.read(final) as r:
-        assert r.read() == b"version 19\n"
-    assert client.status(tmp, strict=False) is None
+    assert hdfs_client.read_bytes(hdfs, final) == b"version 19\n"
+    assert not hdfs_client.exists(hdfs, tmp)
+
+
+def test_ingestion_writer_put_file_lands_via_its_temporary(hdfs, base):
+    """PutHdfsPartitioned's put_file is create(tmp) + replace(tmp, final), the two calls of the contract above."""
+    fs = WebHdfs(hdfs["hdfs"]["webhdfs_url"], hdfs["hdfs"].get("user", "iptv"))
+    final, tmp = f"{base}/put-file/part-x.csv", f"{base}/put-file/.part-x.csv.tmp"
+    fs.mkdirs(f"{base}/put-file")
+    fs.put_file(final, tmp, b"first\n")
+    fs.put_file(final, tmp, b"again\n")
+    assert hdfs_client.read_bytes(hdfs, final) == b"again\n"
+    assert not hdfs_client.exists(hdfs, tmp)

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from iptv import hdfs_client
-from iptv.stack import control, service
+from local_stack import control, service
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ DRAIN_TIMEOUT = 420
 def create_topic(cfg: dict[str, Any], name: str) -> None:
     from confluent_kafka.admin import NewTopic
 
-    from iptv.stack.kafka import admin_client
+    from iptv.kafka_admin import admin_client
 
     admin = admin_client(cfg)
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
@@ -68,7 +68,7 @@ def create_topic(cfg: dict[str, Any], name: str) -> None:
 
 
 def delete_topic(cfg: dict[str, Any], name: str) -> None:
-    from iptv.stack.kafka import admin_client
+    from iptv.kafka_admin import admin_client
 
     try:
         admin = admin_client(cfg)

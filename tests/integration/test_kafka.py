@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import ConfigResource, NewTopic
 
-from iptv.stack.kafka import admin_client
+from iptv.kafka_admin import admin_client
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,7 @@ def test_auto_create_is_off(kafka):
 def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
     """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
     replaces such an id and formats the storage with the real tool."""
-    from iptv.stack.kafka import Kafka
+    from local_stack.kafka import Kafka
 
     class ScratchKafka(Kafka):  # the installed Kafka, with data and config in a scratch directory
         data_dir = property(lambda self: tmp_path / "data")

@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaException
 from confluent_kafka.admin import NewTopic
 
 from iptv.config import REPO_ROOT
-from iptv.stack.kafka import admin_client
+from iptv.kafka_admin import admin_client
 from producer import faults
 from producer.events import Plan, load_schema
 from producer.model import Simulator

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from iptv.stack.base import Service, StackError, pid_alive, port_open, wait_until
+from local_stack.base import Service, StackError, pid_alive, port_open, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -144,7 +144,7 @@ def test_children_left_by_a_killed_main_process_are_stopped(tmp_cfg):
 def test_kafka_cluster_id_never_starts_with_a_dash(monkeypatch, tmp_path):
     import uuid
 
-    from iptv.stack import kafka as kafka_stack
+    from local_stack import kafka as kafka_stack
 
     # 0xF8 encodes to "-" first in URL-safe base64: the first draw must be refused
     draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(range(16)))])

@@ -1,11 +1,12 @@
 """Apache Kafka 4.x in KRaft mode: one process that is both broker and controller, jars from Maven Central.
 
-Layout under the state directory: ``dist/kafka/libs`` (jars resolved from platform/kafka/pom.xml),
+Layout under the state directory: ``dist/kafka/libs`` (jars resolved from local_stack/platform/kafka/pom.xml),
 ``conf/kafka`` (server.properties, log4j2 configs), ``data/kafka`` (the formatted log dir and cluster id),
 ``logs/kafka.log`` (stdout/stderr) and ``logs/kafka-server.log`` (the broker's own rolling log).
 
-Also the helpers other code needs: :func:`kafka_tool_cmd` runs Kafka's own Java tools (ProducerPerformance,
-ConsumerPerformance, ...) from the installed jars; :func:`ensure_topics` creates the project topics.
+Also :func:`kafka_tool_cmd`, which runs Kafka's own Java tools (ProducerPerformance, ConsumerPerformance, ...) from
+the installed jars for the benchmarks. The project topics are created after start by
+:func:`iptv.kafka_admin.ensure_topics`, the same call that serves a real cluster.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from iptv.config import REPO_ROOT, state_dir
-from iptv.stack.base import Service, StackError
-from iptv.stack.tools import java_bin, maven_copy_dependencies
+from iptv.config import state_dir
+from iptv.kafka_admin import KafkaAdminError, admin_client, ensure_topics
+from local_stack.base import Service, StackError
+from local_stack.tools import PLATFORM_DIR, java_bin, maven_copy_dependencies
 
 log = logging.getLogger(__name__)
 
-POM = REPO_ROOT / "platform" / "kafka" / "pom.xml"
+POM = PLATFORM_DIR / "kafka" / "pom.xml"
 #: Kafka 4.x runs on Java 17 or newer.
 JAVA_MIN = 17
 NODE_ID = 1
@@ -40,71 +42,6 @@ def _first_host_port(bootstrap_servers: str) -> tuple[str, int]:
 
 def _heap_opts(heap: str) -> list[str]:
     return [f"-Xmx{heap}", f"-Xms{heap}"]
-
-
-def admin_client(cfg: dict[str, Any], **extra: Any) -> Any:
-    """A confluent_kafka AdminClient for the configured cluster (librdkafka's own logging silenced)."""
-    from confluent_kafka.admin import AdminClient
-
-    conf = {"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "log_level": 0, **extra}
-    return AdminClient(conf)
-
-
-def ensure_topics(cfg: dict[str, Any], timeout: float = 30.0) -> list[str]:
-    """Create the topics of ``kafka.topics`` that are missing; raise partitions and align retention.ms of
-    existing ones with the config. Idempotent. Returns the names it created."""
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, NewTopic
-
-    topics = (cfg["kafka"].get("topics") or {}).values()
-    if not topics:
-        return []
-    admin = admin_client(cfg)
-    existing = admin.list_topics(timeout=timeout).topics
-    created: list[str] = []
-    new = [
-        NewTopic(
-            t["name"],
-            num_partitions=int(t.get("partitions", 3)),
-            replication_factor=int(t.get("replication_factor", 1)),
-            config={"retention.ms": str(t["retention_ms"])} if "retention_ms" in t else {},
-        )
-        for t in topics
-        if t["name"] not in existing
-    ]
-    if new:
-        for name, fut in admin.create_topics(new, request_timeout=timeout).items():
-            try:
-                fut.result()
-                created.append(name)
-                log.info("created topic %s", name)
-            except KafkaException as exc:
-                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # created concurrently: fine
-                    raise StackError(f"cannot create topic {name}: {exc.args[0].str()}") from None
-    for t in topics:
-        name = t["name"]
-        if name not in existing:
-            continue
-        want = int(t.get("partitions", 3))
-        have = len(existing[name].partitions)
-        if have < want:
-            admin.create_partitions([NewPartitions(name, want)], request_timeout=timeout)[name].result()
-            log.info("topic %s: partitions %s -> %s", name, have, want)
-        if "retention_ms" in t:
-            res = ConfigResource(ConfigResource.Type.TOPIC, name)
-            current = admin.describe_configs([res], request_timeout=timeout)[res].result()
-            entry = current.get("retention.ms")
-            if entry is None or str(entry.value) != str(t["retention_ms"]):
-                change = ConfigResource(
-                    ConfigResource.Type.TOPIC,
-                    name,
-                    incremental_configs=[
-                        ConfigEntry("retention.ms", str(t["retention_ms"]), incremental_operation=AlterConfigOpType.SET)
-                    ],
-                )
-                admin.incremental_alter_configs([change])[change].result()
-                log.info("topic %s: retention.ms set to %s", name, t["retention_ms"])
-    return created
 
 
 def kafka_libs(cfg: dict[str, Any]) -> Path:
@@ -236,13 +173,13 @@ class Kafka(Service):
             "log.retention.hours": "168",
             "log.retention.check.interval.ms": "300000",
         }
-        lines = ["# Written by iptv/stack/kafka.py from config/local.yaml; edits are overwritten."]
+        lines = ["# Written by local_stack/kafka.py from config/local.yaml; edits are overwritten."]
         lines += [f"{k}={v}" for k, v in props.items()]
         return "\n".join(lines) + "\n"
 
     def _server_log4j2(self) -> str:
         return f"""\
-# Kafka broker logging (written by iptv/stack/kafka.py): everything at INFO into a rolling file,
+# Kafka broker logging (written by local_stack/kafka.py): everything at INFO into a rolling file,
 # warnings also to stdout (which the stack captures in logs/kafka.log).
 status = warn
 appender.file.type = RollingFile
@@ -356,7 +293,10 @@ logger.request.level = WARN
         return bool(md.brokers)
 
     def post_start(self) -> None:
-        ensure_topics(self.cfg)
+        try:
+            ensure_topics(self.cfg)
+        except KafkaAdminError as exc:
+            raise StackError(str(exc)) from None
 
     def ports(self) -> list[tuple[str, int]]:
         host, port = self._broker()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from iptv.config import REPO_ROOT, resolve_path
-from iptv.stack.base import Service, StackError, pid_alive
+from local_stack.base import Service, StackError, pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +155,14 @@ class Postgres(Service):
             "log_line_prefix": "%m [%p] %q%u@%d ",
             "log_min_duration_statement": "5000",
         }
-        lines = ["# Written by iptv/stack/postgres.py from config/local.yaml; edits are overwritten."]
+        lines = ["# Written by local_stack/postgres.py from config/local.yaml; edits are overwritten."]
         lines += [f"{k} = '{v}'" for k, v in settings.items()]
         return "\n".join(lines) + "\n"
 
     def _pg_hba(self) -> str:
         admin = self.section["admin_user"]
         return (
-            "# Written by iptv/stack/postgres.py. Socket: only the OS user, as the admin role (peer).\n"
+            "# Written by local_stack/postgres.py. Socket: only the OS user, as the admin role (peer).\n"
             "# TCP on loopback: any role, with its password (SCRAM).\n"
             "# TYPE  DATABASE  USER  ADDRESS  METHOD\n"
             f"local   all   {admin}   peer map=stack\n"

@@ -1,11 +1,12 @@
 """Apache NiFi 2.3.0 with Python processors, HTTPS on loopback and mutual-TLS access.
 
-Install: the parts listed in platform/nifi/pom.xml come from the Maven repository (the binary zip is not
-published there; only some 2.x NARs are, see docs/nifi.md); the Python framework/API jars are unpacked into
-python/; optionally a "standard" NAR is zipped from the served nifi-standard-processors jar and its dependencies
-(platform/nifi/standard-nar/pom.xml). conf/ is written from platform/nifi/conf/*.template into the stack's conf
-dir, so neither nifi-resources nor nifi-bootstrap is needed: the NiFi JVM (org.apache.nifi.NiFi) runs directly
-under spawn(), its PID is the one recorded, and stopping its process group also ends the Python workers NiFi forks.
+Install: the parts listed in platform/nifi/pom.xml (paths here are under local_stack/) come from the Maven
+repository (the binary zip is not published there; only some 2.x NARs are, see docs/nifi.md); the Python
+framework/API jars are unpacked into python/; optionally a "standard" NAR is zipped from the served
+nifi-standard-processors jar and its dependencies (platform/nifi/standard-nar/pom.xml). conf/ is written from
+platform/nifi/conf/*.template into the stack's conf dir, so neither nifi-resources nor nifi-bootstrap is needed:
+the NiFi JVM (org.apache.nifi.NiFi) runs directly under spawn(), its PID is the one recorded, and stopping its
+process group also ends the Python workers NiFi forks.
 
 Access: no login provider (the single-user one is not served). The stack generates a local CA, the server
 keystore/truststore and an admin client certificate (PEM + PKCS12) into the secrets dir; the managed authorizer
@@ -29,12 +30,12 @@ from pathlib import Path
 import requests
 
 from iptv.config import REPO_ROOT, resolve_path
-from iptv.stack.base import Service, StackError
-from iptv.stack.tools import java_bin, java_home, maven_copy_dependencies, mvn
+from local_stack.base import Service, StackError
+from local_stack.tools import PLATFORM_DIR, java_bin, java_home, maven_copy_dependencies, mvn
 
 log = logging.getLogger(__name__)
 
-PLATFORM_DIR = REPO_ROOT / "platform" / "nifi"
+NIFI_PLATFORM_DIR = PLATFORM_DIR / "nifi"
 CONF_TEMPLATES = (
     "nifi.properties",
     "logback.xml",
@@ -169,7 +170,7 @@ class Nifi(Service):
             mvn(),
             "-B",
             "-f",
-            str(PLATFORM_DIR / "pom.xml"),
+            str(NIFI_PLATFORM_DIR / "pom.xml"),
             "dependency:copy@assemble",
             f"-Dnifi.home={staging}",
             f"-Dnifi.version={self.version}",
@@ -221,14 +222,14 @@ class Nifi(Service):
         with tempfile.TemporaryDirectory(prefix="nifi-std-", dir=scratch) as tmp:
             deps = Path(tmp) / "deps"
             maven_copy_dependencies(
-                PLATFORM_DIR / "standard-nar" / "pom.xml",
+                NIFI_PLATFORM_DIR / "standard-nar" / "pom.xml",
                 deps,
                 extra=[f"-Dnifi.version={self.version}", "-DincludeScope=runtime"],
             )
             jars = sorted(p for p in deps.glob("*.jar") if _jar_base(p.name) not in provided)
             manifest = (
                 "Manifest-Version: 1.0\n"
-                "Created-By: iptv/stack/nifi.py (local assembly of served nifi-standard-processors)\n"
+                "Created-By: local_stack/nifi.py (local assembly of served nifi-standard-processors)\n"
                 "Nar-Group: iptv.local\n"
                 "Nar-Id: nifi-standard-nar-local\n"
                 f"Nar-Version: {self.version}\n"
@@ -358,7 +359,7 @@ class Nifi(Service):
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for name in CONF_TEMPLATES:
-            text = (PLATFORM_DIR / "conf" / f"{name}.template").read_text()
+            text = (NIFI_PLATFORM_DIR / "conf" / f"{name}.template").read_text()
             text = re.sub(r"@([A-Z_]+)@", lambda m: values.get(m.group(1), m.group(0)), text)
             out = self.conf_dir / name
             out.write_text(text)

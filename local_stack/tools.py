@@ -10,9 +10,12 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from iptv.stack.base import StackError
+from local_stack.base import StackError
 
 log = logging.getLogger(__name__)
+
+#: The Maven poms and configuration templates the stack installs the engines from.
+PLATFORM_DIR = Path(__file__).resolve().parent / "platform"
 
 
 def _java_major(java_home: Path) -> int | None:

@@ -1,6 +1,6 @@
 """The local data platform: Kafka, HDFS, HiveServer2, NiFi 2 and PostgreSQL on loopback.
 
-Each engine is a :class:`iptv.stack.base.Service` in its own module; :mod:`iptv.stack.control`
+Each engine is a :class:`local_stack.base.Service` in its own module; :mod:`local_stack.control`
 orders them (dependencies first), starts them in parallel where it can and waits until each answers.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from iptv.stack.base import Service, StackError
+from local_stack.base import Service, StackError
 
 # Start order; a service's depends_on must come earlier in this list.
 SERVICE_MODULES: dict[str, str] = {
-    "postgres": "iptv.stack.postgres:Postgres",
-    "hdfs": "iptv.stack.hdfs:Hdfs",
-    "kafka": "iptv.stack.kafka:Kafka",
-    "hive": "iptv.stack.hive:HiveServer",
-    "nifi": "iptv.stack.nifi:Nifi",
+    "postgres": "local_stack.postgres:Postgres",
+    "hdfs": "local_stack.hdfs:Hdfs",
+    "kafka": "local_stack.kafka:Kafka",
+    "hive": "local_stack.hive:HiveServer",
+    "nifi": "local_stack.nifi:Nifi",
 }
 
 

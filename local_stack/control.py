@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from iptv.stack import services, with_dependencies
-from iptv.stack.base import Service, StackError
+from local_stack import services, with_dependencies
+from local_stack.base import Service, StackError
 
 log = logging.getLogger(__name__)
 
