@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_ingestion.py [--users 20000]
 
 Fills a fresh 3-partition topic with one simulated day (no faults), runs ConsumerPerformance on it (rate without
-JVM start-up, as the tool reports it), then deploys a bench instance of the flow (scripts/deploy_flows.py, own
+JVM start-up, as the tool reports it), then deploys a bench instance of the flow (iptv.nifi.deploy, own
 topic/group/HDFS base) stopped, waits until its processors are valid, starts it and times until every event is
 in HDFS raw (bytes landed = bytes of the distinct events) and the sessions have landed. Prints both rates and
 their ratio; writes bench/results/bench_ingestion.json. Needs Kafka, HDFS and NiFi up (`make up`).
@@ -28,17 +28,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from iptv import hdfs_client
+from iptv.config import load_config
+from iptv.kafka_admin import admin_client
+from iptv.nifi import deploy as deploy_flows
+from iptv.nifi.flows import parameters_from_config
+from local_stack.kafka import kafka_tool_cmd
+
 REPO = Path(__file__).resolve().parent.parent
-for p in (REPO, REPO / "scripts"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import deploy_flows  # noqa: E402
-
-from iptv import hdfs_client  # noqa: E402
-from iptv.config import load_config  # noqa: E402
-from iptv.kafka_admin import admin_client  # noqa: E402
-from local_stack.kafka import kafka_tool_cmd  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "bench_ingestion.json"
 
@@ -135,7 +132,7 @@ def deploy_stopped(cfg: dict, topic: str, instance: str, base: str, extra: dict[
     report = deploy_flows.deploy(cfg, instance, overrides, start=False)
     if report["problems"]:
         raise SystemExit(f"flow invalid: {report['problems']}")
-    return report["pg_id"], deploy_flows.parameters_from_config(cfg, instance, overrides)
+    return report["pg_id"], parameters_from_config(cfg, instance, overrides)
 
 
 def time_until(start: Callable[[], None], read: Callable[[], int], target: int, timeout: float, every: float) -> dict:

@@ -23,17 +23,14 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from confluent_kafka.admin import NewTopic
 
-from confluent_kafka.admin import NewTopic  # noqa: E402
-
-from iptv.config import REPO_ROOT, load_config  # noqa: E402
-from iptv.kafka_admin import admin_client  # noqa: E402
-from local_stack.kafka import kafka_tool_cmd  # noqa: E402
-from producer.events import Plan  # noqa: E402
-from producer.model import Simulator  # noqa: E402
+from iptv.config import REPO_ROOT, load_config
+from iptv.kafka_admin import admin_client
+from local_stack.kafka import kafka_tool_cmd
+from producer.events import Plan
+from producer.model import Simulator
 
 DAY = dt.date(2025, 3, 5)
 LINGER_MS = 20

@@ -43,25 +43,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import psycopg2.extensions
+from pyhive import hive as pyhive
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from iptv import db, hdfs_client, hive_client, lake_sync
+from iptv import warehouse as W
+from iptv.config import load_config
+from iptv.marts_reference import compute_marts
+from producer import catalogs
+from producer.events import format_times
+from producer.model import Simulator
+
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # run from a checkout without installing
-
-import numpy as np  # noqa: E402
-import psycopg2.extensions  # noqa: E402
-from pyhive import hive as pyhive  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from iptv import db, hdfs_client, hive_client, lake_sync  # noqa: E402
-from iptv import warehouse as W  # noqa: E402
-from iptv.config import load_config  # noqa: E402
-from iptv.marts_reference import compute_marts  # noqa: E402
-from producer import catalogs  # noqa: E402
-from producer.events import format_times  # noqa: E402
-from producer.model import Simulator  # noqa: E402
-
 RESULTS = REPO / "bench" / "results" / "bench_warehouse.json"
 ENGINES = ("hive", "greenplum", "duckdb")
 DEFAULT_DATE = dt.date(2026, 3, 4)  # a Wednesday

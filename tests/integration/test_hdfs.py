@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from iptv_ingest.hdfs_sections import WebHdfs
 
 from iptv import hdfs_client
+from iptv_ingest.hdfs_sections import WebHdfs
 from local_stack.hdfs import Hdfs, hdfs_shell
 
 pytestmark = pytest.mark.integration

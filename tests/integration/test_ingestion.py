@@ -1,4 +1,4 @@
-"""End to end: the ingestion flow deployed into the real NiFi (scripts/deploy_flows.py, a test instance with its
+"""End to end: the ingestion flow deployed into the real NiFi (iptv.nifi.deploy, a test instance with its
 own topic, consumer group and HDFS base path set through parameters), fed by the producer (2,000 subscribers'
 day at --speed max with 5 % faults), landing on the real HDFS. After the flow drains:
 
@@ -33,18 +33,15 @@ from typing import Any
 import pytest
 
 from iptv import hdfs_client
+from iptv.nifi import deploy as deploy_flows
+from iptv.nifi import flows
+from iptv.nifi import status as flow_status
+from iptv_sessions.pairing import default_schema_validator, validate_message
 from local_stack import control, service
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-for p in (REPO / "scripts", REPO / "nifi" / "python-processors"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import deploy_flows  # noqa: E402
-import flow_status  # noqa: E402
-from iptv_sessions.pairing import default_schema_validator, validate_message  # noqa: E402
 
 USERS = 2000
 FAULTS = 0.05
@@ -208,7 +205,7 @@ class Harness:
         return report
 
     def status(self) -> dict[str, Any]:
-        from iptv.nifi_client import login
+        from iptv.nifi.client import login
 
         login(self.cfg)
         groups = flow_status.groups(self.instance)
@@ -309,7 +306,7 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         print(f"landed {got} from {len(messages)} messages")
         # the pairing state lives in its journal (State Directory/<processor id>), not in NiFi component state
         pairer = next(p for p in status["processors"] if p["type"] == "PairViewingEvents")
-        state_base = deploy_flows.parameters_from_config(nifi, h.instance, {})["pairing.state.dir"]
+        state_base = flows.parameters_from_config(nifi, h.instance, {})["pairing.state.dir"]
         journal_dir = Path(state_base) / pairer["id"]
         assert sum(f.stat().st_size for f in journal_dir.glob("journal-*.log")) > 0, journal_dir
         # a journal whose pairer no longer exists (deleted in the UI) is pruned; the running pairer's is kept

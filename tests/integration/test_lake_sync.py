@@ -293,7 +293,7 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
 
     import nipyapi
 
-    from iptv.nifi_client import login
+    from iptv.nifi.client import login
 
     login(nifi_env["cfg"])
     # The version in the source file: NiFi keeps earlier versions it loaded, and discovers a new one after a while.

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from iptv.config import resolve_path
-from iptv.nifi_client import login
+from iptv.nifi.client import login
 
 pytestmark = pytest.mark.integration
 

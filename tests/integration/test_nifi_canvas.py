@@ -1,6 +1,6 @@
 """The NiFi canvas as an operator sees it (issue #17), on the real NiFi and in a real browser.
 
-The flows are deployed as `make demo` does (scripts/deploy_flows.py; left stopped if they were not running).
+The flows are deployed as `make demo` does (iptv.nifi.deploy; left stopped if they were not running).
 Then Debian's headless Chromium, with the admin's client certificate imported into its NSS store and picked
 by the AutoSelectCertificateForUrls policy (no dialog, no browser download), opens the root canvas and each
 process group. The test asserts, from the REST positions and from the rendered page, that every process group
@@ -12,13 +12,11 @@ that a changed parameter reaches the label."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import logging
 import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from iptv.nifi import deploy, layout
+from iptv.nifi.flows import FLOWS, names, parameters_from_config
 
 pytestmark = pytest.mark.integration
 
@@ -35,20 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 POLICY_DIR = Path("/etc/chromium/policies/managed")
 WINDOW = (1600, 1000)
-
-
-def _load_deploy_flows():
-    """scripts/ is not a package: load the script by path (reusing it if another test module already did)."""
-    if "deploy_flows" in sys.modules:
-        return sys.modules["deploy_flows"]
-    spec = importlib.util.spec_from_file_location("deploy_flows", REPO / "scripts" / "deploy_flows.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["deploy_flows"] = module  # dataclasses look their module up while the script is executed
-    spec.loader.exec_module(module)
-    return module
-
-
-df = _load_deploy_flows()
 
 
 # ---------------------------------------------------------------------------------------------- NiFi (REST)
@@ -70,7 +57,7 @@ def _labels(pg_id: str) -> list[str]:
 
 def _assert_rest_layout(groups: list[dict[str, Any]]) -> None:
     for a, b in itertools.combinations(groups, 2):
-        assert not df.boxes_overlap(a["position"], b["position"]), (
+        assert not layout.boxes_overlap(a["position"], b["position"]), (
             f"{a['name']!r} at {a['position']} overlaps {b['name']!r} at {b['position']}"
         )
 
@@ -80,8 +67,8 @@ def flows(nifi) -> dict[str, dict[str, Any]]:
     """The production flows, deployed as `make demo` does; start=False: a flow already running stays running, one
     this test creates stays stopped (it only has to be looked at)."""
     reports = {}
-    for key in df.FLOWS:
-        report = df.deploy(nifi, None, {}, start=False, flow=key)
+    for key in FLOWS:
+        report = deploy.deploy(nifi, None, {}, start=False, flow=key)
         assert not report["problems"], report["problems"]
         reports[key] = report
     return reports
@@ -90,11 +77,11 @@ def flows(nifi) -> dict[str, dict[str, Any]]:
 def test_rest_positions_follow_the_data_path_without_overlap(nifi, flows):
     groups = _root_groups()
     by_id = {g["id"]: g for g in groups}
-    ours = [by_id[flows[key]["pg_id"]] for key in df.FLOWS]
+    ours = [by_id[flows[key]["pg_id"]] for key in FLOWS]
     xs = [g["position"][0] for g in ours]
     assert xs == sorted(xs) and len(set(xs)) == len(xs), f"not left to right along the data's path: {ours}"
     _assert_rest_layout(groups)
-    again = {key: df.deploy(nifi, None, {}, start=False, flow=key) for key in df.FLOWS}
+    again = {key: deploy.deploy(nifi, None, {}, start=False, flow=key) for key in FLOWS}
     assert all(not r["actions"] for r in again.values()), {k: r["actions"] for k, r in again.items()}
     assert {g["id"]: g["position"] for g in _root_groups()} == {g["id"]: g["position"] for g in groups}
 
@@ -106,7 +93,7 @@ def test_labels_show_real_values(nifi, flows):
         assert nifi["hdfs"]["paths"][key] in ingestion
     assert flows["ingestion"]["stamp"] in ingestion
     sync = "\n".join(_labels(flows["warehouse-sync"]["pg_id"]))
-    sync_params = df.parameters_from_config(nifi, None, {}, df.FLOWS["warehouse-sync"])
+    sync_params = parameters_from_config(nifi, None, {}, FLOWS["warehouse-sync"])
     assert sync_params["iptv.config.file"] in sync and sync_params["warehouse.schema"] in sync
     assert "#{" not in ingestion + sync
 
@@ -114,21 +101,24 @@ def test_labels_show_real_values(nifi, flows):
 def test_upgrade_keeps_the_operators_position_and_labels_follow_parameters(nifi, flows, monkeypatch):
     instance = f"canvas-{uuid.uuid4().hex[:6]}"
     try:
-        first = df.deploy(nifi, instance, {}, start=False, flow="warehouse-sync")
+        first = deploy.deploy(nifi, instance, {}, start=False, flow="warehouse-sync")
         assert not first["problems"], first["problems"]
         placed = {g["id"]: g for g in _root_groups()}[first["pg_id"]]["position"]
-        assert df._on_own_slot(df.CanvasGroup(first["pg_id"], "x", placed, 1)), placed  # column of the sync flow
+        sync_column = 1
+        assert layout._on_own_slot(layout.CanvasGroup(first["pg_id"], "x", placed, sync_column)), placed
         _assert_rest_layout(_root_groups())
 
         # the operator drags the group to a free spot to the right of everything
-        right = max(g["position"][0] for g in _root_groups()) + df.GROUP_PITCH[0] + 37.0
+        right = max(g["position"][0] for g in _root_groups()) + layout.GROUP_PITCH[0] + 37.0
         chosen = (right, -311.0)
-        df.move_group(first["pg_id"], chosen)
+        deploy.move_group(first["pg_id"], chosen)
 
-        original = df.version_stamp
-        # a new version as deploy_flows would stamp it (the prefix keeps it readable by stamp_of)
-        monkeypatch.setattr(df, "version_stamp", lambda spec=None: "next-" + original(spec))
-        upgrade = df.deploy(nifi, instance, {"warehouse.schema": "canvas_schema"}, start=False, flow="warehouse-sync")
+        original = deploy.version_stamp
+        # a new version as the deploy would stamp it (the prefix keeps it readable by stamp_of)
+        monkeypatch.setattr(deploy, "version_stamp", lambda spec=None: "next-" + original(spec))
+        upgrade = deploy.deploy(
+            nifi, instance, {"warehouse.schema": "canvas_schema"}, start=False, flow="warehouse-sync"
+        )
         assert any(a.startswith("upgrade ") for a in upgrade["actions"]), upgrade["actions"]
         after = {g["id"]: g for g in _root_groups()}[first["pg_id"]]
         assert f"version {upgrade['stamp']} (" in after["comments"]  # the replace request really ran
@@ -136,14 +126,16 @@ def test_upgrade_keeps_the_operators_position_and_labels_follow_parameters(nifi,
         assert "canvas_schema" in "\n".join(_labels(first["pg_id"]))
 
         # a parameter change without a new flow version reaches the label too (no replace request then)
-        changed = df.deploy(nifi, instance, {"warehouse.schema": "canvas_schema_2"}, start=False, flow="warehouse-sync")
+        changed = deploy.deploy(
+            nifi, instance, {"warehouse.schema": "canvas_schema_2"}, start=False, flow="warehouse-sync"
+        )
         assert not any(a.startswith("upgrade ") for a in changed["actions"]), changed["actions"]
         assert any(a.startswith("update label text") for a in changed["actions"]), changed["actions"]
         assert "canvas_schema_2" in "\n".join(_labels(first["pg_id"]))
         assert {g["id"]: g for g in _root_groups()}[first["pg_id"]]["position"] == chosen
     finally:
-        df.remove(nifi, instance, "warehouse-sync")
-    assert all(g["name"] != df.names(instance, df.FLOWS["warehouse-sync"])[0] for g in _root_groups())
+        deploy.remove(nifi, instance, "warehouse-sync")
+    assert all(g["name"] != names(instance, FLOWS["warehouse-sync"])[0] for g in _root_groups())
 
 
 # ---------------------------------------------------------------------------------------------- the browser
@@ -279,11 +271,11 @@ def test_root_canvas_shows_every_group_apart(nifi, flows, browser):
         assert b["on_top"], f"{g['name']!r}: something else is drawn over its centre"
     for a, b in itertools.combinations(boxes, 2):
         assert not _intersect(a, b), f"{a['name']!r} and {b['name']!r} overlap on the page: {a} {b}"
-    xs = [by_id[flows[key]["pg_id"]]["x"] for key in df.FLOWS]
+    xs = [by_id[flows[key]["pg_id"]]["x"] for key in FLOWS]
     assert xs == sorted(xs), "the flows are not drawn left to right in the order of the data's path"
 
 
-@pytest.mark.parametrize("flow", list(df.FLOWS))
+@pytest.mark.parametrize("flow", list(FLOWS))
 def test_each_group_opens_with_its_components_and_readable_labels(nifi, flows, browser, flow):
     import nipyapi
 

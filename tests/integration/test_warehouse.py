@@ -5,7 +5,6 @@ the end), so the real iptv_dw is never touched."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import random
 import subprocess
@@ -159,10 +158,8 @@ def test_reload_changes_nothing(loaded, postgres, lake):
 
 
 def test_cli_reload_from_local_root(loaded, postgres, lake, reference, capsys):
-    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    main = cli.main
+    from iptv.warehouse_cli import main
+
     wh, conn, _ = loaded
     root, _ = lake
     before = snapshot(conn, wh)
@@ -351,9 +348,8 @@ def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, 
 
 
 def test_cli_reports_rejects_by_reason(scratch, postgres, bad_lake, capsys):
-    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    from iptv import warehouse_cli as cli
+
     wh, _ = scratch
     bad_root, _, _, lines = bad_lake
     rc = cli.main(["--local-root", str(bad_root), "--schema", wh.schema, "--dt", str(DATES[0])])

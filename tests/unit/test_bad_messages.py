@@ -8,23 +8,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from iptv_ingest import hdfs_sections
+from iptv_ingest.kafka_batches import format_line
+from iptv_sessions import pairing
+from iptv_sessions.ingestion import FailedAttempts, IngestState
+from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator, validate_message
+
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
 
-from iptv_ingest import hdfs_sections  # noqa: E402
-from iptv_ingest.kafka_batches import format_line  # noqa: E402
-from iptv_sessions import pairing  # noqa: E402
-from iptv_sessions.ingestion import FailedAttempts, IngestState  # noqa: E402
-from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator, validate_message  # noqa: E402
 
 T0 = 2_000_000_000.0
 NESTED = "[" * 5000 + "]" * 5000

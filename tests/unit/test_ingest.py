@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from iptv_ingest import hdfs_sections
+from iptv_ingest.kafka_batches import Batch, PendingCommits, format_line
+from iptv_sessions import ingestion
+from iptv_sessions.ingestion import IngestState, OffsetRanges, parse_batch, render_output
+from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator
+from iptv_sessions.state_store import JournalStore, StateStoreLocked
+
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
 
-from iptv_ingest import hdfs_sections  # noqa: E402
-from iptv_ingest.kafka_batches import Batch, PendingCommits, format_line  # noqa: E402
-from iptv_sessions import ingestion  # noqa: E402
-from iptv_sessions.ingestion import IngestState, OffsetRanges, parse_batch, render_output  # noqa: E402
-from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator  # noqa: E402
-from iptv_sessions.state_store import JournalStore, StateStoreLocked  # noqa: E402
 
 A, B, C, D = "a" * 32, "b" * 32, "c" * 32, "d" * 32
 T0 = 2_000_000_000.0

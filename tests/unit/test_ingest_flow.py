@@ -1,4 +1,4 @@
-"""Unit tests of the flow definition and of scripts/deploy_flows.py's pure parts (no NiFi): every parameter the
+"""Unit tests of the flow definition and of scripts/flows.py's pure parts (no NiFi): every parameter the
 flow references exists in its context and is set from the config; processor types, bundle versions and property
 names match the Python processors' code; version stamps, instance names and overrides."""
 
@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from iptv.config import load_config, state_dir
+from iptv.nifi import deploy, flows, status
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import deploy_flows  # noqa: E402
 
 PROCESSORS = {
     "ConsumeViewingEvents": REPO / "nifi/python-processors/iptv_ingest/ConsumeViewingEvents.py",
@@ -44,11 +41,11 @@ def _processor_facts(path: Path) -> tuple[str, set[str]]:
 
 
 def test_flow_definition_matches_processors_and_parameters():
-    snap = deploy_flows.load_snapshot()
+    snap = flows.load_snapshot()
     fc = snap["flowContents"]
     ctx = snap["parameterContexts"][fc["parameterContextName"]]
     declared = {p["name"] for p in ctx["parameters"]}
-    assert declared == set(deploy_flows.parameters_from_config(load_config()))
+    assert declared == set(flows.parameters_from_config(load_config()))
     ids = set()
     for proc in fc["processors"]:
         version, names = _processor_facts(PROCESSORS[proc["type"]])
@@ -68,36 +65,35 @@ def test_flow_definition_matches_processors_and_parameters():
 
 def test_prepared_snapshot_names_stamp_and_values():
     cfg = load_config()
-    params = deploy_flows.parameters_from_config(cfg, "t1", {"pairing.grace": "30 sec", "kafka.topic": "x"})
+    params = flows.parameters_from_config(cfg, "t1", {"pairing.grace": "30 sec", "kafka.topic": "x"})
     assert params["kafka.group.id"] == "iptv-nifi-ingestion-t1" and params["kafka.topic"] == "x"
     assert params["hdfs.raw.events.path"] == cfg["hdfs"]["paths"]["raw_events"]
     assert params["channel.catalog"] == "1-148"
     # the managed stack keeps the pairing journal beside NiFi's own local state, not in its install directory
     assert params["pairing.state.dir"] == str(state_dir(cfg) / "data" / "nifi" / "state" / "iptv-pairing")
-    snap = deploy_flows.prepared_snapshot(params, "t1", "abc123 sha:0123456789ab")
+    snap = flows.prepared_snapshot(params, "t1", "abc123 sha:0123456789ab")
     fc = snap["flowContents"]
     assert fc["name"] == "IPTV ingestion [t1]" and fc["parameterContextName"] == "iptv-ingestion-t1"
-    assert deploy_flows.stamp_of(fc["comments"]) == "abc123 sha:0123456789ab"
+    assert flows.stamp_of(fc["comments"]) == "abc123 sha:0123456789ab"
     values = {p["name"]: p["value"] for p in snap["parameterContexts"]["iptv-ingestion-t1"]["parameters"]}
     assert values["pairing.grace"] == "30 sec"
     with pytest.raises(SystemExit):
-        deploy_flows.parameters_from_config(cfg, None, {"no.such": "1"})
+        flows.parameters_from_config(cfg, None, {"no.such": "1"})
 
 
 def test_version_stamp_and_names():
-    stamp = deploy_flows.version_stamp()
+    stamp = flows.version_stamp()
     assert re.fullmatch(r"\S+ sha:[0-9a-f]{12}", stamp)
-    assert deploy_flows.stamp_of("IPTV warehouse sync flow, version 665360b+modified sha:26311422c722 (x)") == (
+    assert flows.stamp_of("IPTV warehouse sync flow, version 665360b+modified sha:26311422c722 (x)") == (
         "665360b+modified sha:26311422c722"
     )
-    assert deploy_flows.stamp_of("hand-made group") is None
-    assert deploy_flows.names(None) == ("IPTV ingestion", "iptv-ingestion")
-    spec = deploy_flows.FLOWS["warehouse-sync"]
-    assert deploy_flows.names("b", spec) == ("IPTV warehouse sync [b]", "iptv-warehouse-sync-b")
+    assert flows.stamp_of("hand-made group") is None
+    assert flows.names(None) == ("IPTV ingestion", "iptv-ingestion")
+    spec = flows.FLOWS["warehouse-sync"]
+    assert flows.names("b", spec) == ("IPTV warehouse sync [b]", "iptv-warehouse-sync-b")
 
 
 def test_orphaned_journals_spares_live_locked_and_foreign_directories(tmp_path):
-    sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
     from iptv_sessions.state_store import JournalStore
 
     live, orphan, running = (
@@ -112,14 +108,14 @@ def test_orphaned_journals_spares_live_locked_and_foreign_directories(tmp_path):
     (tmp_path / "0a1b2c3d-0000-1000-8000-00000000000d.txt").write_text("a file, not a directory")
     held = JournalStore(tmp_path / running)  # a pairer still running with this journal (holds its lock)
     try:
-        orphans, in_use = deploy_flows.orphaned_journals(tmp_path, {live})
+        orphans, in_use = deploy.orphaned_journals(tmp_path, {live})
         assert orphans == [tmp_path / orphan]
         assert in_use == [tmp_path / running]
     finally:
         held.close()
-    orphans, in_use = deploy_flows.orphaned_journals(tmp_path, {live})
+    orphans, in_use = deploy.orphaned_journals(tmp_path, {live})
     assert orphans == [tmp_path / orphan, tmp_path / running] and in_use == []
-    assert deploy_flows.orphaned_journals(tmp_path / "missing", set()) == ([], [])
+    assert deploy.orphaned_journals(tmp_path / "missing", set()) == ([], [])
 
 
 def _proc(name: str, state: str = "Running", valid: str = "VALID", bulletins: tuple = ()) -> dict:
@@ -129,27 +125,25 @@ def _proc(name: str, state: str = "Running", valid: str = "VALID", bulletins: tu
 
 
 def test_flow_status_problems_ignore_start_up_ghost_bulletins_of_healthy_processors():
-    import flow_status
-
     ghost = ("ERROR", "GhostProcessor[id={id}] Encountering difficulty starting. (Validation State is INVALID)")
-    failed = {"destination_type": flow_status.FAILURE_SINK, "queued": 2, "source": "PairViewingEvents", "name": "x"}
-    assert flow_status.find_problems([_proc("A", bulletins=(ghost,))], []) == []  # NiFi start-up noise
-    assert flow_status.find_problems([_proc("A", bulletins=(ghost, ("WARNING", "slow")))], []) == []
-    assert flow_status.find_problems([_proc("B", bulletins=(("ERROR", "PairViewingEvents[id={id}] failed"),))], []) == [
+    failed = {"destination_type": status.FAILURE_SINK, "queued": 2, "source": "PairViewingEvents", "name": "x"}
+    assert status.find_problems([_proc("A", bulletins=(ghost,))], []) == []  # NiFi start-up noise
+    assert status.find_problems([_proc("A", bulletins=(ghost, ("WARNING", "slow")))], []) == []
+    assert status.find_problems([_proc("B", bulletins=(("ERROR", "PairViewingEvents[id={id}] failed"),))], []) == [
         "B has ERROR bulletins"
     ]
     # a ghost's bulletin still counts while the processor is not valid and running
-    assert flow_status.find_problems([_proc("C", state="Stopped", bulletins=(ghost,))], []) == [
+    assert status.find_problems([_proc("C", state="Stopped", bulletins=(ghost,))], []) == [
         "C is Stopped",
         "C has ERROR bulletins",
     ]
-    assert flow_status.find_problems([_proc("D", valid="INVALID", bulletins=(ghost,))], []) == [
+    assert status.find_problems([_proc("D", valid="INVALID", bulletins=(ghost,))], []) == [
         "D is invalid: INVALID",
         "D has ERROR bulletins",
     ]
     # another processor's ghost message is not this one's start-up noise
     other = ("ERROR", "GhostProcessor[id=ffffffff-0000-1000-8000-000000000000] Encountering difficulty starting.")
-    assert flow_status.find_problems([_proc("E", bulletins=(other,))], [failed]) == [
+    assert status.find_problems([_proc("E", bulletins=(other,))], [failed]) == [
         "E has ERROR bulletins",
         "2 FlowFile(s) failed in PairViewingEvents (queue 'x'; to replay them see README, 'Failed batches')",
     ]

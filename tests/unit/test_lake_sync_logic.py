@@ -219,8 +219,6 @@ def processor_module(monkeypatch):
     }
     for name, mod in fakes.items():
         monkeypatch.setitem(sys.modules, name, mod)
-    root = L.REPO_ROOT / "nifi" / "python-processors"
-    monkeypatch.syspath_prepend(str(root))
     monkeypatch.delitem(sys.modules, "iptv_warehouse.SyncWarehouse", raising=False)
     return importlib.import_module("iptv_warehouse.SyncWarehouse")
 

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
-
-from iptv_sessions import pairing  # noqa: E402
-from iptv_sessions.pairing import (  # noqa: E402
+from iptv_sessions import pairing
+from iptv_sessions.pairing import (
     PairerConfig,
     Session,
     SessionPairer,
@@ -27,6 +21,11 @@ from iptv_sessions.pairing import (  # noqa: E402
     parse_timer,
     validate_message,
 )
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+
 
 SAMPLE = REPO / "data" / "reference" / "sample_stream_2023-09-23.csv"  # 20,000 events of the original system
 SCHEMA = REPO / "schemas" / "viewing_event.schema.json"

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "nifi" / "python-processors"))
-
-from iptv_sessions import pairing  # noqa: E402
-from iptv_sessions.pairing import (  # noqa: E402
+from iptv_sessions import pairing
+from iptv_sessions.pairing import (
     _CANONICAL_EVENT,
     CANONICAL_SCHEMA_DIGEST,
     PairerConfig,
@@ -28,6 +22,11 @@ from iptv_sessions.pairing import (  # noqa: E402
     load_schema_validator,
     validate_message,
 )
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+
 
 SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
 CHANNELS = frozenset(range(1, 149))

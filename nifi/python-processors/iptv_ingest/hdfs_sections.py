@@ -79,7 +79,9 @@ def target_path(base: str, dt: str, name: str) -> tuple[str, str]:
 
 
 class WebHdfs:
-    """Minimal WebHDFS client (simple auth): create (two-step), rename, delete, mkdirs, status."""
+    """Minimal WebHDFS client (simple auth): create (two-step), mkdirs, atomic replacing rename. The processors' own
+    copy of what iptv.hdfs_client does for the same job (they cannot import the iptv package); both pass the same
+    contract tests (tests/integration/test_hdfs.py)."""
 
     def __init__(self, url: str, user: str, timeout: float = 30.0, session=None) -> None:
         import requests  # noqa: PLC0415 - only inside the processor's venv / the project venv

@@ -101,6 +101,8 @@ class SyncWarehouse(FlowFileSource):
 
     def onScheduled(self, context) -> None:  # noqa: N802
         root = Path(context.getProperty(self.PROJECT_ROOT).getValue() or DEFAULT_ROOT)
+        # NiFi's Python bridge runs this processor in a virtualenv of its own, built from the processor's declared
+        # dependencies, where the project is not installed: the iptv package can only come from the checkout.
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         from iptv.config import load_config
