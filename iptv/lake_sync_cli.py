@@ -131,3 +131,7 @@ def _main(argv: list[str] | None) -> int:
     if res.errors and any(e.startswith("list HDFS") for e in res.errors):
         return EXIT_CONFIG
     return EXIT_FAILED if res.errors else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

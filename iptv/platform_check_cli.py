@@ -34,3 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         f"in {res.seconds:.1f} s"
     )
     return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -130,3 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     total = len(args.dates) + int(args.dims) + int(args.recompute_all)
     print(f"summary: {total - failed} of {total} steps done" if total else "summary: ddl only")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

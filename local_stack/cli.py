@@ -96,3 +96,7 @@ def _print_status(rows: list[control.ServiceStatus]) -> None:
         table.add_row(r.name, state, r.address, pids)
     # Off a terminal rich assumes 80 columns and would cut the addresses; logs and CI want them whole.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -292,3 +292,7 @@ def _main(argv: list[str] | None) -> int:
     ingest = "ingested through NiFi" if flows else "NiFi ingestion skipped"
     console.print(f"[bold green]demo done[/] in {time.monotonic() - t0:.0f}s ({ingest}; {len(landed)} days synced)")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

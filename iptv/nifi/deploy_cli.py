@@ -108,3 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if report["problems"]:
             rc = 1
     return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
