@@ -111,7 +111,7 @@ def synced_session_dates(state: Mapping[str, str]) -> list[dt.date]:
 
 
 def hive_dates(session_dates: Iterable[dt.date]) -> list[dt.date]:
-    """Dates whose Hive aggregates a change of ``session_dates`` affects: each date and the next one."""
+    """Dates whose Hive marts a change of ``session_dates`` affects: each date and the next one."""
     out = set()
     for d in session_dates:
         out.update((d, d + dt.timedelta(days=1)))

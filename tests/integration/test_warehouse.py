@@ -17,6 +17,7 @@ import pytest
 
 from iptv import db
 from iptv import warehouse as W
+from iptv.config import REPO_ROOT
 from iptv.marts_reference import MART_COLUMNS, compute_marts, write_sample_lake
 
 pytestmark = pytest.mark.integration
@@ -159,7 +160,7 @@ def test_reload_changes_nothing(loaded, postgres, lake):
 
 
 def test_cli_reload_from_local_root(loaded, postgres, lake, reference, capsys):
-    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
+    spec = importlib.util.spec_from_file_location("load_greenplum", REPO_ROOT / "scripts" / "load_greenplum.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     main = cli.main
@@ -351,7 +352,7 @@ def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, 
 
 
 def test_cli_reports_rejects_by_reason(scratch, postgres, bad_lake, capsys):
-    spec = importlib.util.spec_from_file_location("load_greenplum", W.REPO_ROOT / "scripts" / "load_greenplum.py")
+    spec = importlib.util.spec_from_file_location("load_greenplum", REPO_ROOT / "scripts" / "load_greenplum.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     wh, _ = scratch
@@ -373,7 +374,7 @@ def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path)
     out = tmp_path / "catalogs"
     proc = subprocess.run(
         [sys.executable, "-m", "producer", "catalogs", "--out", str(out), "--users", "40"],
-        cwd=W.REPO_ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
