@@ -6,13 +6,11 @@ One convention, the same in every file:
 - ``{{ name }}`` is a placeholder for one whole SQL token. Its value comes from the code (dates, names) or the
   config (database, schema, roles, HDFS locations), and its Python type says how it is written:
 
-  ========================  ==================================================================================
-  :class:`Ident`            an identifier (database, schema, table, role), always quoted: ``"x"`` on
-                            PostgreSQL/Greenplum, ```x``` on Hive
-  :class:`Raw`              an SQL fragment the code built, inserted as it is
-  anything else             a literal: ``str`` quoted and escaped for the dialect, ``datetime.date`` as its
-                            quoted ISO date, ``int`` / ``Decimal`` as a number, ``bool``, ``None`` as NULL
-  ========================  ==================================================================================
+  - :class:`Ident`: an identifier (database, schema, table, role), always quoted -- in double quotes on
+    PostgreSQL/Greenplum, in backquotes on Hive;
+  - :class:`Raw`: an SQL fragment the code built, inserted as it is;
+  - anything else: a literal -- ``str`` quoted and escaped for the dialect, ``datetime.date`` as its quoted ISO
+    date, ``int`` / ``Decimal`` as a number, ``bool``, ``None`` as NULL.
 
   So a file never puts quotes around a placeholder: ``WHERE dt = {{ dt }}`` renders ``WHERE dt = '2026-03-02'``
   and ``LOCATION {{ sessions_location }}`` the quoted URI. A placeholder inside a quoted string, one that has no
