@@ -9,8 +9,8 @@ split into --files part-<uuid>.csv files) plus the producer's channel and user c
 bench-only HDFS base (/tmp/iptv-bench-warehouse-<tag>/...), then times per round, side by side:
 
 - hive: what iptv.lake_sync does for a changed sessions date -- register the date's partitions and recompute the
-  Hive aggregates (hive/aggregates/*.sql, INSERT OVERWRITE) of the date and the next one, in a bench-only Hive
-  database (tables, views and aggregate tables are created before, not timed);
+  Hive marts (hive/marts/<name>.sql, INSERT OVERWRITE) of the date and the next one, in a bench-only Hive
+  database (tables, views and mart tables are created before, not timed);
 - greenplum: iptv.warehouse.load_sessions of the date from HDFS into a bench-only schema (staging COPY,
   validation, fact replacement, recompute of the marts of the date and the next one, mart_weekday_hour); the
   dimensions are loaded before, not timed;
@@ -53,7 +53,9 @@ from rich.table import Table
 from iptv import db, hdfs_client, hive_client, lake_sync
 from iptv import warehouse as W
 from iptv.config import load_config
+from iptv.hive_tables import HiveTables
 from iptv.marts_reference import compute_marts
+from iptv.sql import Ident
 from producer import catalogs
 from producer.events import format_times
 from producer.model import Simulator
@@ -194,34 +196,37 @@ class Engines:
         self.hive_cur: Any = None
         self.pg: Any = None
         self.wh = W.Warehouse(cfg, schema=schema)
+        self.hive_tables = HiveTables.from_config(cfg)
+        self.lake = W.LakeFiles.from_config(cfg)
         self.duck: dict[str, Any] = {}
         self.load: W.LoadResult | None = None
         self.gp_breakdown: dict[str, float] = {}
 
     def prepare(self) -> None:
-        """Hive tables/views/aggregate tables and the warehouse DDL and dimensions (not timed)."""
+        """Hive tables/views/mart tables and the warehouse DDL and dimensions (not timed)."""
         self.hive_conn = hive_client.connect(self.cfg, database="default")
         self.hive_cur = StoppableCursor(self.hive_conn)
-        lake_sync.hive_prepare(self.hive_cur, self.cfg)
+        self.hive_tables.prepare(self.hive_cur)
+        # Rendered texts of the dates the load touches (the date and the next one) -> file name.
         TimingCursor.labels = {
-            self.wh.sql(str(f.relative_to(W.SQL_DIR))): f.stem
+            self.wh.sql(str(f.relative_to(W.SQL_DIR)), dt=d, table=Ident("stg_session_raw")): f.stem
+            for d in lake_sync.hive_dates([self.day])
             for sub in ("load", "marts")
             for f in sorted((W.SQL_DIR / sub).glob("*.sql"))
         }
         self.pg = db.connect(self.cfg, "loader", application_name="bench_warehouse", cursor_factory=TimingCursor)
         W.apply_ddl(self.pg, self.wh)
-        srcs = {c: lake_sync.catalog_sources(self.cfg, c) for c in lake_sync.CATALOGS}
-        W.load_dims(self.pg, self.wh, srcs["channels"], srcs["users"])
+        W.load_dims(self.pg, self.wh, self.lake.catalog_sources("channels"), self.lake.catalog_sources("users"))
 
     def hive(self) -> None:
-        lake_sync.hive_register(self.hive_cur, self.cfg, self.day)
+        self.hive_tables.register(self.hive_cur, self.day)
         for d in lake_sync.hive_dates([self.day]):
-            lake_sync.hive_aggregate(self.hive_cur, self.cfg, d)
+            self.hive_tables.recompute_marts(self.hive_cur, d)
 
     def greenplum(self) -> None:
         TimingCursor.spent = {}
         t0 = time.monotonic()
-        sources = W.list_sources(self.cfg, W.session_dir(self.cfg, self.day))
+        sources = self.lake.session_sources(self.day)
         self.load = W.load_sessions(self.pg, self.wh, self.day, sources)
         total = time.monotonic() - t0
         spent = dict(sorted(TimingCursor.spent.items(), key=lambda kv: -kv[1]))
@@ -242,7 +247,7 @@ class Engines:
     def daily(self) -> dict[str, list[tuple[str, int, int, int]]]:
         """mart_daily of each engine as (dt, sessions, viewers, watch seconds)."""
         db_ = self.cfg["hive"]["database"]
-        self.hive_cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {db_}.agg_daily ORDER BY dt")
+        self.hive_cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {db_}.mart_daily ORDER BY dt")
         hive = [(str(d), int(s), int(v), round(Decimal(str(h)) * 3600)) for d, s, v, h in self.hive_cur.fetchall()]
         with self.pg, self.pg.cursor() as cur:
             cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {self.schema}.mart_daily ORDER BY dt")
@@ -312,7 +317,7 @@ def report(args: argparse.Namespace, rows: int, times: dict[str, list[float]], e
     table.add_column("x duckdb", justify="right")
     table.add_column("sessions/s", justify="right")
     what = {
-        "hive": "register partitions + 4 aggregates x 2 dates",
+        "hive": "register partitions + 4 marts x 2 dates",
         "greenplum": "load_sessions (stage, validate, replace, marts)",
         "duckdb": "marts_reference.compute_marts (reference)",
     }

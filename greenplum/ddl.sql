@@ -1,15 +1,16 @@
--- Tables of the IPTV warehouse (schema iptv_dw). Idempotent: safe to run on every load.
+-- Tables of the IPTV warehouse, schema {{ schema }} (iptv_dw; tests use their own). Idempotent: safe to run on
+-- every load. Rendered by iptv.sql (docs/warehouse.md, "SQL files"): {{ schema }} is the quoted schema name,
+-- {{ schema_name }} the same name as a string literal.
 --
 -- Dialect switch: a comment of the form  /*@greenplum ... */  is replaced by its content when the configured
--- dialect (config postgres.dialect) is 'greenplum' and dropped otherwise, so this one file is valid on
--- PostgreSQL as it stands and gets DISTRIBUTED BY / append-optimized storage on Greenplum
--- (see iptv.warehouse.render_sql).
+-- dialect (config postgres.dialect) is 'greenplum' and dropped otherwise, so this one file gets DISTRIBUTED BY /
+-- append-optimized storage on Greenplum and none on PostgreSQL.
 --
 -- Types: ids are BIGINT (the producer's user and channel ids are integers), session_id is the producer's
 -- 32-character hex id. Watch time is computed in whole seconds (BIGINT) and stored in hours/minutes as
 -- NUMERIC(18,6), exact to well under a second.
 
-CREATE TABLE IF NOT EXISTS iptv_dw.dim_channel (
+CREATE TABLE IF NOT EXISTS {{ schema }}.dim_channel (
     channel_id        BIGINT NOT NULL,
     channel_name      TEXT,
     watch_share_pct   NUMERIC(9,4),
@@ -19,7 +20,7 @@ CREATE TABLE IF NOT EXISTS iptv_dw.dim_channel (
 
 -- The catalogs contract (iptv/catalogs.py): users.csv = user_id, full_name (-> user_name), gender, birth_date,
 -- city, signup_date; every column is kept.
-CREATE TABLE IF NOT EXISTS iptv_dw.dim_user (
+CREATE TABLE IF NOT EXISTS {{ schema }}.dim_user (
     user_id      BIGINT NOT NULL,
     user_name    TEXT,
     gender       CHAR(1),
@@ -33,15 +34,15 @@ CREATE TABLE IF NOT EXISTS iptv_dw.dim_user (
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                   WHERE table_schema = 'iptv_dw' AND table_name = 'dim_user' AND column_name = 'gender') THEN
-        ALTER TABLE iptv_dw.dim_user ADD COLUMN gender CHAR(1), ADD COLUMN birth_date DATE,
+                   WHERE table_schema = {{ schema_name }} AND table_name = 'dim_user' AND column_name = 'gender') THEN
+        ALTER TABLE {{ schema }}.dim_user ADD COLUMN gender CHAR(1), ADD COLUMN birth_date DATE,
             ADD COLUMN city TEXT, ADD COLUMN signup_date DATE;
     END IF;
 END
 $$;
 
 -- One row per viewing session; dt is the date of time_start (the HDFS partition it came from).
-CREATE TABLE IF NOT EXISTS iptv_dw.fact_session (
+CREATE TABLE IF NOT EXISTS {{ schema }}.fact_session (
     session_id  VARCHAR(64) NOT NULL,
     user_id     BIGINT NOT NULL,
     channel_id  BIGINT NOT NULL,
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS iptv_dw.fact_session (
 /*@greenplum WITH (appendoptimized=true, orientation=column, compresstype=zstd, compresslevel=1)
              DISTRIBUTED BY (session_id) */;
 
-CREATE TABLE IF NOT EXISTS iptv_dw.mart_daily (
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_daily (
     dt           DATE NOT NULL,
     watch_hours  NUMERIC(18,6) NOT NULL,
     sessions     BIGINT NOT NULL,
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS iptv_dw.mart_daily (
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
-CREATE TABLE IF NOT EXISTS iptv_dw.mart_channel_daily (
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_channel_daily (
     dt            DATE NOT NULL,
     channel_id    BIGINT NOT NULL,
     channel_name  TEXT,
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS iptv_dw.mart_channel_daily (
 )
 /*@greenplum DISTRIBUTED BY (dt, channel_id) */;
 
-CREATE TABLE IF NOT EXISTS iptv_dw.mart_hourly (
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_hourly (
     dt             DATE NOT NULL,
     hour           SMALLINT NOT NULL,
     viewers        BIGINT NOT NULL,
@@ -84,14 +85,14 @@ CREATE TABLE IF NOT EXISTS iptv_dw.mart_hourly (
 /*@greenplum DISTRIBUTED BY (dt, hour) */;
 
 -- weekday: ISO day of week, 1 = Monday .. 7 = Sunday.
-CREATE TABLE IF NOT EXISTS iptv_dw.mart_weekday_hour (
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_weekday_hour (
     weekday      SMALLINT NOT NULL,
     hour         SMALLINT NOT NULL,
     avg_viewers  NUMERIC(18,6) NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (weekday, hour) */;
 
-CREATE TABLE IF NOT EXISTS iptv_dw.mart_duration_hist (
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_duration_hist (
     dt              DATE NOT NULL,
     bucket_label    VARCHAR(8) NOT NULL,
     bucket_lower_s  INTEGER NOT NULL,
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS iptv_dw.mart_duration_hist (
 -- Quarantine of the warehouse loader: every sessions row of a date that was not loaded, with the reason
 -- (load/validate_sessions.sql), the file and line it came from and its raw text. Replaced per dt by every load of
 -- that date (load/replace_rejects.sql), so reloads stay idempotent.
-CREATE TABLE IF NOT EXISTS iptv_dw.load_rejects (
+CREATE TABLE IF NOT EXISTS {{ schema }}.load_rejects (
     dt           DATE NOT NULL,
     source_file  TEXT NOT NULL,
     line_no      BIGINT NOT NULL,

@@ -1,7 +1,7 @@
--- Analyst views of database ${database} (run after create_tables.sql). Idempotent.
+-- Analyst views of database {{ database }} (run after create_tables.sql). Idempotent.
 -- v_sessions adds start_s / end_s: wall-clock seconds since 1970-01-01 00:00 computed from the date and time
 -- fields, so durations and overlaps do not depend on the session time zone (no DST gaps).
-CREATE OR REPLACE VIEW ${database}.v_sessions AS
+CREATE OR REPLACE VIEW {{ database }}.v_sessions AS
 SELECT session_id,
        user_id,
        channel_id,
@@ -13,31 +13,31 @@ SELECT session_id,
        CAST(datediff(to_date(time_end), '1970-01-01') AS BIGINT) * 86400
            + hour(time_end) * 3600 + minute(time_end) * 60 + second(time_end) AS end_s,
        dt
-FROM ${database}.sessions;
+FROM {{ database }}.sessions;
 
-CREATE OR REPLACE VIEW ${database}.v_channels AS
+CREATE OR REPLACE VIEW {{ database }}.v_channels AS
 SELECT CAST(channel_id AS BIGINT) AS channel_id,
        channel_name,
        CAST(watch_share_pct AS DECIMAL(9,4)) AS watch_share_pct,
        CAST(viewer_share_pct AS DECIMAL(9,4)) AS viewer_share_pct
-FROM ${database}.channels;
+FROM {{ database }}.channels;
 
-CREATE OR REPLACE VIEW ${database}.v_users AS
+CREATE OR REPLACE VIEW {{ database }}.v_users AS
 SELECT CAST(user_id AS BIGINT) AS user_id,
        user_name
-FROM ${database}.users;
+FROM {{ database }}.users;
 
-CREATE OR REPLACE VIEW ${database}.v_quarantine AS
+CREATE OR REPLACE VIEW {{ database }}.v_quarantine AS
 SELECT reason,
        session_id,
        CAST(arrival_ts AS TIMESTAMP) AS arrival_ts,
        detail,
        raw,
        dt
-FROM ${database}.quarantine;
+FROM {{ database }}.quarantine;
 
 -- Sessions with channel and subscriber names, for ad-hoc analysis.
-CREATE OR REPLACE VIEW ${database}.v_session_detail AS
+CREATE OR REPLACE VIEW {{ database }}.v_session_detail AS
 SELECT s.session_id,
        s.dt,
        s.time_start,
@@ -47,6 +47,6 @@ SELECT s.session_id,
        u.user_name,
        s.channel_id,
        c.channel_name
-FROM ${database}.sessions s
-LEFT JOIN ${database}.v_users u ON u.user_id = s.user_id
-LEFT JOIN ${database}.v_channels c ON c.channel_id = s.channel_id
+FROM {{ database }}.sessions s
+LEFT JOIN {{ database }}.v_users u ON u.user_id = s.user_id
+LEFT JOIN {{ database }}.v_channels c ON c.channel_id = s.channel_id

@@ -1,4 +1,4 @@
-"""HiveServer2 access (PyHive) and running the project's ``hive/*.sql`` files.
+"""HiveServer2 access (PyHive) and running a ``hive/*.sql`` file on it (rendered by :mod:`iptv.sql`).
 
 ``connect(cfg)`` reads ``hive.host``, ``hive.port``, ``hive.username``, ``hive.auth`` (NONE, NOSASL, LDAP, CUSTOM,
 KERBEROS) and ``hive.database``; the same code talks to the local Spark Thrift Server and a real HiveServer2.
@@ -6,13 +6,13 @@ KERBEROS) and ``hive.database``; the same code talks to the local Spark Thrift S
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pyhive import hive
 
-_VAR = re.compile(r"\$\{(?:hivevar:)?([A-Za-z_][A-Za-z0-9_.]*)\}")
+from iptv import sql
 
 
 def connect(cfg: dict[str, Any], *, database: str | None = None, timeout: float | None = None) -> hive.Connection:
@@ -46,88 +46,12 @@ def connect(cfg: dict[str, Any], *, database: str | None = None, timeout: float 
     return hive.Connection(thrift_transport=transport, username=username, database=database)
 
 
-def strip_comments(sql: str) -> str:
-    """Remove ``-- ...`` line comments and ``/* ... */`` block comments that are outside quotes."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-    quote: str | None = None
-    while i < n:
-        c = sql[i]
-        if quote:
-            out.append(c)
-            if c == "\\" and quote != "`" and i + 1 < n:
-                out.append(sql[i + 1])
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-            i += 1
-        elif c in ("'", '"', "`"):
-            quote = c
-            out.append(c)
-            i += 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-            out.append(" ")
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def split_statements(sql: str) -> list[str]:
-    """Split SQL text into statements: comments stripped, ``;`` outside quotes ends a statement."""
-    text = strip_comments(sql)
-    statements: list[str] = []
-    buf: list[str] = []
-    quote: str | None = None
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if quote:
-            buf.append(c)
-            if c == "\\" and quote != "`" and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-        elif c in ("'", '"', "`"):
-            quote = c
-            buf.append(c)
-        elif c == ";":
-            statements.append("".join(buf))
-            buf = []
-        else:
-            buf.append(c)
-        i += 1
-    statements.append("".join(buf))
-    return [s.strip() for s in statements if s.strip()]
-
-
-def substitute(sql: str, params: dict[str, Any] | None) -> str:
-    """Replace ``${name}`` / ``${hivevar:name}`` with ``params[name]``; an unknown name is an error."""
-    params = params or {}
-
-    def repl(m: re.Match[str]) -> str:
-        key = m.group(1)
-        if key not in params:
-            raise KeyError(f"SQL variable ${{{key}}} has no value (known: {', '.join(sorted(params)) or 'none'})")
-        return str(params[key])
-
-    return _VAR.sub(repl, sql)
-
-
-def run_sql_file(cursor: Any, path: str | Path, params: dict[str, Any] | None = None) -> list[list[tuple] | None]:
-    """Execute every statement of a .sql file in order; per statement its result rows (None, or [] on Spark,
-    for statements without a result set)."""
-    text = Path(path).read_text(encoding="utf-8")
+def run_sql_file(cursor: Any, path: str | Path, values: Mapping[str, Any] | None = None) -> list[list[tuple] | None]:
+    """Execute every statement of a .sql file in order, its ``{{ name }}`` placeholders filled from ``values``
+    (:func:`iptv.sql.render`, Hive dialect); per statement its result rows (None, or [] on Spark, for statements
+    without a result set)."""
     results: list[list[tuple] | None] = []
-    for stmt in split_statements(text):
-        cursor.execute(substitute(stmt, params))
+    for stmt in sql.file_statements(path, "hive", values):
+        cursor.execute(stmt)
         results.append(cursor.fetchall() if cursor.description else None)
     return results

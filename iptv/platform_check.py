@@ -16,6 +16,7 @@ from typing import Any
 from iptv import hdfs_client, hive_client
 from iptv.config import REPO_ROOT
 from iptv.kafka_admin import admin_client
+from iptv.sql import Ident
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,8 @@ def run_check(cfg: dict[str, Any], sessions: int = 5, timeout: float = 60.0) -> 
                 conn.cursor(),
                 CHECK_SQL,
                 {
-                    "database": cfg["hive"]["database"],
-                    "table": table,
+                    "database": Ident(cfg["hive"]["database"]),
+                    "table": Ident(table),
                     "location": cfg["hdfs"]["default_fs"].rstrip("/") + hdfs_dir,
                 },
             )

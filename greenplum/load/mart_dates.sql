@@ -4,6 +4,6 @@ FROM (
     SELECT generate_series(CAST(dt AS TIMESTAMP),
                            CAST(CAST(GREATEST(time_start, time_end - INTERVAL '1 second') AS DATE) AS TIMESTAMP),
                            INTERVAL '1 day') AS d
-    FROM iptv_dw.fact_session
+    FROM {{ schema }}.fact_session
 ) x
 ORDER BY 1;

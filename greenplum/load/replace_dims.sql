@@ -1,9 +1,9 @@
 -- ... and the replacement of the dimension tables by them: one row per id (for a duplicated id the row with
 -- the smallest name is kept, so a reload is deterministic). A row whose id is not an integer is skipped; an
 -- attribute that does not parse (share, gender, date) becomes NULL. Names are kept exactly as written.
-DELETE FROM iptv_dw.dim_channel;
+DELETE FROM {{ schema }}.dim_channel;
 
-INSERT INTO iptv_dw.dim_channel (channel_id, channel_name, watch_share_pct, viewer_share_pct)
+INSERT INTO {{ schema }}.dim_channel (channel_id, channel_name, watch_share_pct, viewer_share_pct)
 SELECT DISTINCT ON (channel_id) channel_id, channel_name, watch_share_pct, viewer_share_pct
 FROM (
     SELECT CAST(btrim(channel_id) AS BIGINT) AS channel_id,
@@ -17,9 +17,9 @@ FROM (
 ) c
 ORDER BY channel_id, channel_name;
 
-DELETE FROM iptv_dw.dim_user;
+DELETE FROM {{ schema }}.dim_user;
 
-INSERT INTO iptv_dw.dim_user (user_id, user_name, gender, birth_date, city, signup_date)
+INSERT INTO {{ schema }}.dim_user (user_id, user_name, gender, birth_date, city, signup_date)
 SELECT DISTINCT ON (user_id) user_id, user_name, gender, birth_date, city, signup_date
 FROM (
     SELECT CAST(btrim(user_id) AS BIGINT) AS user_id,

@@ -1,4 +1,4 @@
--- Validate and cast the staged text rows of date %(dt)s into stg_session (dropped at commit): every staged row
+-- Validate and cast the staged text rows of date {{ dt }} into stg_session (dropped at commit): every staged row
 -- with its typed fields and its reject reason (NULL = loads). The first matching reason wins:
 --   malformed_csv      the record could not be split as CSV
 --   wrong_field_count  not exactly 6 fields
@@ -8,13 +8,12 @@
 --   bad_id             user_id or channel_id is not an integer (up to 18 digits)
 --   bad_timestamp      time_start / time_end not 'YYYY-MM-DD HH:MM:SS' or not a real date and time
 --   bad_duration       duration_s is not an integer
---   other_date         time_start is not on %(dt)s
+--   other_date         time_start is not on {{ dt }}
 --   negative_duration  time_end before time_start, or duration_s < 0
 --   duration_mismatch  duration_s <> time_end - time_start in seconds
 --   duplicate          a valid row whose session_id was already seen (the first by time_start, time_end,
 --                      user_id, channel_id, file, line is kept)
 -- Casts are guarded by CASE (its branches are evaluated in order), so no value can make this statement fail.
--- No '%%' modulo operator: mod() (the file is run with query parameters).
 CREATE TEMP TABLE stg_session ON COMMIT DROP AS
 SELECT source_file, line_no, raw_line, session_id, user_id, channel_id, time_start, time_end, duration_s,
        COALESCE(reason,
@@ -33,7 +32,7 @@ FROM (
                WHEN user_id IS NULL OR channel_id IS NULL THEN 'bad_id'
                WHEN time_start IS NULL OR time_end IS NULL THEN 'bad_timestamp'
                WHEN duration_txt IS NOT NULL AND duration_s IS NULL THEN 'bad_duration'
-               WHEN CAST(time_start AS DATE) <> CAST(%(dt)s AS DATE) THEN 'other_date'
+               WHEN CAST(time_start AS DATE) <> CAST({{ dt }} AS DATE) THEN 'other_date'
                WHEN time_end < time_start OR duration_s < 0 THEN 'negative_duration'
                WHEN duration_s <> CAST(EXTRACT(EPOCH FROM (time_end - time_start)) AS BIGINT) THEN 'duration_mismatch'
            END AS reason

@@ -1,12 +1,12 @@
--- mart_duration_hist for one date %(dt)s: sessions that start on the date by duration_s bucket. All eight
+-- mart_duration_hist for one date {{ dt }}: sessions that start on the date by duration_s bucket. All eight
 -- buckets are written (zero where empty) for every date that has any session (including a date reached only
 -- by sessions from the day before). Buckets are [lower, next lower) in seconds.
-DELETE FROM iptv_dw.mart_duration_hist WHERE dt = CAST(%(dt)s AS DATE);
+DELETE FROM {{ schema }}.mart_duration_hist WHERE dt = CAST({{ dt }} AS DATE);
 
-INSERT INTO iptv_dw.mart_duration_hist (dt, bucket_label, bucket_lower_s, sessions)
+INSERT INTO {{ schema }}.mart_duration_hist (dt, bucket_label, bucket_lower_s, sessions)
 WITH bounds AS (
-    SELECT CAST(%(dt)s AS DATE) AS d,
-           CAST(%(dt)s AS TIMESTAMP) AS ds
+    SELECT CAST({{ dt }} AS DATE) AS d,
+           CAST({{ dt }} AS TIMESTAMP) AS ds
 ), buckets AS (
     SELECT * FROM (VALUES
         ('<1m', 0), ('1-5m', 60), ('5-15m', 300), ('15-30m', 900),
@@ -16,7 +16,7 @@ WITH bounds AS (
     SELECT b.d
     FROM bounds b
     WHERE EXISTS (
-        SELECT 1 FROM iptv_dw.fact_session f
+        SELECT 1 FROM {{ schema }}.fact_session f
         WHERE f.dt = b.d OR (f.dt < b.d AND f.time_end > b.ds)
     )
 ), started AS (
@@ -31,7 +31,7 @@ WITH bounds AS (
                ELSE 14400
            END AS lower_s,
            COUNT(*) AS n
-    FROM iptv_dw.fact_session f
+    FROM {{ schema }}.fact_session f
     JOIN bounds b ON f.dt = b.d
     GROUP BY 1
 )

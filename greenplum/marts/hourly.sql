@@ -1,16 +1,16 @@
--- mart_hourly for one date %(dt)s: all 24 hours (0..23) of a date that has any session (zeros where empty).
+-- mart_hourly for one date {{ dt }}: all 24 hours (0..23) of a date that has any session (zeros where empty).
 -- viewers of an hour = distinct users with a session that starts in the hour or overlaps it by more than 0 s;
 -- watch_minutes = overlap of the sessions with the hour, in minutes.
-DELETE FROM iptv_dw.mart_hourly WHERE dt = CAST(%(dt)s AS DATE);
+DELETE FROM {{ schema }}.mart_hourly WHERE dt = CAST({{ dt }} AS DATE);
 
-INSERT INTO iptv_dw.mart_hourly (dt, hour, viewers, watch_minutes)
+INSERT INTO {{ schema }}.mart_hourly (dt, hour, viewers, watch_minutes)
 WITH bounds AS (
-    SELECT CAST(%(dt)s AS DATE) AS d,
-           CAST(%(dt)s AS TIMESTAMP) AS ds,
-           CAST(%(dt)s AS TIMESTAMP) + INTERVAL '1 day' AS de
+    SELECT CAST({{ dt }} AS DATE) AS d,
+           CAST({{ dt }} AS TIMESTAMP) AS ds,
+           CAST({{ dt }} AS TIMESTAMP) + INTERVAL '1 day' AS de
 ), s AS (
     SELECT f.user_id, f.time_start, f.time_end
-    FROM iptv_dw.fact_session f
+    FROM {{ schema }}.fact_session f
     CROSS JOIN bounds b
     WHERE f.dt = b.d OR (f.dt < b.d AND f.time_end > b.ds)
 ), hours AS (

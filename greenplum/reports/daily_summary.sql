@@ -1,4 +1,4 @@
 -- Demo report: per day watch hours, views (sessions) and viewers, from the warehouse marts (read-only role).
 SELECT dt, watch_hours, sessions AS views, viewers
-FROM iptv_dw.mart_daily
+FROM {{ schema }}.mart_daily
 ORDER BY dt

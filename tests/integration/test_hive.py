@@ -9,6 +9,7 @@ import pytest
 
 from iptv import hdfs_client
 from iptv.hive_client import connect, run_sql_file
+from iptv.sql import Ident
 
 pytestmark = pytest.mark.integration
 
@@ -76,8 +77,8 @@ def test_partitioned_external_table(hive, cursor, area, tmp_path):
     table = f"test_daily_{tag}"
     sql = tmp_path / "daily.sql"
     sql.write_text(
-        """-- partitioned external table over ${location}; statements split on ';' outside quotes
-CREATE EXTERNAL TABLE IF NOT EXISTS ${db}.${table} (
+        """-- partitioned external table over {{ location }}; statements split on ';' outside quotes
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ db }}.{{ table }} (
   id INT,
   channel STRING COMMENT 'channel id; e.g. ch1',
   seconds BIGINT
@@ -85,20 +86,22 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${db}.${table} (
 PARTITIONED BY (event_date STRING)
 ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
 STORED AS TEXTFILE
-LOCATION '${location}';
+LOCATION {{ location }};
 /* register the day directories */
-ALTER TABLE ${db}.${table} ADD IF NOT EXISTS
-  PARTITION (event_date='2024-05-01') LOCATION '${location}/event_date=2024-05-01'
-  PARTITION (event_date='2024-05-02') LOCATION '${location}/event_date=2024-05-02';
-ALTER TABLE ${db}.${table} ADD IF NOT EXISTS PARTITION (event_date='2024-05-03')
-  LOCATION '${location}/event_date=2024-05-03';
-SHOW PARTITIONS ${db}.${table};
+ALTER TABLE {{ db }}.{{ table }} ADD IF NOT EXISTS
+  PARTITION (event_date='2024-05-01') LOCATION {{ day_1 }}
+  PARTITION (event_date='2024-05-02') LOCATION {{ day_2 }};
+ALTER TABLE {{ db }}.{{ table }} ADD IF NOT EXISTS PARTITION (event_date='2024-05-03')
+  LOCATION {{ day_3 }};
+SHOW PARTITIONS {{ db }}.{{ table }};
 """,
         encoding="utf-8",
     )
     db = hive["hive"]["database"]
     try:
-        results = run_sql_file(cursor, sql, {"db": db, "table": table, "location": f"{uri}/daily"})
+        days = {f"day_{i}": f"{uri}/daily/event_date={d}" for i, d in enumerate(sorted(parts), 1)}
+        values = {"db": Ident(db), "table": Ident(table), "location": f"{uri}/daily", **days}
+        results = run_sql_file(cursor, sql, values)
         assert all(not r for r in results[:3])  # DDL: no rows (None on Hive, [] on Spark)
         assert sorted(r[0] for r in results[3]) == [f"event_date={d}" for d in sorted(parts)]
 

@@ -1,8 +1,8 @@
 """The hive/ SQL on the real HDFS + HiveServer2 (Spark Thrift Server locally): external tables, views and
-partitions over sample CSV files, and the per-date aggregate queries agree with the DuckDB reference and with
-the Greenplum marts loaded (through WebHDFS) from the same files.
+partitions over sample CSV files, and the Hive marts (hive/marts/<name>.sql, table mart_<name>) agree with the
+DuckDB reference and with the Greenplum marts of the same name loaded (through WebHDFS) from the same files.
 
-Everything runs in a scratch HDFS area and a scratch Hive database and schema (the ``${...}`` placeholders of
+Everything runs in a scratch HDFS area and a scratch Hive database and schema (the ``{{ ... }}`` placeholders of
 the SQL files point there), removed at the end; the real /data/iptv and database iptv are not touched."""
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ import copy
 import datetime as dt
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from iptv import db, hdfs_client
 from iptv import warehouse as W
 from iptv.hive_client import connect, run_sql_file
+from iptv.hive_tables import HIVE_DIR, HiveTables
 from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
 pytestmark = pytest.mark.integration
 
-HIVE_DIR = Path(__file__).resolve().parents[2] / "hive"
 DATES = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 9)]  # Mon, Tue, next Mon
 MARTS = {
     "daily": ("mart_daily", MART_COLUMNS["mart_daily"], ["dt"]),
@@ -82,14 +81,15 @@ def cursor(env):
 @pytest.fixture(scope="module")
 def tables(env, cursor):
     cfg, _, _ = env
-    params = W.hive_sql_params(cfg)
-    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", params)
-    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", params)  # idempotent
-    run_sql_file(cursor, HIVE_DIR / "views.sql", params)
+    hive = HiveTables.from_config(cfg)
+    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", hive.values())
+    run_sql_file(cursor, HIVE_DIR / "create_tables.sql", hive.values())  # idempotent
+    run_sql_file(cursor, HIVE_DIR / "views.sql", hive.values())
+    run_sql_file(cursor, HIVE_DIR / "marts" / "tables.sql", hive.values())
     for d in DATES:
-        run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", W.hive_sql_params(cfg, d))
-    run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", W.hive_sql_params(cfg, DATES[0]))  # idempotent
-    return params["database"]
+        run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", hive.values(d))
+    run_sql_file(cursor, HIVE_DIR / "register_partitions.sql", hive.values(DATES[0]))  # idempotent
+    return hive
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +105,14 @@ def mart_dates(reference):
 
 
 @pytest.fixture(scope="module")
-def hive_marts(env, tables, cursor, mart_dates):
-    cfg, _, _ = env
+def hive_marts(tables, cursor, mart_dates):
+    """Every mart_<name> of the Hive database, each covered date written by hive/marts/<name>.sql."""
     out: dict[str, list[tuple]] = {}
-    for name in MARTS:
-        rows: list[tuple] = []
+    for name, (mart, cols, keys) in MARTS.items():
         for d in mart_dates:
-            rows.extend(run_sql_file(cursor, HIVE_DIR / "marts" / f"{name}.sql", W.hive_sql_params(cfg, d))[-1])
-        out[name] = rows
+            run_sql_file(cursor, HIVE_DIR / "marts" / f"{name}.sql", tables.values(d))
+        cursor.execute(f"SELECT {', '.join(cols)} FROM {tables.database}.{mart} ORDER BY {', '.join(keys)}")
+        out[name] = cursor.fetchall()
     return out
 
 
@@ -140,7 +140,7 @@ def greenplum(env, postgres):
 
 def test_tables_and_views(tables, cursor, env):
     _, root, files = env
-    db_ = tables
+    db_ = tables.database
     cursor.execute(f"SELECT COUNT(*), COUNT(DISTINCT dt) FROM {db_}.sessions")
     n = sum(len(f.read_text().splitlines()) for f in files["sessions"].values())
     assert cursor.fetchall() == [(n, len(DATES))]
@@ -159,7 +159,7 @@ def test_tables_and_views(tables, cursor, env):
 
 
 @pytest.mark.parametrize("name", list(MARTS))
-def test_hive_aggregates_equal_reference(hive_marts, reference, name):
+def test_hive_marts_equal_reference(hive_marts, reference, name):
     mart, cols, keys = MARTS[name]
     want = [tuple(r) for r in reference[mart].sort_values(keys)[cols].itertuples(index=False)]
     got = hive_marts[name]
@@ -167,7 +167,7 @@ def test_hive_aggregates_equal_reference(hive_marts, reference, name):
 
 
 @pytest.mark.parametrize("name", list(MARTS))
-def test_hive_aggregates_equal_greenplum(hive_marts, greenplum, name):
+def test_hive_marts_equal_greenplum(hive_marts, greenplum, name):
     wh, conn = greenplum
     mart, cols, keys = MARTS[name]
     with conn.cursor() as cur:

@@ -1,10 +1,10 @@
 """iptv.lake_sync on the real HDFS + Hive (Spark Thrift Server) + PostgreSQL: the first sync loads every date,
-the Hive aggregate tables equal the Greenplum marts, an unchanged lake syncs nothing, a late file for an old
+the Hive marts equal the Greenplum marts of the same names, an unchanged lake syncs nothing, a late file for an old
 date re-syncs exactly that date (and the next), the marts then equal the DuckDB reference, and reloading a date
 changes nothing.
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
-end). Few dates and small files: every Hive aggregate is a Spark job."""
+end). Few dates and small files: every Hive mart of a date is a Spark job."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from iptv import db, hdfs_client, lake_sync
-from iptv import lake_sync as L
+from iptv.config import REPO_ROOT
 from iptv.hive_client import connect
 from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
@@ -98,12 +98,12 @@ def env(hive, hdfs, postgres, tmp_path_factory):
     _drop_scratch(cfg, schema, base)
 
 
-def hive_aggs(cfg) -> dict[str, list[tuple]]:
+def hive_marts(cfg) -> dict[str, list[tuple]]:
     conn = connect(cfg, database="default")
     cur = conn.cursor()
     out = {}
-    for name, (_, cols, keys) in MARTS.items():
-        cur.execute(f"SELECT {', '.join(cols)} FROM {cfg['hive']['database']}.agg_{name} ORDER BY {', '.join(keys)}")
+    for name, (mart, cols, keys) in MARTS.items():
+        cur.execute(f"SELECT {', '.join(cols)} FROM {cfg['hive']['database']}.{mart} ORDER BY {', '.join(keys)}")
         out[name] = cur.fetchall()
     conn.close()
     return out
@@ -125,7 +125,7 @@ def gp_marts(cfg, schema) -> dict[str, list[tuple]]:
 
 
 def assert_hive_equals_gp(cfg, schema) -> dict[str, list[tuple]]:
-    hv, gp = hive_aggs(cfg), gp_marts(cfg, schema)
+    hv, gp = hive_marts(cfg), gp_marts(cfg, schema)
     for name, (_, cols, _) in MARTS.items():
         agree(hv[name], gp[name], cols)
     return gp
@@ -153,7 +153,7 @@ def test_first_sync_loads_all_dates(first, env):
     assert steps[-1] == ("done", len(D) + 1, len(D) + 1)
 
 
-def test_hive_aggregates_equal_greenplum_marts(first, env):
+def test_hive_marts_equal_greenplum_marts(first, env):
     gp = assert_hive_equals_gp(env["cfg"], env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]] == [*D, NEXT]
 
@@ -248,13 +248,13 @@ def test_after_late_file_marts_equal_reference_and_hive(late, env):
 def test_reloading_a_date_changes_nothing(late, env):
     cfg, schema = env["cfg"], env["schema"]
     _, state = late["clean"]
-    before_gp, before_hive = gp_marts(cfg, schema), hive_aggs(cfg)
+    before_gp, before_hive = gp_marts(cfg, schema), hive_marts(cfg)
     forgotten = {k: v for k, v in state.items() if k != f"sessions/dt={D[1]}"}
     res, state2 = lake_sync.sync(cfg, forgotten, schema=schema)
     assert res.errors == [] and res.dates == [D[1]] and res.hive_dates == D[1:]
     assert state2 == state
     assert gp_marts(cfg, schema) == before_gp
-    assert hive_aggs(cfg) == before_hive
+    assert hive_marts(cfg) == before_hive
 
 
 # ------------------------------------------------------------------ the NiFi processor on the real NiFi
@@ -297,7 +297,7 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
 
     login(nifi_env["cfg"])
     # The version in the source file: NiFi keeps earlier versions it loaded, and discovers a new one after a while.
-    src = (L.REPO_ROOT / "nifi/python-processors/iptv_warehouse/SyncWarehouse.py").read_text(encoding="utf-8")
+    src = (REPO_ROOT / "nifi/python-processors/iptv_warehouse/SyncWarehouse.py").read_text(encoding="utf-8")
     version = re.search(r'version = "([^"]+)"', src).group(1)
     deadline = time.monotonic() + 180
     while True:

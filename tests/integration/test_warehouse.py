@@ -16,6 +16,7 @@ import pytest
 
 from iptv import db
 from iptv import warehouse as W
+from iptv.config import REPO_ROOT
 from iptv.marts_reference import MART_COLUMNS, compute_marts, write_sample_lake
 
 pytestmark = pytest.mark.integration
@@ -369,7 +370,7 @@ def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path)
     out = tmp_path / "catalogs"
     proc = subprocess.run(
         [sys.executable, "-m", "producer", "catalogs", "--out", str(out), "--users", "40"],
-        cwd=W.REPO_ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,4 +1,4 @@
-"""iptv.lake_sync pure logic: fingerprints from WebHDFS listings, changed-date detection, state round trip."""
+"""iptv.lake_sync and iptv.lake_state pure logic: fingerprints of WebHDFS listings, changed dates, state round trip."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import json
 import pytest
 
 from iptv import lake_sync as L
+from iptv import warehouse as W
+from iptv.config import REPO_ROOT
+from iptv.hive_tables import LAKE_TABLES, MART_TABLES, HiveTables
+from iptv.warehouse.sources import csv_records
 
 pytestmark = pytest.mark.unit
 
@@ -113,31 +117,32 @@ def test_idle_sync_touches_no_engine():
 
 
 def test_listing_failure_is_reported_not_raised(monkeypatch):
-    def boom(cfg):
+    def boom(files):
         raise ConnectionError("namenode down")
 
-    monkeypatch.setattr(L, "list_lake", boom)
+    monkeypatch.setattr(L, "lake_listing", boom)
+    monkeypatch.setattr(L.LakeFiles, "from_config", classmethod(lambda cls, cfg: cls({})))
     res, new = L.sync({}, {"k": "v"})
     assert new == {"k": "v"} and res.errors and "namenode down" in res.errors[0]
 
 
-def test_aggregate_statement_wraps_the_mart_query():
-    params = {"database": "db1", "dt": "2026-03-02", "min_dt": "2026-03-01"}
-    sql = L.aggregate_statement("daily", params)
-    assert sql.startswith("INSERT OVERWRITE TABLE db1.agg_daily PARTITION (dt = '2026-03-02')")
-    assert "FROM db1.v_sessions" in sql and "${" not in sql and "--" not in sql
+def test_mart_statement_overwrites_the_partition_of_the_same_named_mart():
+    tables = HiveTables("db1", {t: f"hdfs://nn/lake/{t}" for t in LAKE_TABLES})
+    sql = tables.mart_statement("daily", dt.date(2026, 3, 2))
+    assert sql.startswith("INSERT OVERWRITE TABLE `db1`.mart_daily PARTITION (dt = '2026-03-02')")
+    assert "FROM `db1`.v_sessions" in sql and "dt >= '2026-03-01'" in sql and "{{" not in sql and "--" not in sql
+    assert set(MART_TABLES.values()) <= set(W.MART_TABLES)  # one name per mart in Hive and Greenplum
 
 
 def test_catalog_records_split_with_the_contract_width():
     """The warehouse stages the producer's catalogs as they are (no trimming): the csv split gives the contract's
     columns, quoted names with commas and doubled quotes intact, and the first line of every record."""
-    from iptv import warehouse as W
     from iptv.catalogs import USER_COLUMNS
 
     producer_users = (
         '1,"Сазонов, Никандр",M,1982-01-29,Бавлы,2022-11-01\n2,"A ""B"" C",F,1980-02-15,Пинега,2020-05-26\n'
     )
-    recs = list(W._records(producer_users))
+    recs = list(csv_records(producer_users))
     assert [r[0] for r in recs] == [1, 2]
     assert [len(r[2]) for r in recs] == [len(USER_COLUMNS)] * 2
     assert recs[0][2][1] == "Сазонов, Никандр" and recs[1][2][1] == 'A "B" C'
@@ -145,10 +150,8 @@ def test_catalog_records_split_with_the_contract_width():
 
 
 def test_session_records_keep_line_numbers_and_raw_text():
-    from iptv import warehouse as W
-
     text = 'a,b\n\n"x\ny",2\r\nlast'
-    assert list(W._records(text)) == [(1, "a,b", ["a", "b"]), (3, '"x\ny",2', ["x\ny", "2"]), (5, "last", ["last"])]
+    assert list(csv_records(text)) == [(1, "a,b", ["a", "b"]), (3, '"x\ny",2', ["x\ny", "2"]), (5, "last", ["last"])]
 
 
 # ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)
@@ -224,7 +227,7 @@ def processor_module(monkeypatch):
 
 
 def test_processor_defaults_point_at_this_repository(processor_module):
-    assert processor_module.DEFAULT_ROOT == str(L.REPO_ROOT)
+    assert processor_module.DEFAULT_ROOT == str(REPO_ROOT)
     proc = processor_module.SyncWarehouse()
     assert [d.name for d in proc.getPropertyDescriptors()] == ["Project Root", "Config File", "Warehouse Schema"]
     assert [r.name for r in proc.getRelationships()] == ["success", "failure"]

@@ -1,63 +1,176 @@
-"""The dialect switch and placeholders of the warehouse SQL (iptv.warehouse.render_sql), on the real files."""
+"""The SQL renderer (iptv.sql) and its use for every .sql file: placeholders by kind, quoting per dialect, the
+Greenplum switch, comments, statement splitting; the real hive/ and greenplum/ files render on every dialect."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 
+from iptv import hive_tables, sql
 from iptv import warehouse as W
+from iptv.config import REPO_ROOT, ConfigError
+from iptv.sql import Ident, Raw
 
 pytestmark = pytest.mark.unit
 
 CFG = {"postgres": {"dialect": "greenplum", "reader_user": "iptv_reader", "loader_user": "iptv_loader"}}
+#: psql script of the stack (psql variables, \gexec), not rendered by iptv.sql: see the module doc.
+NOT_RENDERED = {REPO_ROOT / "greenplum" / "roles.sql"}
 
 
-def test_markers_rendered_for_greenplum_and_dropped_for_postgres():
+# ------------------------------------------------------------------------------------------ the renderer
+
+
+def test_markers_rendered_for_greenplum_and_dropped_elsewhere():
     text = "CREATE TABLE t (x int)\n/*@greenplum DISTRIBUTED BY (x) */;\n"
-    assert W.render_sql(text, "greenplum") == "CREATE TABLE t (x int)\nDISTRIBUTED BY (x);\n"
-    assert W.render_sql(text, "postgres") == "CREATE TABLE t (x int)\n;\n"
+    assert sql.render(text, "greenplum") == "CREATE TABLE t (x int)\nDISTRIBUTED BY (x);\n"
+    assert sql.render(text, "postgres") == "CREATE TABLE t (x int)\n;\n"
+    assert sql.render(text, "hive") == "CREATE TABLE t (x int)\n;\n"
+
+
+def test_placeholder_kinds():
+    values = {"t": Ident("my tab"), "d": dt.date(2026, 3, 2), "n": 5, "x": Decimal("1.50"), "f": Raw("a + b")}
+    out = sql.render("SELECT {{ f }}, {{n}}, {{ x }} FROM {{ t }} WHERE dt = {{ d }}", "postgres", values)
+    assert out == "SELECT a + b, 5, 1.50 FROM \"my tab\" WHERE dt = '2026-03-02'"
+    assert sql.render("SELECT {{ t }}", "hive", values) == "SELECT `my tab`"
+    other = {"a": None, "b": True, "c": dt.datetime(2026, 1, 2, 3)}
+    assert sql.render("{{ a }} {{ b }} {{ c }}", "postgres", other) == "NULL TRUE '2026-01-02 03:00:00'"
+
+
+def test_literals_are_escaped_per_dialect():
+    s = "O'Neil \\ x"
+    assert sql.quote_literal(s, "postgres") == "E'O''Neil \\\\ x'"
+    assert sql.quote_literal("O'Neil", "postgres") == "'O''Neil'"
+    assert sql.quote_literal(s, "hive") == "'O\\'Neil \\\\ x'"
+    assert sql.quote_ident('a"b', "postgres") == '"a""b"'
+    assert sql.quote_ident("a`b", "hive") == "`a``b`"
+    with pytest.raises(ValueError):
+        sql.quote_literal("a\x00b", "postgres")
+    with pytest.raises(TypeError):
+        sql.quote_literal(object(), "postgres")
+    with pytest.raises(ValueError):
+        sql.render("SELECT 1", "oracle")
+
+
+def test_placeholder_errors():
+    with pytest.raises(KeyError, match="nobody"):
+        sql.render("GRANT x TO {{ nobody }}", "postgres")
+    with pytest.raises(ValueError, match="inside quotes"):
+        sql.render("WHERE dt = '{{ dt }}'", "hive", {"dt": "2026-03-02"})
+    with pytest.raises(ValueError, match="malformed"):
+        sql.render("WHERE dt = {{ dt-1 }}", "hive", {"dt": "2026-03-02"})
+
+
+def test_comments_are_removed_before_placeholders_are_filled():
+    text = "-- {{ undefined }} in a comment\nSELECT /* {{ nor_here }} */ {{ a }} -- ; not a statement end\n"
+    assert sql.render(text, "hive", {"a": 1}) == "\nSELECT   1 \n"
+    # comment markers and semicolons inside quotes are data
+    assert sql.render("SELECT '--x', \"/*y*/\", `a;b`", "hive") == "SELECT '--x', \"/*y*/\", `a;b`"
+
+
+def test_quotes_of_each_dialect():
+    # Hive: backslash escapes; PostgreSQL: doubled quotes, backslash only in E'' strings, $$ bodies are code.
+    assert sql.split_statements("SELECT 'a\\';b'; SELECT 2", "hive") == ["SELECT 'a\\';b'", "SELECT 2"]
+    assert sql.split_statements("SELECT 'a\\'; SELECT 'b'", "postgres") == ["SELECT 'a\\'", "SELECT 'b'"]
+    assert sql.split_statements("SELECT 'it''s; fine'; SELECT 2", "postgres") == ["SELECT 'it''s; fine'", "SELECT 2"]
+    body = "DO $$ BEGIN IF {{ s }} = 'x' THEN NULL; END IF; END $$;"
+    assert sql.render(body, "postgres", {"s": "a"}) == "DO $$ BEGIN IF 'a' = 'x' THEN NULL; END IF; END $$;"
+    assert sql.split_statements(sql.render(body, "postgres", {"s": "a"}) + " SELECT 1", "postgres") == [
+        "DO $$ BEGIN IF 'a' = 'x' THEN NULL; END IF; END $$",
+        "SELECT 1",
+    ]
+
+
+def test_split_statements_drops_empty_ones():
+    assert sql.split_statements(";\n; SELECT 1 ;\n\n", "hive") == ["SELECT 1"]
+
+
+# ------------------------------------------------------------------------------------------ the real files
+
+
+def _sql_files():
+    return sorted(p for d in ("hive", "greenplum") for p in (REPO_ROOT / d).rglob("*.sql") if p not in NOT_RENDERED)
+
+
+def test_every_file_uses_the_one_convention():
+    old = re.compile(r"\$\{|%\(\w+\)s|:'\w+'|:\"\w+\"|\biptv_dw\.")
+    for path in _sql_files():
+        text = path.read_text(encoding="utf-8")
+        assert not old.search(text), f"{path}: another placeholder syntax or a hard-wired schema"
+
+
+def test_every_greenplum_file_renders_on_both_dialects():
+    day = dt.date(2026, 3, 2)
+    for path in sorted(W.SQL_DIR.rglob("*.sql")):
+        if path in NOT_RENDERED:
+            continue
+        for dialect in W.DIALECTS:
+            wh = W.Warehouse({"postgres": {**CFG["postgres"], "dialect": dialect}})
+            out = wh.sql(str(path.relative_to(W.SQL_DIR)), dt=day, table=Ident("stg_x"))
+            assert "@greenplum" not in out and "{{" not in out and "--" not in out, path
+
+
+def test_every_hive_file_renders(cfg):
+    tables = hive_tables.HiveTables.from_config(cfg)
+    values = {**tables.values(dt.date(2026, 3, 2)), "table": Ident("t"), "location": "hdfs://nn/x"}
+    for path in sorted((REPO_ROOT / "hive").rglob("*.sql")):
+        statements = sql.file_statements(path, "hive", values)
+        assert statements and all("{{" not in s and "--" not in s for s in statements), path
+
+
+# ------------------------------------------------------------------------------------------ Greenplum files
 
 
 def test_ddl_per_dialect():
-    def code(sql: str) -> str:
-        return re.sub(r"--[^\n]*", "", sql)
-
-    gp = code(W.Warehouse(CFG).sql("ddl.sql"))
-    pg = code(W.Warehouse({"postgres": {**CFG["postgres"], "dialect": "postgres"}}).sql("ddl.sql"))
-    assert "@greenplum" not in gp and "@greenplum" not in pg
+    gp = W.Warehouse(CFG).sql("ddl.sql")
+    pg = W.Warehouse({"postgres": {**CFG["postgres"], "dialect": "postgres"}}).sql("ddl.sql")
     assert "DISTRIBUTED" not in pg and "appendoptimized" not in pg
     assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == 9  # 8 + load_rejects
-    fact = re.search(r"CREATE TABLE IF NOT EXISTS iptv_dw\.fact_session .*?;", gp, re.DOTALL).group(0)
+    fact = re.search(r'CREATE TABLE IF NOT EXISTS "iptv_dw"\.fact_session .*?;', gp, re.DOTALL).group(0)
     assert "WITH (appendoptimized=true" in fact and "DISTRIBUTED BY (session_id)" in fact
+    assert "table_schema = 'iptv_dw'" in pg  # the DO block's literal
 
 
 def test_identifiers_and_schema():
-    sql = W.Warehouse(CFG, schema="iptv_dw_test").sql("grants.sql")
-    assert 'GRANT SELECT ON ALL TABLES IN SCHEMA iptv_dw_test TO "iptv_reader"' in sql
-    assert "{{" not in sql and "iptv_dw " not in sql
-    with pytest.raises(KeyError):
-        W.render_sql("GRANT x TO {{nobody}}", "postgres")
+    wh = W.Warehouse(CFG, schema="iptv_dw_test")
+    sql_text = wh.sql("grants.sql")
+    assert 'GRANT SELECT ON ALL TABLES IN SCHEMA "iptv_dw_test" TO "iptv_reader"' in sql_text
+    assert "iptv_dw " not in sql_text and '"iptv_dw"' not in sql_text
+    assert wh.sql("schema_exists.sql").strip() == "SELECT 1 FROM pg_namespace WHERE nspname = 'iptv_dw_test';"
+    assert "WHERE dt = CAST('2026-03-02' AS DATE)" in wh.sql("load/count_sessions.sql", dt=dt.date(2026, 3, 2))
+    assert wh.sql("load/copy_stage.sql", table=Ident("stg_user")).strip() == (
+        'COPY "stg_user" FROM STDIN WITH (FORMAT csv)'
+    )
     with pytest.raises(ValueError):
         W.Warehouse(CFG, schema="bad; name")
 
 
 def test_unknown_dialect_is_a_config_error():
-    with pytest.raises(W.ConfigError):
+    with pytest.raises(ConfigError):
         W.Warehouse({"postgres": {**CFG["postgres"], "dialect": "oracle"}})
 
 
-def test_every_sql_file_renders_on_both_dialects():
-    for path in sorted(W.SQL_DIR.rglob("*.sql")):
-        if path.name == "roles.sql":  # psql script of the stack, not rendered by the loader
-            continue
-        for dialect in W.DIALECTS:
-            cfg = {"postgres": {**CFG["postgres"], "dialect": dialect}}
-            out = W.Warehouse(cfg).sql(str(path.relative_to(W.SQL_DIR)))
-            assert "@greenplum" not in out and "{{" not in out, path
+# ------------------------------------------------------------------------------------------ Hive files
 
 
-def test_hive_params(cfg):
-    p = W.hive_sql_params(cfg, "2026-03-01")
-    assert p["dt"] == "2026-03-01" and p["min_dt"] == "2026-02-28"
-    assert p["hdfs_base"].startswith("hdfs://") and p["sessions_path"] == cfg["hdfs"]["paths"]["sessions"]
+def test_hive_values(cfg):
+    v = hive_tables.sql_values(cfg, "2026-03-01")
+    assert v["dt"] == dt.date(2026, 3, 1) and v["min_dt"] == dt.date(2026, 2, 28)
+    assert v["database"] == Ident(cfg["hive"].get("database", "iptv"))
+    base = cfg["hdfs"]["default_fs"].rstrip("/")
+    assert v["sessions_location"] == base + cfg["hdfs"]["paths"]["sessions"].rstrip("/")
+    assert v["viewing_events_partition"] == base + cfg["hdfs"]["paths"]["raw_events"].rstrip("/") + "/dt=2026-03-01"
+    assert v["users_location"] == base + cfg["hdfs"]["paths"]["catalogs"].rstrip("/") + "/users"
+    assert "dt" not in hive_tables.sql_values(cfg)
+
+
+def test_hive_register_partitions_rendered(cfg):
+    tables = hive_tables.HiveTables("db1", {t: f"hdfs://nn:8020/lake/{t}" for t in hive_tables.LAKE_TABLES})
+    stmts = tables.statements("register_partitions.sql", "2026-03-02")
+    assert stmts[1] == (
+        "ALTER TABLE `db1`.sessions ADD IF NOT EXISTS PARTITION (dt='2026-03-02')\n"
+        "LOCATION 'hdfs://nn:8020/lake/sessions/dt=2026-03-02'"
+    )

@@ -1,7 +1,7 @@
--- Hive aggregate tables of database ${database}: the figures of the per-date marts (hive/marts/*.sql), stored
--- per date partition by iptv.lake_sync (hive/aggregates/*.sql: INSERT OVERWRITE ... PARTITION (dt='${dt}')).
--- Managed tables (Parquet) in the Hive warehouse directory. Idempotent. Columns as the Greenplum marts.
-CREATE TABLE IF NOT EXISTS ${database}.agg_daily (
+-- The mart tables of database {{ database }}, named and shaped as the Greenplum marts of the same content
+-- (greenplum/ddl.sql), dt being the partition: each date is written by hive/marts/<name>.sql (INSERT OVERWRITE of
+-- its partition, iptv.hive_tables). Managed tables (Parquet) in the Hive warehouse directory. Idempotent.
+CREATE TABLE IF NOT EXISTS {{ database }}.mart_daily (
     watch_hours DECIMAL(18,6),
     sessions BIGINT,
     viewers BIGINT
@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS ${database}.agg_daily (
 PARTITIONED BY (dt STRING)
 STORED AS PARQUET;
 
-CREATE TABLE IF NOT EXISTS ${database}.agg_channel_daily (
+CREATE TABLE IF NOT EXISTS {{ database }}.mart_channel_daily (
     channel_id BIGINT,
     channel_name STRING,
     watch_hours DECIMAL(18,6),
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS ${database}.agg_channel_daily (
 PARTITIONED BY (dt STRING)
 STORED AS PARQUET;
 
-CREATE TABLE IF NOT EXISTS ${database}.agg_hourly (
+CREATE TABLE IF NOT EXISTS {{ database }}.mart_hourly (
     hour BIGINT,
     viewers BIGINT,
     watch_minutes DECIMAL(18,6)
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS ${database}.agg_hourly (
 PARTITIONED BY (dt STRING)
 STORED AS PARQUET;
 
-CREATE TABLE IF NOT EXISTS ${database}.agg_duration_hist (
+CREATE TABLE IF NOT EXISTS {{ database }}.mart_duration_hist (
     bucket_label STRING,
     bucket_lower_s INT,
     sessions BIGINT

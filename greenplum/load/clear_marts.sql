@@ -1,0 +1,6 @@
+-- Empties the per-date marts before every covered date is recomputed (iptv.warehouse.loads.recompute_all,
+-- after a change of the definitions); mart_weekday_hour is recomputed in full anyway.
+DELETE FROM {{ schema }}.mart_daily;
+DELETE FROM {{ schema }}.mart_channel_daily;
+DELETE FROM {{ schema }}.mart_hourly;
+DELETE FROM {{ schema }}.mart_duration_hist;

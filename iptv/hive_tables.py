@@ -1,0 +1,110 @@
+"""The project's Hive database (config ``hive.database``, ``iptv``): the tables over the lake, the views, the date
+partitions and the marts, from the ``hive/*.sql`` files.
+
+:class:`HiveTables` takes what those files need from the config once -- the database name and the full URI of
+every table's HDFS directory (``hdfs.default_fs`` + ``hdfs.paths``) -- and gives each file its placeholder
+values (:meth:`HiveTables.values`, rendered by :mod:`iptv.sql`):
+
+- ``database``: the database, an identifier;
+- ``<table>_location`` for viewing_events, sessions, quarantine, channels, users: its directory, a literal;
+- with a date: ``dt`` and ``min_dt`` = dt - 1 day (the earliest start date of a session that may still run into
+  dt; sessions last under 6 h), and ``<table>_partition``, the dt= directory of each partitioned table.
+
+The marts are the Greenplum marts under the same names (``mart_daily``, ``mart_channel_daily``, ``mart_hourly``,
+``mart_duration_hist``), partitioned by dt: ``hive/marts/tables.sql`` creates them and ``hive/marts/<name>.sql``
+recomputes one date of one mart (INSERT OVERWRITE of its partition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from iptv.config import REPO_ROOT
+from iptv.sql import Ident, file_statements
+
+HIVE_DIR = REPO_ROOT / "hive"
+#: The per-date marts: hive/marts/<name>.sql writes table mart_<name> (as greenplum/marts/<name>.sql does).
+MARTS = ("daily", "channel_daily", "hourly", "duration_hist")
+MART_TABLES = {name: f"mart_{name}" for name in MARTS}
+#: Tables over the lake, and the config hdfs.paths directory each reads.
+LAKE_TABLES = {
+    "viewing_events": "raw_events",
+    "sessions": "sessions",
+    "quarantine": "quarantine",
+    "channels": "catalogs",
+    "users": "catalogs",
+}
+PARTITIONED = ("viewing_events", "sessions", "quarantine")
+#: hive/*.sql files that create the database's objects, in order (idempotent).
+SETUP_FILES = ("create_tables.sql", "views.sql", "marts/tables.sql")
+LOOKBACK_DAYS = 1
+
+
+def _day(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class HiveTables:
+    """The Hive database of one configuration and the values of its SQL files."""
+
+    database: str
+    locations: Mapping[str, str]  # table -> full URI of its directory
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> HiveTables:
+        base = str(cfg["hdfs"]["default_fs"]).rstrip("/")
+        paths = cfg["hdfs"]["paths"]
+        locations = {table: base + paths[key].rstrip("/") for table, key in LAKE_TABLES.items()}
+        locations["channels"] += "/channels"
+        locations["users"] += "/users"
+        return cls(str(cfg["hive"].get("database", "iptv")), locations)
+
+    def values(self, day: str | dt.date | None = None, lookback_days: int = LOOKBACK_DAYS) -> dict[str, Any]:
+        """The placeholder values of the hive/*.sql files (see the module doc); the date ones only with ``day``."""
+        out: dict[str, Any] = {"database": Ident(self.database)}
+        out.update({f"{table}_location": uri for table, uri in self.locations.items()})
+        if day is not None:
+            d = _day(day)
+            out["dt"] = d
+            out["min_dt"] = d - dt.timedelta(days=lookback_days)
+            out.update({f"{t}_partition": f"{self.locations[t]}/dt={d.isoformat()}" for t in PARTITIONED})
+        return out
+
+    def statements(self, name: str, day: str | dt.date | None = None) -> list[str]:
+        """The rendered statements of ``hive/<name>``."""
+        return file_statements(HIVE_DIR / name, "hive", self.values(day))
+
+    def mart_statement(self, mart: str, day: str | dt.date) -> str:
+        """The INSERT OVERWRITE of partition ``day`` of mart ``mart`` (hive/marts/<mart>.sql)."""
+        (stmt,) = self.statements(f"marts/{mart}.sql", day)
+        return stmt
+
+    def prepare(self, cursor: Any) -> None:
+        """Create the database, its tables over the lake, views and mart tables (idempotent)."""
+        for name in SETUP_FILES:
+            _run(cursor, self.statements(name))
+
+    def register(self, cursor: Any, day: dt.date) -> None:
+        """Register the partitions of ``day`` of the partitioned tables (idempotent)."""
+        _run(cursor, self.statements("register_partitions.sql", day))
+
+    def recompute_marts(self, cursor: Any, day: dt.date, marts: Iterable[str] = MARTS) -> None:
+        """Recompute the partition ``day`` of each mart of ``marts`` (INSERT OVERWRITE)."""
+        for mart in marts:
+            cursor.execute(self.mart_statement(mart, day))
+
+
+def _run(cursor: Any, statements: Iterable[str]) -> None:
+    for stmt in statements:
+        cursor.execute(stmt)
+        if cursor.description:
+            cursor.fetchall()
+
+
+def sql_values(cfg: Mapping[str, Any], day: str | dt.date | None = None) -> dict[str, Any]:
+    """The placeholder values of the hive/*.sql files for ``cfg`` (and ``day``): :meth:`HiveTables.values`."""
+    return HiveTables.from_config(cfg).values(day)

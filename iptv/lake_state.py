@@ -1,0 +1,118 @@
+"""The sync state of the lake and what changed in it: pure logic of :mod:`iptv.lake_sync` (stdlib only).
+
+The *sync state* is a flat ``{key: fingerprint}`` dict of strings (JSON-able and a valid NiFi state map) where a
+key is ``<kind>/dt=<date>`` (kind = sessions, raw_events, quarantine: the config ``hdfs.paths`` keys of the
+partitioned directories) or ``catalogs/<name>``, and a fingerprint is a hash of the names, lengths and
+modification times of the visible data files of that directory (from one WebHDFS LISTSTATUS per directory).
+A date is *changed* when one of its directories has a fingerprint other than the synced one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Partitioned lake directories (config hdfs.paths keys) whose dt= subdirectories are watched.
+KINDS = ("sessions", "raw_events", "quarantine")
+CATALOGS = ("channels", "users")
+
+DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+
+
+def fingerprint(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str | None:
+    """The fingerprint of a directory from its LISTSTATUS entries ``(name, FileStatus)``: a hash over the
+    visible files' names, lengths and modification times. None when it holds no visible data file (an empty
+    directory counts as absent: registering a Hive partition creates empty directories)."""
+    files = sorted(
+        (name, int(st.get("length", 0)), int(st.get("modificationTime", 0)))
+        for name, st in entries
+        if st.get("type", "FILE") == "FILE" and not name.startswith(("_", "."))  # as Hive: not data
+    )
+    if not files:
+        return None
+    h = hashlib.sha1(usedforsecurity=False)
+    for name, length, mtime in files:
+        h.update(f"{name}\0{length}\0{mtime}\n".encode())
+    return f"{len(files)}:{sum(f[1] for f in files)}:{h.hexdigest()[:16]}"
+
+
+def partition_key(kind: str, day: str | dt.date) -> str:
+    return f"{kind}/dt={day if isinstance(day, str) else day.isoformat()}"
+
+
+def parse_key(key: str) -> tuple[str, dt.date | None]:
+    """``sessions/dt=2026-03-02`` -> ("sessions", date); ``catalogs/users`` -> ("catalogs/users", None)."""
+    kind, _, rest = key.partition("/")
+    m = DT_DIR.match(rest)
+    if kind in KINDS and m:
+        try:
+            return kind, dt.date.fromisoformat(m.group(1))
+        except ValueError:
+            pass
+    return key, None
+
+
+@dataclass
+class Changes:
+    """What differs between a listing and the synced state."""
+
+    dates: list[dt.date] = field(default_factory=list)  # every date with a changed directory, sorted
+    session_dates: list[dt.date] = field(default_factory=list)  # dates whose sessions changed, sorted
+    catalogs: bool = False
+    keys: dict[str, str | None] = field(default_factory=dict)  # changed key -> new fingerprint (None: removed)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def keys_of(self, day: dt.date) -> dict[str, str | None]:
+        return {k: v for k, v in self.keys.items() if parse_key(k)[1] == day}
+
+
+def detect_changes(current: Mapping[str, str], state: Mapping[str, str]) -> Changes:
+    """Compare a listing (``{key: fingerprint}``, see :func:`list_lake`) with the synced state. A key missing
+    from the listing but present in the state is a removal (its date changed)."""
+    ch = Changes()
+    for key in sorted(set(current) | set(state)):
+        new, old = current.get(key), state.get(key)
+        if new == old:
+            continue
+        ch.keys[key] = new
+        kind, day = parse_key(key)
+        if day is None:
+            if kind.startswith("catalogs/"):
+                ch.catalogs = True
+            continue
+        if day not in ch.dates:
+            ch.dates.append(day)
+        if kind == "sessions" and day not in ch.session_dates:
+            ch.session_dates.append(day)
+    ch.dates.sort()
+    ch.session_dates.sort()
+    return ch
+
+
+def apply_keys(state: Mapping[str, str], keys: Mapping[str, str | None]) -> dict[str, str]:
+    """A new state: ``state`` with ``keys`` set (None removes the key)."""
+    out = dict(state)
+    for k, v in keys.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def synced_session_dates(state: Mapping[str, str]) -> list[dt.date]:
+    return sorted(d for k in state for kind, d in [parse_key(k)] if kind == "sessions" and d is not None)
+
+
+def hive_dates(session_dates: Iterable[dt.date]) -> list[dt.date]:
+    """Dates whose Hive marts a change of ``session_dates`` affects: each date and the next one."""
+    out = set()
+    for d in session_dates:
+        out.update((d, d + dt.timedelta(days=1)))
+    return sorted(out)

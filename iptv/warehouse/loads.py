@@ -1,0 +1,185 @@
+"""The loads of the warehouse (Greenplum on a cluster, PostgreSQL locally): DDL, dimensions, sessions and marts,
+each one transaction of ``greenplum/*.sql`` files rendered by :class:`~iptv.warehouse.schema.Warehouse`.
+
+- :func:`apply_ddl` creates the schema, tables and grants (idempotent).
+- :func:`load_dims` replaces dim_channel and dim_user from the catalog files.
+- :func:`load_sessions` loads the sessions files of one date: every record COPYed as text into a staging
+  temp table (:mod:`iptv.warehouse.staging`), validated and cast in SQL (rejects counted by reason and kept in
+  ``load_rejects``), then in the same single transaction delete the date's fact rows, insert the valid staged
+  rows and recompute the marts of every date they touch (the date itself and the following date(s) reached by
+  sessions crossing midnight, before and after the reload) and mart_weekday_hour. Reloading a date therefore
+  replaces it, atomically.
+- :func:`recompute_all` recomputes every mart of every covered date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from iptv.warehouse.schema import DATE_MARTS, Warehouse
+from iptv.warehouse.sources import Source, as_date
+from iptv.warehouse.staging import stage_catalog, stage_sessions
+
+log = logging.getLogger(__name__)
+
+#: Reject reasons of load/validate_sessions.sql, in the order they are checked.
+REJECT_REASONS = (
+    "malformed_csv",
+    "wrong_field_count",
+    "missing_field",
+    "bad_session_id",
+    "bad_id",
+    "bad_timestamp",
+    "bad_duration",
+    "other_date",
+    "negative_duration",
+    "duration_mismatch",
+    "duplicate",
+)
+
+
+def apply_ddl(conn: Any, wh: Warehouse) -> None:
+    """Create the schema (if missing), the tables (if missing) and the grants, in one transaction."""
+    with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("schema_exists.sql"))
+        if cur.fetchone() is None:
+            cur.execute(wh.sql("schema.sql"))
+        cur.execute(wh.sql("ddl.sql"))
+        cur.execute(wh.sql("grants.sql"))
+    log.info("DDL applied to schema %s (%s dialect)", wh.schema, wh.dialect)
+
+
+def _lock(cur: Any, wh: Warehouse) -> None:
+    cur.execute(wh.sql("load/lock.sql"))
+
+
+def recompute_dates(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: Iterable[str] = DATE_MARTS) -> None:
+    """Recompute the per-date marts of ``dates`` and then mart_weekday_hour (inside the caller's transaction)."""
+    marts = list(marts)
+    for day in dates:
+        for mart in marts:
+            cur.execute(wh.sql(f"marts/{mart}.sql", dt=day))
+    cur.execute(wh.sql("marts/weekday_hour.sql"))
+
+
+def mart_dates(cur: Any, wh: Warehouse) -> list[dt.date]:
+    """Every date the marts cover (a session starts on it or overlaps it)."""
+    cur.execute(wh.sql("load/mart_dates.sql"))
+    return [r[0] for r in cur.fetchall()]
+
+
+@dataclass
+class DimsResult:
+    files: int
+    channels: int
+    users: int
+    recomputed_dates: int
+    seconds: float
+    skipped: int = 0  # catalog records with a field count other than the contract's (not loaded)
+
+
+def load_dims(
+    conn: Any,
+    wh: Warehouse,
+    channels: Iterable[Source],
+    users: Iterable[Source],
+    *,
+    recompute: bool = True,
+) -> DimsResult:
+    """Replace dim_channel and dim_user from the catalog files, in one transaction; with ``recompute``
+    mart_channel_daily (names, universe) is recomputed for every covered date in the same transaction."""
+    t0 = time.monotonic()
+    with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("load/dims.sql"))
+        f1, s1 = stage_catalog(cur, wh, "channels", channels)
+        f2, s2 = stage_catalog(cur, wh, "users", users)
+        files, skipped = f1 + f2, s1 + s2
+        _lock(cur, wh)
+        cur.execute(wh.sql("load/replace_dims.sql"))
+        cur.execute(wh.sql("load/count_dims.sql"))
+        n_channels, n_users = cur.fetchone()
+        dates = mart_dates(cur, wh) if recompute else []
+        if dates:
+            recompute_dates(cur, wh, dates, marts=("channel_daily",))
+    res = DimsResult(files, n_channels, n_users, len(dates), time.monotonic() - t0, skipped)
+    log.info(
+        "dims loaded: %d channels, %d users from %d files (%d records skipped)", n_channels, n_users, files, skipped
+    )
+    return res
+
+
+@dataclass
+class LoadResult:
+    dt: dt.date
+    files: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    mart_dates: list[dt.date] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.rows_loaded
+
+    def summary(self) -> str:
+        why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
+        if not self.mart_dates:
+            marts = "-"
+        elif len(self.mart_dates) == 1:
+            marts = str(self.mart_dates[0])
+        else:
+            marts = f"{self.mart_dates[0]}..{self.mart_dates[-1]}"
+        return (
+            f"dt={self.dt} files={self.files} read={self.rows_read} loaded={self.rows_loaded} "
+            f"rejected={self.rows_rejected}{f' ({why})' if why else ''} marts={marts} {self.seconds:.1f}s"
+        )
+
+
+def load_sessions(conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source]) -> LoadResult:
+    """Replace the fact rows of ``day`` by the valid sessions in ``sources`` and recompute the affected marts,
+    all in one transaction (staging COPY included). Every record is staged as text, then validated and cast in
+    SQL (load/validate_sessions.sql); invalid ones -- wrong field count, missing or unparseable field, another
+    date, negative or inconsistent duration, repeated session_id -- are counted by reason in the result and
+    replace the date's rows of ``load_rejects``. Bad data never fails the load; a database error does."""
+    day = as_date(day)
+    res = LoadResult(dt=day)
+    t0 = time.monotonic()
+    with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("load/stage_sessions.sql"))
+        res.files = stage_sessions(cur, wh, sources)
+        cur.execute(wh.sql("load/validate_sessions.sql", dt=day))
+        cur.execute(wh.sql("load/check_sessions.sql"))
+        counts = {reason: int(n) for reason, n in cur.fetchall()}
+        res.rows_read = sum(counts.values())
+        res.rejected = {r: counts[r] for r in REJECT_REASONS if counts.get(r)}
+        _lock(cur, wh)
+        cur.execute(wh.sql("load/last_date.sql", dt=day))
+        old_last = cur.fetchone()[0]
+        cur.execute(wh.sql("load/replace_sessions.sql", dt=day))
+        cur.execute(wh.sql("load/replace_rejects.sql", dt=day))
+        cur.execute(wh.sql("load/count_sessions.sql", dt=day))
+        res.rows_loaded = int(cur.fetchone()[0])
+        cur.execute(wh.sql("load/last_date.sql", dt=day))
+        new_last = cur.fetchone()[0]
+        last = max(d for d in (day, old_last, new_last) if d is not None)
+        res.mart_dates = [day + dt.timedelta(days=i) for i in range((last - day).days + 1)]
+        recompute_dates(cur, wh, res.mart_dates)
+    res.seconds = time.monotonic() - t0
+    log.info("%s", res.summary())
+    return res
+
+
+def recompute_all(conn: Any, wh: Warehouse) -> list[dt.date]:
+    """Recompute every mart of every covered date (after a change of definitions), in one transaction."""
+    with conn, conn.cursor() as cur:
+        _lock(cur, wh)
+        dates = mart_dates(cur, wh)
+        cur.execute(wh.sql("load/clear_marts.sql"))
+        recompute_dates(cur, wh, dates)
+    return dates

@@ -1,0 +1,72 @@
+"""The warehouse schema as the loader sees it: table names, the dialect, and the rendering of ``greenplum/*.sql``.
+
+:class:`Warehouse` takes what the SQL files need from the config once (``postgres.dialect``, the role names)
+plus the target schema (``iptv_dw``; tests use throw-away ones) and renders a file with :mod:`iptv.sql`. Every
+file gets these values, and the caller adds its own (``dt``, ``table``):
+
+- ``schema``: the schema, an identifier (``{{ schema }}.fact_session``); ``schema_name``: the same as a literal;
+- ``reader_user``, ``loader_user``: the roles of ``postgres.reader_user`` / ``postgres.loader_user``,
+  identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from iptv.config import REPO_ROOT, ConfigError
+from iptv.sql import Ident, render_file
+
+SQL_DIR = REPO_ROOT / "greenplum"
+DEFAULT_SCHEMA = "iptv_dw"
+DIALECTS = ("postgres", "greenplum")
+#: Per-date marts (greenplum/marts/<name>.sql writes mart_<name>), recomputed in this order for every date.
+DATE_MARTS = ("daily", "channel_daily", "hourly", "duration_hist")
+MART_TABLES = (
+    "mart_daily",
+    "mart_channel_daily",
+    "mart_hourly",
+    "mart_weekday_hour",
+    "mart_duration_hist",
+)
+#: The loader's quarantine: rejected sessions rows, replaced per dt (greenplum/load/replace_rejects.sql).
+REJECTS_TABLE = "load_rejects"
+TABLES = ("dim_channel", "dim_user", "fact_session", *MART_TABLES, REJECTS_TABLE)
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def dialect_of(cfg: Mapping[str, Any]) -> str:
+    """Config ``postgres.dialect``: ``postgres`` (default) or ``greenplum``."""
+    dialect = str(cfg.get("postgres", {}).get("dialect", "postgres")).lower()
+    if dialect not in DIALECTS:
+        raise ConfigError(f"postgres.dialect is {dialect!r}: use one of {', '.join(DIALECTS)}")
+    return dialect
+
+
+class Warehouse:
+    """The rendering context of one warehouse: dialect and role names from the config, and the target schema."""
+
+    def __init__(self, cfg: Mapping[str, Any], schema: str = DEFAULT_SCHEMA) -> None:
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"bad schema name {schema!r}")
+        self.schema = schema
+        self.dialect = dialect_of(cfg)
+        pg = cfg.get("postgres", {})
+        self.roles = {key: pg.get(key) for key in ("reader_user", "loader_user")}
+
+    def values(self, **more: Any) -> dict[str, Any]:
+        """The placeholder values of every greenplum/*.sql file, plus ``more``."""
+        out: dict[str, Any] = {"schema": Ident(self.schema), "schema_name": self.schema}
+        for key, role in self.roles.items():
+            if role is not None:
+                out[key] = Ident(str(role))
+        return {**out, **more}
+
+    def sql(self, name: str, **values: Any) -> str:
+        """``greenplum/<name>`` rendered for this warehouse, with the file's own ``values`` (e.g. ``dt``)."""
+        return render_file(SQL_DIR / name, self.dialect, self.values(**values))
+
+    def table(self, name: str) -> str:
+        return f"{self.schema}.{name}"

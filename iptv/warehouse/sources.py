@@ -1,0 +1,157 @@
+"""The loader's input files: where they are (HDFS or a local mirror of its layout), how they are read, and how
+their text is split into CSV records.
+
+:class:`LakeFiles` takes the layout from config ``hdfs.paths`` once, with one WebHDFS client
+(:mod:`iptv.hdfs_client`) or a local directory holding the same layout
+(``<local_root>/data/iptv/sessions/dt=YYYY-MM-DD/*.csv``); each :class:`Source` it lists carries what it needs
+to be read, so the loads need no configuration.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import posixpath
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+
+class LoadError(RuntimeError):
+    """A load could not be done (missing source, bad date); one line, for the CLI."""
+
+
+def as_date(value: str | dt.date) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise LoadError(f"bad date {value!r}: use YYYY-MM-DD") from None
+
+
+def visible(name: str) -> bool:
+    """Like Hive: files starting with '_' or '.' (e.g. _SUCCESS, .crc, in-progress files) are not data."""
+    return not name.startswith(("_", "."))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: an HDFS path read through ``client`` (WebHDFS), or a local file when it has none."""
+
+    path: str
+    client: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def hdfs(self) -> bool:
+        return self.client is not None
+
+    def __str__(self) -> str:
+        return ("hdfs:" if self.hdfs else "") + self.path
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        if self.client is not None:
+            with self.client.read(self.path) as reader:
+                yield reader
+        else:
+            with open(self.path, "rb") as fh:
+                yield fh
+
+    def read_text(self) -> str:
+        """The file as text; undecodable bytes and NULs (which PostgreSQL text cannot hold) become U+FFFD, so
+        the row is then rejected by the checks rather than failing the load."""
+        with self.open() as fh:
+            data = fh.read()
+        return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+@dataclass(frozen=True)
+class LakeFiles:
+    """The lake's directories (config ``hdfs.paths``), on HDFS through ``client`` or under ``local_root``."""
+
+    paths: Mapping[str, str]
+    client: Any = field(default=None, compare=False, repr=False)
+    local_root: Path | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], local_root: str | Path | None = None) -> LakeFiles:
+        if local_root is not None:
+            return cls(cfg["hdfs"]["paths"], local_root=Path(local_root))
+        from iptv import hdfs_client
+
+        return cls(cfg["hdfs"]["paths"], client=hdfs_client.client(cfg))
+
+    def session_dir(self, day: str | dt.date) -> str:
+        return f"{self.paths['sessions'].rstrip('/')}/dt={as_date(day).isoformat()}"
+
+    def catalog_dir(self, name: str) -> str:
+        return f"{self.paths['catalogs'].rstrip('/')}/{name}"
+
+    def sources(self, directory: str) -> list[Source]:
+        """The data files of ``directory`` (an HDFS path as in hdfs.paths). LoadError if it does not exist."""
+        if self.local_root is not None:
+            d = self.local_root / directory.lstrip("/")
+            if not d.is_dir():
+                raise LoadError(f"no directory {d}")
+            return [Source(str(f)) for f in sorted(d.iterdir()) if f.is_file() and visible(f.name)]
+        if self.client.status(directory, strict=False) is None:
+            raise LoadError(f"no HDFS directory {directory}")
+        return [
+            Source(posixpath.join(directory, name), self.client)
+            for name, st in sorted(self.client.list(directory, status=True))
+            if st.get("type") == "FILE" and visible(name)
+        ]
+
+    def session_sources(self, day: str | dt.date) -> list[Source]:
+        return self.sources(self.session_dir(day))
+
+    def catalog_sources(self, name: str) -> list[Source]:
+        return self.sources(self.catalog_dir(name))
+
+
+# Callers that hold a config (the load_greenplum CLI): the same, one call each.
+
+
+def list_sources(cfg: Mapping[str, Any], directory: str, local_root: str | Path | None = None) -> list[Source]:
+    return LakeFiles.from_config(cfg, local_root).sources(directory)
+
+
+def session_dir(cfg: Mapping[str, Any], day: str | dt.date) -> str:
+    return LakeFiles(cfg["hdfs"]["paths"]).session_dir(day)
+
+
+def catalog_dir(cfg: Mapping[str, Any], name: str) -> str:
+    return LakeFiles(cfg["hdfs"]["paths"]).catalog_dir(name)
+
+
+def csv_records(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
+    """Split headerless RFC 4180 CSV text with the csv module: ``(first line number, raw text, fields)`` per
+    record (fields None when the csv module cannot split it). Empty lines are skipped."""
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines())
+    line_no = 1
+    while True:
+        try:
+            fields: list[str] | None = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            fields = None
+        raw = "".join(consumed)
+        n = len(consumed)
+        consumed.clear()
+        if fields is not None and not fields and not raw.strip("\r\n"):
+            line_no += n
+            continue
+        yield line_no, raw.rstrip("\r\n"), fields
+        line_no += n

@@ -1,0 +1,102 @@
+"""Staging: the records of the input files streamed into the all-TEXT staging tables with ``COPY ... FROM STDIN``
+(``greenplum/load/copy_stage.sql``), without holding a second copy of the data in memory.
+
+Sessions: every record lands in ``stg_session_raw`` whatever its content (file, line, field count, raw text and
+the fields), so COPY never fails on the data; the SQL checks come after (``load/validate_sessions.sql``).
+Catalogs: the records with the contract's number of fields land in ``stg_channel`` / ``stg_user``; the others
+are counted and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS
+from iptv.sql import Ident
+from iptv.warehouse.schema import Warehouse
+from iptv.warehouse.sources import Source, csv_records
+
+log = logging.getLogger(__name__)
+
+#: Fields of a sessions record (the data contract of ``sessions/dt=<date>/``).
+SESSION_FIELDS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
+#: Catalog staging tables (greenplum/load/dims.sql) and the number of fields of their records.
+CATALOG_STAGING = {"channels": ("stg_channel", len(CHANNEL_COLUMNS)), "users": ("stg_user", len(USER_COLUMNS))}
+
+
+class CopyStream:
+    """A read()-able text stream over an iterator of strings (for COPY FROM STDIN without a full copy)."""
+
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._it = iter(chunks)
+        self._buf = ""
+
+    def read(self, size: int = -1) -> str:
+        while size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._it)
+            except StopIteration:
+                break
+        if size < 0:
+            out, self._buf = self._buf, ""
+        else:
+            out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return self.read(size)
+
+
+def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """Rows as CSV text for COPY ... WITH (FORMAT csv): every value quoted (so a raw line ``\\.`` is data, not
+    the end-of-data marker), None as an unquoted empty field (NULL)."""
+    for row in rows:
+        fields = ["" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row]
+        yield ",".join(fields) + "\n"
+
+
+def copy_rows(cur: Any, wh: Warehouse, table: str, rows: Iterable[Iterable[Any]]) -> None:
+    cur.copy_expert(wh.sql("load/copy_stage.sql", table=Ident(table)), CopyStream(csv_lines(rows)))
+
+
+def stage_sessions(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
+    """Stage every record of ``sources`` into stg_session_raw (load/stage_sessions.sql): file, line, field
+    count, raw text and -- for records with the right number of fields -- the fields. Never fails on the data
+    itself. Returns the number of files."""
+    n = 0
+    for src in sources:
+        text = src.read_text()
+
+        def rows(text: str = text, name: str = src.path) -> Iterator[tuple[Any, ...]]:
+            width = len(SESSION_FIELDS)
+            for line_no, raw, fields in csv_records(text):
+                if fields is not None and len(fields) == width:
+                    yield (name, line_no, width, raw, *fields)
+                else:
+                    yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
+
+        copy_rows(cur, wh, "stg_session_raw", rows())
+        n += 1
+    return n
+
+
+def stage_catalog(cur: Any, wh: Warehouse, catalog: str, sources: Iterable[Source]) -> tuple[int, int]:
+    """Stage the records of the files of ``catalog`` (channels, users) that have the contract's number of
+    fields into its staging table (all TEXT); returns the number of files and of records skipped."""
+    table, width = CATALOG_STAGING[catalog]
+    files = skipped = 0
+    for src in sources:
+        good: list[list[str]] = []
+        for line_no, _, fields in csv_records(src.read_text()):
+            if fields is not None and len(fields) == width:
+                good.append(fields)
+            else:
+                skipped += 1
+                log.warning(
+                    "%s line %d: %s fields, expected %d: not loaded", src, line_no, fields and len(fields), width
+                )
+        copy_rows(cur, wh, table, good)
+        files += 1
+    return files, skipped
