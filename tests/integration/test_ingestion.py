@@ -44,7 +44,8 @@ for p in (REPO / "scripts", REPO / "nifi" / "python-processors"):
 
 import deploy_flows  # noqa: E402
 import flow_status  # noqa: E402
-from iptv_sessions.pairing import default_schema_validator, validate_message  # noqa: E402
+from iptv_sessions.event_contract import validate_message  # noqa: E402
+from iptv_sessions.schema_validation import default_schema_validator  # noqa: E402
 
 USERS = 2000
 FAULTS = 0.05

@@ -15,15 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+from iptv_sessions import state_store
+from iptv_sessions.state_store import JournalStore, StateStoreError, StateStoreLocked
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 PROCESSORS = REPO / "nifi" / "python-processors"
-sys.path.insert(0, str(PROCESSORS))
 
-from iptv_sessions import state_store  # noqa: E402
-from iptv_sessions.state_store import JournalStore, StateStoreError, StateStoreLocked  # noqa: E402
 
 SNAPSHOT = {"pending": {"a" * 32: [1, 2, 1_000_000.5, "enabled"]}, "offsets": {0: 41, 1: 7}, "blob": b"\x00\xff"}
 
@@ -350,10 +349,9 @@ def test_second_store_on_the_same_directory_is_locked_out_until_close(tmp_path):
 CHILD = textwrap.dedent(
     """
     import sys
-    sys.path.insert(0, sys.argv[1])
     from iptv_sessions.state_store import JournalStore
 
-    store = JournalStore(sys.argv[2])
+    store = JournalStore(sys.argv[1])
     store.load()
     for i in range(100_000):
         # ~200 kB per record, so the kill is likely to land in the middle of a write
@@ -369,7 +367,8 @@ def child_record(i: int) -> dict:
 
 def test_sigkill_during_appends_leaves_a_loadable_prefix(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(PROCESSORS), str(tmp_path)],
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(PROCESSORS)},  # where the child finds iptv_sessions
         stdout=subprocess.PIPE,
         text=True,
     )
