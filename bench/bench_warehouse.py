@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark: one day of sessions aggregated by Hive and loaded into Greenplum, against DuckDB over the same files.
 
-    .venv/bin/python bench/bench_warehouse.py [--users 1000000] [--date 2026-03-04] [--seed 0] [--rounds 1]
+    PYTHONPATH=tests .venv/bin/python bench/bench_warehouse.py [--users 1000000] [--date 2026-03-04] [--seed 0] \
+        [--rounds 1]
 
 Simulates one day of --users subscribers with the producer's model (Python API, no Kafka), writes the day's
 sessions as the flow lands them (headerless CSV session_id,user_id,channel_id,time_start,time_end,duration_s,
@@ -14,7 +15,8 @@ bench-only HDFS base (/tmp/iptv-bench-warehouse-<tag>/...), then times per round
 - greenplum: iptv.warehouse.load_sessions of the date from HDFS into a bench-only schema (staging COPY,
   validation, fact replacement, recompute of the marts of the date and the next one, mart_weekday_hour); the
   dimensions are loaded before, not timed;
-- duckdb (the reference): iptv.marts_reference.compute_marts over the same CSV files (local copies) and catalogs.
+- duckdb (the reference): the test oracle's compute_marts (tests/oracle/marts.py) over the same CSV files (local
+  copies) and catalogs.
 
 Prints median seconds, the ratios hive/duckdb and greenplum/duckdb and sessions/s, the warehouse load's time per
 SQL file, checks that the three agree on mart_daily (sessions, viewers, watch seconds), and writes
@@ -45,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import psycopg2.extensions
+from oracle.marts import compute_marts  # tests/oracle: run with PYTHONPATH=tests
 from pyhive import hive as pyhive
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -54,7 +57,6 @@ from iptv import db, hdfs_client, hive_client, lake_sync
 from iptv import warehouse as W
 from iptv.config import load_config
 from iptv.hive_tables import HiveTables
-from iptv.marts_reference import compute_marts
 from iptv.sql import Ident
 from producer import catalogs
 from producer.events import format_times
@@ -319,7 +321,7 @@ def report(args: argparse.Namespace, rows: int, times: dict[str, list[float]], e
     what = {
         "hive": "register partitions + 4 marts x 2 dates",
         "greenplum": "load_sessions (stage, validate, replace, marts)",
-        "duckdb": "marts_reference.compute_marts (reference)",
+        "duckdb": "oracle.marts.compute_marts (reference)",
     }
     for e in ENGINES:
         table.add_row(e, what[e], f"{med[e]:.1f}", f"{med[e] / ref:.2f}", f"{rows / med[e]:,.0f}")

@@ -3,7 +3,7 @@
 The producer (``producer/catalogs.py``) writes these columns in this order, as headerless RFC 4180 CSV (quoted
 only when needed, doubled quotes); Hive (``hive/create_tables.sql``, tables ``channels`` and ``users``), the
 warehouse staging of the dimensions (``greenplum/load/dims.sql``) and the DuckDB reference
-(:mod:`iptv.marts_reference`) read exactly these columns. A record with another number of fields is not loaded
+(tests/oracle/marts.py) read exactly these columns. A record with another number of fields is not loaded
 into the warehouse (it is counted as rejected by :func:`iptv.warehouse.load_dims`).
 
 What the warehouse keeps (``dim_user``, ``dim_channel``): every column. ``full_name`` is stored as

@@ -13,12 +13,13 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from oracle.marts import MART_COLUMNS, compute_marts, norm
+from oracle.sample_lake import write_sample_lake
 
 from iptv import db, hdfs_client
 from iptv import warehouse as W
 from iptv.hive_client import connect, run_sql_file
 from iptv.hive_tables import HIVE_DIR, HiveTables
-from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
 pytestmark = pytest.mark.integration
 

@@ -36,7 +36,8 @@ from iptv import hdfs_client
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
-from iptv_sessions.pairing import default_schema_validator, validate_message
+from iptv_sessions.event_contract import validate_message
+from iptv_sessions.schema_validation import default_schema_validator
 from local_stack import control, service
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from oracle.marts import MART_COLUMNS, compute_marts, norm
+from oracle.sample_lake import write_sample_lake
 
 from iptv import db, hdfs_client, lake_sync
 from iptv.config import REPO_ROOT
 from iptv.hive_client import connect
-from iptv.marts_reference import MART_COLUMNS, compute_marts, norm, write_sample_lake
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,12 @@ import sys
 import psycopg2
 import psycopg2.errors
 import pytest
+from oracle.marts import MART_COLUMNS, compute_marts
+from oracle.sample_lake import write_sample_lake
 
 from iptv import db
 from iptv import warehouse as W
 from iptv.config import REPO_ROOT
-from iptv.marts_reference import MART_COLUMNS, compute_marts, write_sample_lake
 
 pytestmark = pytest.mark.integration
 

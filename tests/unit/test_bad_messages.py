@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +15,13 @@ from hypothesis import strategies as st
 
 from iptv_ingest import hdfs_sections
 from iptv_ingest.kafka_batches import format_line
-from iptv_sessions import pairing
+from iptv_sessions import event_contract
+from iptv_sessions.event_contract import validate_message
 from iptv_sessions.ingestion import FailedAttempts, IngestState
-from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator, validate_message
+from iptv_sessions.schema_validation import default_schema_validator
+from iptv_sessions.session_pairer import PairerConfig, SessionPairer
 
 pytestmark = pytest.mark.unit
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 T0 = 2_000_000_000.0
@@ -100,7 +99,7 @@ def test_lone_surrogate_session_id_is_quarantined_as_valid_utf8():
 
 def test_a_message_that_trips_a_rule_is_quarantined_with_the_error(monkeypatch):
     """A bug in a pairing rule, hit by one message only, costs that message, not the batch around it."""
-    real = pairing.fingerprint
+    real = event_contract.fingerprint
     victim = sid_of(7)
 
     def buggy(session_id, *args):
@@ -108,7 +107,7 @@ def test_a_message_that_trips_a_rule_is_quarantined_with_the_error(monkeypatch):
             raise KeyError("simulated bug")
         return real(session_id, *args)
 
-    monkeypatch.setattr(pairing, "fingerprint", buggy)
+    monkeypatch.setattr(event_contract, "fingerprint", buggy)
     pairer = SessionPairer(PairerConfig(channels=CHANNELS), default_schema_validator())
     res = pairer.process_batch(valid_stream(10), now=T0)
     assert sorted(s.session_id for s in res.sessions) == [sid_of(i + 1) for i in range(10) if i + 1 != 7]

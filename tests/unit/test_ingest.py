@@ -12,20 +12,19 @@ import json
 import shutil
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
 from iptv_ingest import hdfs_sections
 from iptv_ingest.kafka_batches import Batch, PendingCommits, format_line
-from iptv_sessions import ingestion
-from iptv_sessions.ingestion import IngestState, OffsetRanges, parse_batch, render_output
-from iptv_sessions.pairing import PairerConfig, SessionPairer, default_schema_validator
+from iptv_sessions import flowfile_formats, ingestion, schema_validation
+from iptv_sessions.flowfile_formats import parse_batch, render_output
+from iptv_sessions.ingestion import IngestState, OffsetRanges
+from iptv_sessions.schema_validation import default_schema_validator
+from iptv_sessions.session_pairer import PairerConfig, SessionPairer
 from iptv_sessions.state_store import JournalStore, StateStoreLocked
 
 pytestmark = pytest.mark.unit
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 A, B, C, D = "a" * 32, "b" * 32, "c" * 32, "d" * 32
@@ -122,7 +121,7 @@ def test_sections_raw_sessions_quarantine_with_dates():
 
 def test_quarantine_raw_with_line_breaks_and_quotes_stays_one_line():
     q = {"reason": "invalid_json", "session_id": None, "arrival_ts": "2025-01-01T00:00:00.000Z"}
-    lines = ingestion.quarantine_lines({**q, "raw": 'a,"b"\nc', "detail": "x, y"})
+    lines = flowfile_formats.quarantine_lines({**q, "raw": 'a,"b"\nc', "detail": "x, y"})
     assert len(lines) == 1 and lines[0].count("\n") == 1
     assert next(csv.reader(io.StringIO(lines[0]))) == ["invalid_json", "", q["arrival_ts"], "x, y", 'a,"b"\\nc']
 
@@ -534,11 +533,9 @@ def test_pair_processor_tick_expires_without_data(fake_nifiapi, tmp_path):
 
 
 def test_fast_schema_check_agrees_with_jsonschema():
-    from iptv_sessions import pairing
-
-    with open(pairing.DEFAULT_SCHEMA_PATH, encoding="utf-8") as fh:
+    with open(schema_validation.DEFAULT_SCHEMA_PATH, encoding="utf-8") as fh:
         schema = json.load(fh)
-    fast = pairing._compile_fast_validator(schema)
+    fast = schema_validation._compile_fast_validator(schema)
     assert fast is not None, "fastjsonschema (a declared dependency) must be importable"
     import jsonschema
 

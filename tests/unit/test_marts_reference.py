@@ -18,8 +18,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
-from iptv.marts_reference import compute_marts, ratio
+from oracle.marts import compute_marts, ratio
 
 pytestmark = pytest.mark.unit
 

@@ -1,5 +1,6 @@
-"""Unit tests of the session pairing logic (nifi/python-processors/iptv_sessions/pairing.py). The NiFi processor
-built on it (PairViewingEvents.py) is tested in test_ingest.py against fakes of the nifiapi package."""
+"""Unit tests of the session pairing logic (nifi/python-processors/iptv_sessions/: session_pairer.py and the event
+contract, schema validation and channel catalog it uses). The NiFi processor built on it (PairViewingEvents.py) is
+tested in test_ingest.py against fakes of the nifiapi package."""
 
 from __future__ import annotations
 
@@ -10,17 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from iptv_sessions import pairing
-from iptv_sessions.pairing import (
-    PairerConfig,
-    Session,
-    SessionPairer,
-    format_timer,
-    format_wallclock,
-    parse_channel_catalog,
-    parse_timer,
-    validate_message,
-)
+from iptv_sessions import channel_catalog, event_contract, pairer_state, schema_validation
+from iptv_sessions.batch_result import Session
+from iptv_sessions.channel_catalog import parse_channel_catalog
+from iptv_sessions.event_contract import format_timer, format_wallclock, parse_timer, validate_message
+from iptv_sessions.session_pairer import PairerConfig, SessionPairer
 
 pytestmark = pytest.mark.unit
 
@@ -400,28 +395,28 @@ def test_schema_validator_from_file(tmp_path):
     }
     path = tmp_path / "s.json"
     path.write_text(json.dumps(schema))
-    check = pairing.load_schema_validator(str(path))
+    check = schema_validation.load_schema_validator(str(path))
     assert check is not None
     assert validate_message(ev(A, 1, 1, "2023-09-23 10:00:00", "enabled"), check)[1] is None
     event, reason, detail = validate_message(ev(A, 1, 1, "2023-09-23 10:00:00", "paused"), check)
     assert reason == "invalid_schema" and "status" in detail
     # the hand check still runs after the schema (real date)
     assert validate_message(ev(A, 1, 1, "2023-02-30 10:00:00", "enabled"), check)[1] == "invalid_schema"
-    assert pairing.load_schema_validator(None) is None
+    assert schema_validation.load_schema_validator(None) is None
 
 
 def test_project_schema_agrees_with_hand_check():
-    check = pairing.default_schema_validator()
+    check = schema_validation.default_schema_validator()
     assert check is not None
     good = ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")
-    assert check(json.loads(good)) is None and pairing.check_event(json.loads(good)) is None
+    assert check(json.loads(good)) is None and event_contract.check_event(json.loads(good)) is None
     for raw in INVALID_SCHEMA_CASES:
         obj = json.loads(raw)
         if raw.endswith('2023-02-30 10:00:00", "status": "enabled"}'):
             assert check(obj) is None  # a pattern cannot know February has no 30th: the hand check does
         else:
             assert check(obj) is not None, raw
-        assert pairing.check_event(obj) is not None, raw
+        assert event_contract.check_event(obj) is not None, raw
 
 
 def test_channel_catalog_parsing(tmp_path):
@@ -429,7 +424,7 @@ def test_channel_catalog_parsing(tmp_path):
     assert parse_channel_catalog("  ") is None
     f = tmp_path / "ch.csv"
     f.write_text("channel_id,channel_name\n1,Россия 1\n2,Первый канал\n\n")
-    assert pairing.load_channel_catalog_file(str(f)) == frozenset({1, 2})
+    assert channel_catalog.load_channel_catalog_file(str(f)) == frozenset({1, 2})
     with pytest.raises(ValueError):
         parse_channel_catalog("9-3")
 
@@ -486,14 +481,14 @@ def test_state_map_format_and_errors():
     p = make()
     p.process_batch([ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")], T0)
     m = p.to_state_map()
-    assert m["format"] == pairing.STATE_FORMAT and m["codec"] == "zlib+base64"
+    assert m["format"] == pairer_state.STATE_FORMAT and m["codec"] == "zlib+base64"
     assert json.loads(p.to_json())["entries"][A][5][4] == ev(A, 1, 1, "2023-09-23 10:00:00", "enabled")
     assert SessionPairer.from_state_map({}).entries == {}
     assert SessionPairer.from_json(None).watermark is None
     with pytest.raises(ValueError):
         SessionPairer.from_state_map({"format": "other/9", "data": "{}"})
     with pytest.raises(ValueError):
-        SessionPairer.from_state_map({"format": pairing.STATE_FORMAT, "codec": "lz4", "data": ""})
+        SessionPairer.from_state_map({"format": pairer_state.STATE_FORMAT, "codec": "lz4", "data": ""})
 
 
 def test_config_validation():

@@ -1,4 +1,4 @@
-"""The regex fast path of SessionPairer (``_CANONICAL_EVENT`` + the per-date cache) must change nothing observable:
+"""The regex fast path of SessionPairer (``match_canonical_event`` + the per-date cache) must change nothing observable:
 every batch gives the same sessions, quarantine records, events and counters, and the saved state is byte-identical,
 whether or not the fast path is used. It is also only enabled for the project's own schema rules."""
 
@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from iptv_sessions import pairing
-from iptv_sessions.pairing import (
-    _CANONICAL_EVENT,
-    CANONICAL_SCHEMA_DIGEST,
-    PairerConfig,
-    SessionPairer,
-    _midnight,
-    _schema_rules_digest,
-    default_schema_validator,
-    load_schema_validator,
-    validate_message,
-)
+from iptv_sessions import event_contract, quarantine_reasons
+from iptv_sessions.event_contract import validate_message
+from iptv_sessions.fast_path import CANONICAL_SCHEMA_DIGEST, match_canonical_event, midnight, schema_rules_digest
+from iptv_sessions.schema_validation import default_schema_validator, load_schema_validator
+from iptv_sessions.session_pairer import PairerConfig, SessionPairer
 
 pytestmark = pytest.mark.unit
 
@@ -211,8 +204,8 @@ def fast_accepts(raw) -> bool:
     """Whether the fast pairer takes its fast path for this batch message (after the line-ending strip)."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    m = _CANONICAL_EVENT(raw.rstrip("\r\n"))
-    return m is not None and _midnight(m.group(4)) >= 0
+    m = match_canonical_event(raw.rstrip("\r\n"))
+    return m is not None and midnight(m.group(4)) >= 0
 
 
 def assert_equivalent(batches, config: PairerConfig = CONFIG) -> tuple[SessionPairer, int, int]:
@@ -226,7 +219,7 @@ def assert_equivalent(batches, config: PairerConfig = CONFIG) -> tuple[SessionPa
 
     # count the fallbacks of the fast pairer: only messages off the fast path reach validate_message
     fallbacks = 0
-    validate = pairing.validate_message
+    validate = event_contract.validate_message
 
     def counting_validate(raw, schema_validator=None):
         nonlocal fallbacks
@@ -236,11 +229,11 @@ def assert_equivalent(batches, config: PairerConfig = CONFIG) -> tuple[SessionPa
     n_fast = n_full = 0
     for i, (messages, now) in enumerate(batches):
         before = fallbacks
-        pairing.validate_message = counting_validate
+        event_contract.validate_message = counting_validate
         try:
             rf = fast.process_batch(list(messages), now)
         finally:
-            pairing.validate_message = validate
+            event_contract.validate_message = validate
         rs = full.process_batch(list(messages), now)
         where = f"batch {i} (now={now})"
         assert tuples(rf) == tuples(rs), where
@@ -341,7 +334,7 @@ def test_equivalence_on_handwritten_scenarios():
     assert n_fast > 100 and n_full > 100  # both paths really ran
     totals = pairer.totals
     assert totals["sessions_out"] >= 8 and totals["duplicates_dropped"] > 0 and totals["expired"] >= 2
-    for reason in pairing.RULE_REASONS:
+    for reason in quarantine_reasons.RULE_REASONS:
         assert totals["quarantined"][reason] > 0, reason
 
 
@@ -423,7 +416,7 @@ def _render_invalid(rng: random.Random, sid, user, channel, timer, status) -> st
 
 def random_batches(seed: int, n_sessions: int = 300) -> list[tuple[list, float]]:
     rng = random.Random(seed)
-    base = pairing.parse_timer("2024-02-28 20:00:00")  # crosses two midnights, one of them into a leap day
+    base = event_contract.parse_timer("2024-02-28 20:00:00")  # crosses two midnights, one of them into a leap day
     stream: list[tuple[int, str]] = []  # (event time used for ordering, message)
     for n in range(n_sessions):
         sid = f"{rng.getrandbits(128):032x}"
@@ -440,7 +433,7 @@ def random_batches(seed: int, n_sessions: int = 300) -> list[tuple[list, float]]
             if rng.random() < 0.10:  # conflicting duplicate
                 halves.append((t + rng.randint(1, 600), status, u, ch))
         for t, status, u, ch in halves:
-            timer = pairing.format_timer(t)
+            timer = event_contract.format_timer(t)
             copies = 1 + (rng.random() < 0.5) + (rng.random() < 0.3) + (rng.random() < 0.1)  # duplicates
             for _ in range(copies):
                 raw = _render_random(rng, sid, u, ch, timer, status)
@@ -481,7 +474,7 @@ def test_equivalence_randomized(seed, config):
     assert n_fast > n_messages // 5 and n_full > n_messages // 5
     totals = pairer.totals
     assert totals["sessions_out"] > 50 and totals["duplicates_dropped"] > 20 and totals["expired"] > 0
-    for reason in pairing.RULE_REASONS:
+    for reason in quarantine_reasons.RULE_REASONS:
         assert totals["quarantined"][reason] > 0, reason
     if config.max_entries < 200:
         assert totals["evicted"] > 0
@@ -501,7 +494,7 @@ def _write_schema(tmp_path: Path, edit) -> str:
 def test_default_schema_enables_fast_path():
     assert VALIDATOR is not None
     assert VALIDATOR.canonical_fast_path is True
-    assert _schema_rules_digest(json.loads(SCHEMA.read_text(encoding="utf-8"))) == CANONICAL_SCHEMA_DIGEST
+    assert schema_rules_digest(json.loads(SCHEMA.read_text(encoding="utf-8"))) == CANONICAL_SCHEMA_DIGEST
     assert SessionPairer(CONFIG, VALIDATOR)._fast_ok is True
     assert SessionPairer(CONFIG, None)._fast_ok is True
     assert SessionPairer(CONFIG)._fast_ok is True
@@ -550,7 +543,7 @@ def test_stricter_schema_is_applied_to_canonical_messages(tmp_path):
     )
     pairer = SessionPairer(CONFIG, validator)
     raw = msg(A, 7, 120, "2023-09-23 10:00:00", "enabled")
-    assert _CANONICAL_EVENT(raw) is not None
+    assert match_canonical_event(raw) is not None
     r = pairer.process_batch([raw], T0)
     assert [(q["reason"], q["session_id"]) for q in r.quarantine] == [("invalid_schema", A)]
     assert r.events == []
@@ -569,10 +562,10 @@ def test_fast_regex_accepts_only_what_the_full_path_accepts():
     corpus = [m.rstrip("\r\n") for m in canonical_corpus()]
     assert len(corpus) == 50
     for raw in corpus:
-        m = _CANONICAL_EVENT(raw)
+        m = match_canonical_event(raw)
         assert m is not None, raw
         sid, uid, ch, day, hh, mi, ss, status = m.groups()
-        assert _midnight(day) >= 0, raw
+        assert midnight(day) >= 0, raw
         event, reason, detail = validate_message(raw, VALIDATOR)
         assert (reason, detail) == (None, ""), raw
         assert event == json.loads(raw)
@@ -581,7 +574,7 @@ def test_fast_regex_accepts_only_what_the_full_path_accepts():
             event["session_id"],
             event["user_id"],
             event["channel_id"],
-            pairing.parse_timer(event["timer"]),
+            event_contract.parse_timer(event["timer"]),
             event["timer"],
             event["status"],
         )
@@ -590,26 +583,26 @@ def test_fast_regex_accepts_only_what_the_full_path_accepts():
 
 def test_fast_regex_rejects_non_canonical_variants():
     for raw in non_canonical_corpus():
-        assert _CANONICAL_EVENT(raw) is None, raw
-        assert _CANONICAL_EVENT(raw.rstrip("\r\n")) is None, raw
+        assert match_canonical_event(raw) is None, raw
+        assert match_canonical_event(raw.rstrip("\r\n")) is None, raw
 
 
 def test_impossible_and_pre_epoch_dates_leave_the_fast_path():
     """The regex matches these (its day range is 01-31, year 0000-9999); the date check sends them on."""
     pairer = SessionPairer(CONFIG, VALIDATOR)
     for raw in impossible_dates_corpus():
-        m = _CANONICAL_EVENT(raw)
-        assert m is not None and _midnight(m.group(4)) == -1, raw
+        m = match_canonical_event(raw)
+        assert m is not None and midnight(m.group(4)) == -1, raw
         assert validate_message(raw, VALIDATOR)[1] == "invalid_schema", raw
         assert pairer._parse(raw) == pairer._parse(raw, fast=False), raw
         assert pairer._parse(raw)[0] is None
     for raw in pre_epoch_corpus():
-        m = _CANONICAL_EVENT(raw)
-        assert m is not None and _midnight(m.group(4)) < 0, raw
+        m = match_canonical_event(raw)
+        assert m is not None and midnight(m.group(4)) < 0, raw
         assert validate_message(raw, VALIDATOR)[0] is not None, raw  # valid, handled by the full path
         assert pairer._parse(raw) == pairer._parse(raw, fast=False), raw
-    assert _midnight("2024-02-29") == pairing.parse_timer("2024-02-29 00:00:00")
-    assert _midnight("2023-02-29") == -1
+    assert midnight("2024-02-29") == event_contract.parse_timer("2024-02-29 00:00:00")
+    assert midnight("2023-02-29") == -1
 
 
 def test_parse_agrees_on_whole_corpus():

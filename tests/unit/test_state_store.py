@@ -369,7 +369,7 @@ def child_record(i: int) -> dict:
 def test_sigkill_during_appends_leaves_a_loadable_prefix(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)],
-        env={**os.environ, "PYTHONPATH": str(PROCESSORS)},  # the child imports the processors' package
+        env={**os.environ, "PYTHONPATH": str(PROCESSORS)},  # where the child finds iptv_sessions
         stdout=subprocess.PIPE,
         text=True,
     )

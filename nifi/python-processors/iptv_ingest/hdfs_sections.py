@@ -1,6 +1,6 @@
 """Writing the dated sections of ``PairViewingEvents`` to HDFS over WebHDFS (pure logic + requests).
 
-Section format (written by iptv_sessions/ingestion.py): a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>``
+Section format (written by iptv_sessions/flowfile_formats.py): a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>``
 followed by that many CSV lines. Each section goes to ``<base of kind>/dt=<date>/part-<flowfile uuid>.csv``:
 written to a hidden ``.part-<uuid>.csv.tmp`` (ignored by Hive/Spark) and renamed, replacing a file left by an
 earlier attempt. The name depends only on the FlowFile, so a retry or a replay overwrites, never duplicates.
@@ -23,7 +23,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 KINDS = ("raw", "sessions", "quarantine")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _DT = re.compile(r"\d{4}-\d{2}-\d{2}")
-#: Quarantine reason of content that is not valid sections (columns as in iptv_sessions/ingestion.py).
+#: Quarantine reason of content that is not valid sections (columns as in iptv_sessions/flowfile_formats.py).
 UNREADABLE_OUTPUT = "unreadable_output"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 
 def escape_message(text: str) -> str:
-    """One Kafka message as one line field: backslash, LF and CR escaped (inverse in iptv_sessions.ingestion)."""
+    """One Kafka message as one line field: backslash, LF and CR escaped (inverse in iptv_sessions.flowfile_formats)."""
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 

@@ -2,9 +2,10 @@
 
 Interface: FlowFileTransform (one FlowFile in, one out, content passed as bytes in one call: far cheaper over the
 Py4J bridge than a RecordTransform returning one Java object per record). The output holds the distinct valid
-events, the sessions and the quarantine records as dated sections (``ingestion.py``) that ``PutHdfsPartitioned``
-writes to their HDFS directories. All rules are in ``pairing.py``; the exactly-once bookkeeping (processed Kafka
-offsets, replay of the last output) in ``ingestion.py``. See docs/ingestion.md and docs/session-pairing.md.
+events, the sessions and the quarantine records as dated sections (``flowfile_formats.py``) that
+``PutHdfsPartitioned`` writes to their HDFS directories. The rules are in ``session_pairer.py`` (validation in
+``event_contract.py``); the exactly-once bookkeeping (processed Kafka offsets, replay of the last output) in
+``ingestion.py``. See docs/ingestion.md and docs/session-pairing.md.
 """
 
 from __future__ import annotations
@@ -19,27 +20,14 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
 from nifiapi.relationship import Relationship
 
 try:  # package import (tests)
-    from iptv_sessions.ingestion import FailedAttempts, IngestState
-    from iptv_sessions.pairing import (
-        PairerConfig,
-        default_schema_validator,
-        describe_error,
-        load_channel_catalog_file,
-        load_schema_validator,
-        parse_channel_catalog,
-    )
-    from iptv_sessions.state_store import JOURNAL_MAGIC, JournalStore
+    from iptv_sessions import channel_catalog, event_contract, ingestion, schema_validation, session_pairer, state_store
 except ImportError:  # NiFi loads sibling modules as top-level modules
-    from ingestion import FailedAttempts, IngestState
-    from pairing import (
-        PairerConfig,
-        default_schema_validator,
-        describe_error,
-        load_channel_catalog_file,
-        load_schema_validator,
-        parse_channel_catalog,
-    )
-    from state_store import JOURNAL_MAGIC, JournalStore
+    import channel_catalog
+    import event_contract
+    import ingestion
+    import schema_validation
+    import session_pairer
+    import state_store
 
 REL_SUCCESS = "success"
 #: The one value this processor keeps in NiFi component state: the directory of its journal.
@@ -51,7 +39,7 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.5.0"
+        version = "0.5.1"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
@@ -142,7 +130,7 @@ class PairViewingEvents(FlowFileTransform):
         self._settings = None
         self._store = None  # JournalStore, open (and locked) while the processor is scheduled
         self._state = None  # IngestState as of the last durable save; None: reload from the store
-        self._failures = FailedAttempts()
+        self._failures = ingestion.FailedAttempts()
         self.clock = time.time  # replaceable in tests
 
     def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
@@ -186,10 +174,10 @@ class PairViewingEvents(FlowFileTransform):
         if self._store is None:
             if recorded and os.path.abspath(recorded) != directory:
                 self._adopt_journal(recorded, directory)
-            self._store = JournalStore(directory)
-        state = IngestState.from_store(self._store, settings["config"], settings["validator"])
+            self._store = state_store.JournalStore(directory)
+        state = ingestion.IngestState.from_store(self._store, settings["config"], settings["validator"])
         if state.is_empty() and stored:
-            state = IngestState.from_state_map(stored, settings["config"], settings["validator"])
+            state = ingestion.IngestState.from_state_map(stored, settings["config"], settings["validator"])
             state.save(self._store, full=True)
             if self.logger is not None:
                 self.logger.info(f"moved the pairing state from NiFi component state to {directory}")
@@ -203,7 +191,8 @@ class PairViewingEvents(FlowFileTransform):
         if not files:
             return
         if os.path.isdir(new) and any(
-            f.startswith(("snapshot-", "journal-")) and os.path.getsize(os.path.join(new, f)) > len(JOURNAL_MAGIC)
+            f.startswith(("snapshot-", "journal-"))
+            and os.path.getsize(os.path.join(new, f)) > len(state_store.JOURNAL_MAGIC)
             for f in os.listdir(new)
         ):
             raise RuntimeError(f"pairing state found both in {old} and in {new}: keep one of them, delete the other")
@@ -216,10 +205,10 @@ class PairViewingEvents(FlowFileTransform):
     def _read_settings(self, context) -> dict:
         catalog_spec = (context.getProperty(self.CHANNELS).getValue() or "").strip()
         if catalog_spec and os.path.isfile(catalog_spec):
-            channels = load_channel_catalog_file(catalog_spec)
+            channels = channel_catalog.load_channel_catalog_file(catalog_spec)
         else:
-            channels = parse_channel_catalog(catalog_spec)
-        config = PairerConfig(
+            channels = channel_catalog.parse_channel_catalog(catalog_spec)
+        config = session_pairer.PairerConfig(
             timeout_s=int(context.getProperty(self.TIMEOUT).asTimePeriod(TimeUnit.SECONDS)),
             grace_s=float(context.getProperty(self.GRACE).asTimePeriod(TimeUnit.SECONDS)),
             retention_s=int(context.getProperty(self.RETENTION).asTimePeriod(TimeUnit.SECONDS)),
@@ -230,7 +219,9 @@ class PairViewingEvents(FlowFileTransform):
         scope_name = context.getProperty(self.STATE_SCOPE).getValue() or "LOCAL"
         return {
             "config": config,
-            "validator": load_schema_validator(schema_file) if schema_file else default_schema_validator(),
+            "validator": schema_validation.load_schema_validator(schema_file)
+            if schema_file
+            else schema_validation.default_schema_validator(),
             "scope": Scope.CLUSTER if scope_name == "CLUSTER" else Scope.LOCAL,
             "state_dir": os.path.abspath(context.getProperty(self.STATE_DIR).getValue() or "./state/iptv-pairing"),
             "split_after": int(context.getProperty(self.SPLIT_AFTER).asInteger() or 3),
@@ -265,14 +256,18 @@ class PairViewingEvents(FlowFileTransform):
                 if self.logger is not None:
                     self.logger.warn(
                         f"batch {input_id} failed (attempt {attempts}; split from attempt {split_after}): "
-                        f"{describe_error(exc)}"
+                        f"{event_contract.describe_error(exc)}"
                     )
                 raise
             if self.logger is not None:
-                self.logger.error(f"batch {input_id} failed {attempts} times, splitting it: {describe_error(exc)}")
+                self.logger.error(
+                    f"batch {input_id} failed {attempts} times, splitting it: {event_contract.describe_error(exc)}"
+                )
             self._open_state(context)
             state, self._state = self._state, None
-            result = state.process_isolating(input_id, content or b"", now=self.clock(), error=describe_error(exc))
+            result = state.process_isolating(
+                input_id, content or b"", now=self.clock(), error=event_contract.describe_error(exc)
+            )
             t3 = time.monotonic()
             if not result.replayed:
                 state.save(self._store)

@@ -1,18 +1,6 @@
-"""Exactly-once glue between the Kafka batches of ``ConsumeViewingEvents`` and :class:`pairing.SessionPairer`
-(stdlib only, no NiFi imports; used by the NiFi processor ``PairViewingEvents``).
-
-Input (one FlowFile = one consumer batch): one line per Kafka message, ``<partition>\\t<offset>\\t<message>``,
-the message with ``\\`` ``\\n`` ``\\r`` escaped as ``\\\\`` ``\\n`` ``\\r`` (see :func:`escape_message`). A tick is a
-FlowFile without lines.
-
-Output (one FlowFile): sections, each introduced by a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>`` and
-followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hdfs_sections.py):
-
-* ``raw``: distinct valid events ``session_id,user_id,channel_id,timer,status`` (dt = date of ``timer``);
-* ``sessions``: ``session_id,user_id,channel_id,time_start,time_end,duration_s`` (dt = date of ``time_start``);
-* ``quarantine``: RFC 4180 ``reason,session_id,arrival_ts,detail,raw`` (dt = date of ``arrival_ts``); a pair
-  rejected as a whole (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw
-  message are written as ``\\n`` / ``\\r`` so that every record is one physical line.
+"""Exactly-once glue between the Kafka batches of ``ConsumeViewingEvents`` and session_pairer.SessionPairer
+(stdlib only, no NiFi imports; used by the NiFi processor ``PairViewingEvents``). The content of the FlowFiles
+in and out is described in flowfile_formats.py.
 
 Delivery guarantee (docs/ingestion.md): :class:`IngestState` keeps, next to the pairer's state, the Kafka offsets
 already processed per partition (as merged ranges) and the identity and output of the last input FlowFile.
@@ -25,26 +13,24 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import csv
 import gc
 import gzip
-import io
 import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-try:
-    from iptv_sessions import pairing
+try:  # package import (tests)
+    from iptv_sessions import batch_result, event_contract, flowfile_formats, quarantine_reasons, session_pairer
 except ImportError:  # NiFi loads sibling modules as top-level modules
-    import pairing
+    import batch_result
+    import event_contract
+    import flowfile_formats
+    import quarantine_reasons
+    import session_pairer
 
 INGEST_STATE_FORMAT = "iptv-ingest/1"
-SECTION_MARKER = "#@ "
-GZIP_MAGIC = b"\x1f\x8b"
-KINDS = ("raw", "sessions", "quarantine")
-QUARANTINE_COLUMNS = ("reason", "session_id", "arrival_ts", "detail", "raw")
 MAX_RANGES_PER_PARTITION = 256
 #: NiFi's local state provider writes each value with DataOutput.writeUTF: at most 65,535 bytes per value.
 STATE_CHUNK_CHARS = 60_000
@@ -75,61 +61,6 @@ def unchunk_state(state: dict[str, str]) -> dict[str, str]:
         except KeyError:
             raise ValueError(f"state value {base!r} is missing chunks") from None
     return out
-
-
-def escape_message(text: str) -> str:
-    """One Kafka message as one line field: backslash, LF and CR escaped."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def unescape_message(text: str) -> str:
-    if "\\" not in text:
-        return text
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n:
-            nxt = text[i + 1]
-            out.append({"n": "\n", "r": "\r", "\\": "\\"}.get(nxt, "\\" + nxt))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def format_batch_line(partition: int, offset: int, message: str) -> str:
-    return f"{partition}\t{offset}\t{escape_message(message)}\n"
-
-
-def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str]], list[str]]:
-    """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message)], [malformed lines])``.
-    Blank lines are ignored; a line that is not ``<partition>\\t<offset>\\t<message>`` is returned as it is,
-    to be quarantined rather than fail the batch."""
-    if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
-        content = gzip.decompress(content)
-    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
-    out: list[tuple[int, int, str]] = []
-    malformed: list[str] = []
-    append = out.append
-    for line in text.split("\n"):
-        if not line:
-            continue
-        try:
-            p, o, msg = line.split("\t", 2)
-            append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg))
-        except ValueError:
-            malformed.append(line)
-    return out, malformed
-
-
-def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
-    """Lines of a consumer batch -> [(partition, offset, message)]; ValueError naming the first malformed line."""
-    items, malformed = read_batch(content)
-    if malformed:
-        raise ValueError(f"malformed batch line: {malformed[0][:200]!r}")
-    return items
 
 
 # ------------------------------------------------------------------------------------------------ offset ranges
@@ -171,67 +102,6 @@ class OffsetRanges:
         while len(merged) > MAX_RANGES_PER_PARTITION:
             merged[0:2] = [[merged[0][0], merged[1][1]]]
         self.ranges = merged
-
-
-# ------------------------------------------------------------------------------------------------ output
-
-
-def _csv_line(row: Iterable[Any]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(row)
-    return buf.getvalue()
-
-
-def _one_line(text: str) -> str:
-    """One physical line of valid UTF-8: line breaks written as ``\\n`` / ``\\r``, and characters UTF-8 cannot
-    encode (lone surrogates, which a JSON escape such as ``\\ud800`` decodes to) as backslash escapes."""
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return text
-
-
-def quarantine_lines(q: dict) -> list[str]:
-    """CSV lines (reason,session_id,arrival_ts,detail,raw) of one quarantine record: one per message."""
-    raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
-    sid = q.get("session_id") or ""
-    return [
-        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"] or ""), _one_line(raw)])
-        for raw in raws
-    ]
-
-
-def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
-    """Sections (see module doc) in deterministic order: kind, then date, records in arrival order.
-    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: pairing.Session."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for sid, user_id, channel_id, timer, status in events:
-        line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
-        key = ("raw", timer[:10])
-        lines = groups.get(key)
-        if lines is None:
-            lines = groups[key] = []
-        lines.append(line)
-    for s in sessions:
-        key = ("sessions", s[3][:10])
-        lines = groups.get(key)
-        if lines is None:
-            lines = groups[key] = []
-        lines.append(f"{s[0]},{s[1]},{s[2]},{s[3]},{s[4]},{s[5]}\n")
-    for q in quarantine:
-        groups.setdefault(("quarantine", q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
-    parts: list[str] = []
-    counts = {k: 0 for k in KINDS}
-    for kind in KINDS:
-        for (k, dt), lines in sorted(groups.items()):
-            if k != kind:
-                continue
-            parts.append(f"{SECTION_MARKER}{kind} dt={dt} n={len(lines)}\n")
-            parts.extend(lines)
-            counts[kind] += len(lines)
-    return "".join(parts).encode("utf-8"), counts
 
 
 # ------------------------------------------------------------------------------------------------ state
@@ -284,7 +154,7 @@ class FailedAttempts:
 class IngestState:
     """Pairer + processed offsets + last input identity/output; one NiFi state map (Map<String,String>)."""
 
-    def __init__(self, pairer: pairing.SessionPairer) -> None:
+    def __init__(self, pairer: session_pairer.SessionPairer) -> None:
         self.pairer = pairer
         self.offsets: dict[int, OffsetRanges] = {}
         self.last_input: str | None = None
@@ -299,7 +169,7 @@ class IngestState:
             return self._process(input_id, content, now, tick)
 
     def _process(self, input_id: str, content: bytes, now: float, tick: bool) -> IngestResult:
-        items, malformed = read_batch(content)
+        items, malformed = flowfile_formats.read_batch(content)
         messages, skipped = self._take_new(items)
         result = self.pairer.process_batch(messages, now=now, tick=tick or not (messages or malformed))
         self._quarantine_malformed(result, malformed, now)
@@ -316,23 +186,23 @@ class IngestState:
         if input_id and input_id == self.last_input:
             return IngestResult(self.last_output, dict(self.last_counts), replayed=True)
         with _no_cyclic_gc():
-            arrival_iso = pairing.format_wallclock(now)
+            arrival_iso = event_contract.format_wallclock(now)
             try:
-                items, malformed = read_batch(content)
+                items, malformed = flowfile_formats.read_batch(content)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt gzip: keep the bytes, say why
-                out = pairing.BatchResult(counters=pairing.new_counters())
+                out = batch_result.BatchResult(counters=batch_result.new_counters())
                 raw = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else str(content)
-                pairing.quarantine(
+                batch_result.quarantine(
                     out,
-                    pairing.BATCH_FAILED,
+                    quarantine_reasons.BATCH_FAILED,
                     None,
                     raw,
-                    f"{error}; unreadable batch: {pairing.describe_error(exc)}",
+                    f"{error}; unreadable batch: {event_contract.describe_error(exc)}",
                     arrival_iso,
                 )
                 return self._finish(input_id, [out], 0, isolated=True)
             messages, skipped = self._take_new(items)
-            results: list[pairing.BatchResult] = []
+            results: list[batch_result.BatchResult] = []
             parts = [messages] if messages else []
             while parts:
                 part = parts.pop(0)
@@ -344,12 +214,17 @@ class IngestState:
                         mid = len(part) // 2
                         parts[0:0] = [part[:mid], part[mid:]]
                         continue
-                    out = pairing.BatchResult(counters=pairing.new_counters())
-                    detail = f"{error}; alone: {pairing.describe_error(exc)}"
-                    pairing.quarantine(
-                        out, pairing.BATCH_FAILED, pairing.guess_session_id(part[0]), part[0], detail, arrival_iso
+                    out = batch_result.BatchResult(counters=batch_result.new_counters())
+                    detail = f"{error}; alone: {event_contract.describe_error(exc)}"
+                    batch_result.quarantine(
+                        out,
+                        quarantine_reasons.BATCH_FAILED,
+                        event_contract.guess_session_id(part[0]),
+                        part[0],
+                        detail,
+                        arrival_iso,
                     )
-                    self.pairer.totals["quarantined"][pairing.BATCH_FAILED] += 1
+                    self.pairer.totals["quarantined"][quarantine_reasons.BATCH_FAILED] += 1
                     results.append(out)
                     continue
                 self.pairer = trial
@@ -372,28 +247,33 @@ class IngestState:
             messages.append(message)
         return messages, skipped
 
-    def _quarantine_malformed(self, out: pairing.BatchResult, lines: list[str], now: float) -> None:
-        arrival_iso = pairing.format_wallclock(now)
+    def _quarantine_malformed(self, out: batch_result.BatchResult, lines: list[str], now: float) -> None:
+        arrival_iso = event_contract.format_wallclock(now)
         for line in lines:
-            pairing.quarantine(
-                out, pairing.MALFORMED_BATCH_LINE, None, line, "not '<partition>\\t<offset>\\t<message>'", arrival_iso
+            batch_result.quarantine(
+                out,
+                quarantine_reasons.MALFORMED_BATCH_LINE,
+                None,
+                line,
+                "not '<partition>\\t<offset>\\t<message>'",
+                arrival_iso,
             )
-            self.pairer.totals["quarantined"][pairing.MALFORMED_BATCH_LINE] += 1
+            self.pairer.totals["quarantined"][quarantine_reasons.MALFORMED_BATCH_LINE] += 1
 
     def _finish(
-        self, input_id: str, results: list[pairing.BatchResult], skipped: int, isolated: bool = False
+        self, input_id: str, results: list[batch_result.BatchResult], skipped: int, isolated: bool = False
     ) -> IngestResult:
         """Render the results of one input FlowFile and remember them as its output (for a replay)."""
         events: list[tuple] = []
         sessions: list = []
         quarantined: list[dict] = []
-        counters = pairing.new_counters()
+        counters = batch_result.new_counters()
         for r in results:
             events.extend(r.events)
             sessions.extend(r.sessions)
             quarantined.extend(r.quarantine)
-            pairing.add_counters(counters, r.counters)
-        data, counts = render_output(events, sessions, quarantined)
+            batch_result.add_counters(counters, r.counters)
+        data, counts = flowfile_formats.render_output(events, sessions, quarantined)
         if data:  # gzip: a fifth of the bytes to carry over NiFi's Java/Python bridge (see kafka_batches.py)
             data = gzip.compress(data, compresslevel=1, mtime=0)
         self.last_input = input_id
@@ -450,15 +330,15 @@ class IngestState:
 
     @classmethod
     def from_store(
-        cls, store: Any, config: pairing.PairerConfig | None = None, schema_validator: Any = None
+        cls, store: Any, config: session_pairer.PairerConfig | None = None, schema_validator: Any = None
     ) -> IngestState:
         """State from the store's snapshot and the journal records after it (an empty store: a fresh state)."""
         with _no_cyclic_gc():
             snapshot, records = store.load()
             if snapshot is None:
-                obj = cls(pairing.SessionPairer(config, schema_validator))
+                obj = cls(session_pairer.SessionPairer(config, schema_validator))
             else:
-                obj = cls(pairing.SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
+                obj = cls(session_pairer.SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
                 obj._set_meta(snapshot["ingest"])
             for record in records:
                 obj.pairer.apply_delta(record["pairer"])
@@ -471,11 +351,14 @@ class IngestState:
 
     @classmethod
     def from_state_map(
-        cls, state: dict[str, str] | None, config: pairing.PairerConfig | None = None, schema_validator: Any = None
+        cls,
+        state: dict[str, str] | None,
+        config: session_pairer.PairerConfig | None = None,
+        schema_validator: Any = None,
     ) -> IngestState:
         state = unchunk_state(dict(state or {}))
         pairer_state = {k: v for k, v in state.items() if not k.startswith("ingest.")}
-        obj = cls(pairing.SessionPairer.from_state_map(pairer_state, config, schema_validator))
+        obj = cls(session_pairer.SessionPairer.from_state_map(pairer_state, config, schema_validator))
         if "ingest.meta" in state:
             if state.get("ingest.format") != INGEST_STATE_FORMAT:
                 raise ValueError(f"unsupported ingest state format: {state.get('ingest.format')!r}")

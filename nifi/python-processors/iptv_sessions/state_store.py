@@ -24,6 +24,9 @@ not exist yet counts as empty. A crash in the middle of an append leaves a torn 
 cuts off (the batch it belonged to was never committed by NiFi, so it is replayed).
 
 Not thread-safe: the processor runs with one concurrent task and serialises its calls.
+
+Longer than 400 lines on purpose: the file formats, the crash-safety rules above and the one class that keeps
+them are read and changed together; split apart, each rule would be stated in one module and relied on in another.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ definitions (docs/warehouse.md):
 The dates covered are every date with a session that starts on it or overlaps it. Integer figures (seconds,
 counts) come from DuckDB; ratios are computed exactly from them in Python and rounded half-up to 6 decimals,
 like PostgreSQL's ``round(numeric, 6)``. Every frame with watch time also carries it as ``watch_s`` (integer
-seconds). Used by the tests and by the benchmark.
+seconds). Used by the tests and by the benchmark (bench/bench_warehouse.py).
+
+The queries are the ``*.sql`` files beside this module (DuckDB dialect, no parameters), over the temp tables
+``raw_sess``, ``users`` and ``channels`` that :func:`compute_marts` fills from the CSV files.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pandas as pd
 
 from iptv import catalogs
 
+SQL_DIR = Path(__file__).resolve().parent
 SCALE = 6
 #: Published columns of each mart (the reference frames also carry ``watch_s`` where the mart has watch time).
 MART_COLUMNS: dict[str, list[str]] = {
@@ -117,13 +121,18 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, files: Sequence[str], col
     cols = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
     if files:
         con.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($files, header = false, delim = ',', "  # noqa: S608
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($files, header = false, delim = ',', "
             f"quote = '\"', escape = '\"', columns = {{{cols}}}, timestampformat = '%Y-%m-%d %H:%M:%S', "
             "auto_detect = false)",
             {"files": list(files)},
         )
     else:
         con.execute(f"CREATE TEMP TABLE {name} ({', '.join(f'{k} {v}' for k, v in columns.items())})")
+
+
+def _sql(name: str) -> str:
+    """The query ``<name>.sql`` beside this module."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -149,72 +158,14 @@ def compute_marts(
         _create(con, "raw_sess", csv_files(sessions), SESSION_COLUMNS)
         _create(con, "users", csv_files(users), USER_COLUMNS)
         _create(con, "channels", csv_files(channels), CHANNEL_COLUMNS)
-        con.execute(
-            """
-            CREATE TEMP TABLE sess AS
-            SELECT * FROM raw_sess
-            WHERE time_end >= time_start
-            QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY time_start, time_end, user_id, channel_id) = 1
-            """
-        )
-        # One row per (session, clock hour it starts in or overlaps by > 0 s).
-        con.execute(
-            """
-            CREATE TEMP TABLE slices AS
-            SELECT session_id, user_id, channel_id,
-                   CAST(time_start AS DATE) AS start_date,
-                   CAST(hs AS DATE) AS day,
-                   CAST(hour(hs) AS INTEGER) AS hour,
-                   greatest(0, date_diff('second', greatest(time_start, hs),
-                                         least(time_end, hs + INTERVAL 1 HOUR))) AS watch_s
-            FROM (
-                SELECT *, unnest(range(date_trunc('hour', time_start),
-                                       greatest(time_end, time_start + INTERVAL 1 SECOND),
-                                       INTERVAL 1 HOUR)) AS hs
-                FROM sess
-            )
-            """
-        )
-        universe = con.execute("SELECT count(DISTINCT user_id) FROM users").fetchone()[0]
-        days = [r["day"] for r in _records(con, "SELECT DISTINCT day FROM slices ORDER BY day")]
-        daily = _records(
-            con,
-            """
-            SELECT day, sum(watch_s) AS watch_s, count(DISTINCT user_id) AS viewers,
-                   count(DISTINCT CASE WHEN start_date = day THEN session_id END) AS sessions
-            FROM slices GROUP BY day ORDER BY day
-            """,
-        )
-        channel = _records(
-            con,
-            """
-            SELECT s.day, s.channel_id, c.channel_name, s.watch_s, s.sessions, s.viewers
-            FROM (
-                SELECT day, channel_id, sum(watch_s) AS watch_s, count(DISTINCT user_id) AS viewers,
-                       count(DISTINCT CASE WHEN start_date = day THEN session_id END) AS sessions
-                FROM slices GROUP BY day, channel_id
-            ) s
-            LEFT JOIN (SELECT DISTINCT ON (channel_id) channel_id, channel_name FROM channels
-                       ORDER BY channel_id, channel_name) c
-              ON c.channel_id = s.channel_id
-            ORDER BY s.day, s.channel_id
-            """,
-        )
-        hourly = {
-            (r["day"], r["hour"]): r
-            for r in _records(
-                con,
-                """
-                SELECT day, hour, count(DISTINCT user_id) AS viewers, sum(watch_s) AS watch_s
-                FROM slices GROUP BY day, hour
-                """,
-            )
-        }
-        durations = _records(
-            con,
-            "SELECT CAST(time_start AS DATE) AS day,"
-            " coalesce(duration_s, date_diff('second', time_start, time_end)) AS duration_s FROM sess",
-        )
+        con.execute(_sql("sessions"))
+        con.execute(_sql("slices"))
+        universe = con.execute(_sql("universe")).fetchone()[0]
+        days = [r["day"] for r in _records(con, _sql("days"))]
+        daily = _records(con, _sql("daily"))
+        channel = _records(con, _sql("channel_daily"))
+        hourly = {(r["day"], r["hour"]): r for r in _records(con, _sql("hourly"))}
+        durations = _records(con, _sql("durations"))
     finally:
         con.close()
     return _assemble(days, universe, daily, channel, hourly, durations)
@@ -307,93 +258,3 @@ def _assemble(
         "mart_weekday_hour": mart_weekday,
         "mart_duration_hist": mart_hist,
     }
-
-
-# ------------------------------------------------------------------------------------------ sample data
-
-
-def write_sample_lake(
-    root: str | Path,
-    paths: dict[str, str],
-    dates: Sequence[dt.date],
-    *,
-    seed: int = 5,
-    sessions_per_day: int = 250,
-    n_users: int = 60,
-    n_channels: int = 12,
-) -> dict[str, Any]:
-    """Write a small deterministic data set in the HDFS layout of ``paths`` (config ``hdfs.paths``) under
-    ``root``: one sessions file per date plus the channels and users catalogs (names with commas and quotes).
-
-    Besides random sessions (durations in every bucket, starts over the whole day) each date gets the edge
-    cases: sessions crossing midnight and the hour, one ending exactly at midnight, one starting at 00:00:00,
-    zero-length ones. Some users never watch. Returns the written file paths by kind.
-    """
-    import random
-
-    rng = random.Random(seed)
-    root = Path(root)
-
-    def ts(t: dt.datetime) -> str:
-        return t.strftime("%Y-%m-%d %H:%M:%S")
-
-    def csv_field(v: object) -> str:
-        s = str(v)
-        return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\n') else s
-
-    out: dict[str, Any] = {"sessions": {}, "channels": None, "users": None}
-    rows: list[tuple[Any, ...]] = []
-
-    def add(start: dt.datetime, dur: int) -> None:
-        user = rng.randint(1, n_users - 5)  # the last 5 users never watch
-        channel = rng.randint(1, n_channels)
-        rows.append((f"{rng.getrandbits(128):032x}", user, channel, start, start + dt.timedelta(seconds=dur), dur))
-
-    bucket_bounds = [0, 1, 60, 300, 900, 1800, 3600, 7200, 14400, 6 * 3600]
-    for day in dates:
-        start_of_day = dt.datetime.combine(day, dt.time())
-        rows.clear()
-
-        for _ in range(sessions_per_day):
-            k = rng.randrange(len(bucket_bounds) - 1)
-            dur = 0 if rng.random() < 0.03 else rng.randrange(bucket_bounds[k], bucket_bounds[k + 1])
-            add(start_of_day + dt.timedelta(seconds=rng.randrange(86400)), dur)
-        add(start_of_day + dt.timedelta(hours=23, minutes=30), 3600)  # crosses midnight
-        add(start_of_day + dt.timedelta(hours=22), 5 * 3600 + 59 * 60)  # long, crosses midnight
-        add(start_of_day + dt.timedelta(hours=23), 3600)  # ends exactly at midnight
-        add(start_of_day, 90)  # starts at 00:00:00
-        add(start_of_day + dt.timedelta(hours=13, minutes=59, seconds=30), 60)  # crosses the hour
-        add(start_of_day + dt.timedelta(hours=12), 0)  # zero length
-        add(start_of_day + dt.timedelta(hours=23, minutes=59, seconds=59), 0)  # zero length, last second
-        rng.shuffle(rows)
-        part = root / paths["sessions"].lstrip("/") / f"dt={day.isoformat()}"
-        part.mkdir(parents=True, exist_ok=True)
-        f = part / "part-00000.csv"
-        f.write_text("".join(f"{r[0]},{r[1]},{r[2]},{ts(r[3])},{ts(r[4])},{r[5]}\n" for r in rows), encoding="utf-8")
-        out["sessions"][day] = f
-
-    cat = root / paths["catalogs"].lstrip("/")
-    (cat / "channels").mkdir(parents=True, exist_ok=True)
-    (cat / "users").mkdir(parents=True, exist_ok=True)
-    channels = [
-        (c, f'Channel {c}, "{["News", "Kids", "Sport", "Movies"][c % 4]}"', f"{rng.uniform(0, 20):.4f}", f"{c % 7}.5")
-        for c in range(1, n_channels + 1)
-    ]
-    # The producer's users.csv columns (iptv.catalogs.USER_COLUMNS): id, full name, gender, birth and signup
-    # dates, city (derived from the id, no random draws, so the sessions and channels stay as they were).
-    users = [
-        (
-            u,
-            f'User {u}, "{chr(65 + u % 26)}." O\'Neil',
-            "MF"[u % 2],
-            f"{1950 + u % 50}-{1 + u % 12:02d}-{1 + u % 28:02d}",
-            ["Moscow", "Kazan", "Rostov-on-Don"][u % 3],
-            f"{2018 + u % 6}-{1 + u % 12:02d}-{1 + u % 28:02d}",
-        )
-        for u in range(1, n_users + 1)
-    ]
-    out["channels"] = cat / "channels" / "channels.csv"
-    out["channels"].write_text("".join(",".join(csv_field(v) for v in r) + "\n" for r in channels), encoding="utf-8")
-    out["users"] = cat / "users" / "users.csv"
-    out["users"].write_text("".join(",".join(csv_field(v) for v in r) + "\n" for r in users), encoding="utf-8")
-    return out

@@ -1,0 +1,65 @@
+"""The pairer's fast path: one regular expression that reads a message in the producer's canonical shape without
+``json`` and the schema validator, and the digest of the schema rules it was written for (stdlib only).
+
+A message that does not match is not invalid, it just takes the full path (event_contract.validate_message), which also
+names the reason. The fast path must change nothing observable (tests/unit/test_pairing_fast_path.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+try:  # package import (tests)
+    from iptv_sessions import event_contract
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    import event_contract
+
+#: Full match of the producer's canonical message shape (fixed key order, compact or ``json.dumps`` spacing),
+#: accepting exactly the values the project schema *and* event_contract.check_event accept (the date's reality is
+#: checked separately, see :func:`midnight`). Groups: session_id, user_id, channel_id, day, hour, minute,
+#: second, status. Only used when validation is the project's own contract (see ``canonical_fast_path`` in
+#: schema_validation.load_schema_validator).
+match_canonical_event = re.compile(
+    r'\{"session_id": ?"([0-9a-f]{32})", ?'
+    r'"user_id": ?([1-9][0-9]{0,17}), ?'  # <= 18 digits: always <= 2^63-1
+    r'"channel_id": ?([1-9][0-9]{0,17}), ?'
+    r'"timer": ?"([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) '
+    r'([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])", ?'
+    r'"status": ?"(enabled|disabled)"\}'
+).fullmatch
+
+#: sha256 of the validation keywords of schemas/viewing_event.schema.json (titles, descriptions and ids left
+#: out, see :func:`schema_rules_digest`): the schema the expression above was written for. A changed schema
+#: disables the fast path (correct, only slower) until the expression is reviewed and this digest updated.
+CANONICAL_SCHEMA_DIGEST = "c06660400ce25408bfedec88a80346d6da244a30cd2a6d699c1fefdfadd80b9c"
+_ANNOTATION_KEYWORDS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
+
+
+def _schema_rules(node: Any, in_properties: bool = False) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: _schema_rules(v, k == "properties")
+            for k, v in node.items()
+            if in_properties or k not in _ANNOTATION_KEYWORDS
+        }
+    if isinstance(node, list):
+        return [_schema_rules(v) for v in node]
+    return node
+
+
+def schema_rules_digest(schema: dict) -> str:
+    """sha256 of a JSON Schema's validation keywords (annotations left out), to compare with
+    :data:`CANONICAL_SCHEMA_DIGEST`."""
+    text = json.dumps(_schema_rules(schema), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def midnight(day: str) -> int:
+    """Epoch seconds of ``YYYY-MM-DD`` 00:00:00 UTC, or -1 when it is not a real date."""
+    try:
+        return event_contract.parse_timer(day + " 00:00:00")
+    except ValueError:
+        return -1

@@ -1,0 +1,146 @@
+"""The content of the FlowFiles PairViewingEvents reads and writes (stdlib only, no NiFi imports).
+
+Input (one FlowFile = one consumer batch of ``ConsumeViewingEvents``): one line per Kafka message,
+``<partition>\\t<offset>\\t<message>``, the message with ``\\`` ``\\n`` ``\\r`` escaped as ``\\\\`` ``\\n`` ``\\r``
+(see :func:`escape_message`), plain or gzip. A tick is a FlowFile without lines.
+
+Output (one FlowFile): sections, each introduced by a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>`` and
+followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hdfs_sections.py):
+
+* ``raw``: distinct valid events ``session_id,user_id,channel_id,timer,status`` (dt = date of ``timer``);
+* ``sessions``: ``session_id,user_id,channel_id,time_start,time_end,duration_s`` (dt = date of ``time_start``);
+* ``quarantine``: RFC 4180 ``reason,session_id,arrival_ts,detail,raw`` (dt = date of ``arrival_ts``); a pair
+  rejected as a whole (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw
+  message are written as ``\\n`` / ``\\r`` so that every record is one physical line.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable
+from typing import Any
+
+SECTION_MARKER = "#@ "
+GZIP_MAGIC = b"\x1f\x8b"
+KINDS = ("raw", "sessions", "quarantine")
+QUARANTINE_COLUMNS = ("reason", "session_id", "arrival_ts", "detail", "raw")
+
+# ------------------------------------------------------------------------------------------------ input
+
+
+def escape_message(text: str) -> str:
+    """One Kafka message as one line field: backslash, LF and CR escaped."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def unescape_message(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            out.append({"n": "\n", "r": "\r", "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def format_batch_line(partition: int, offset: int, message: str) -> str:
+    return f"{partition}\t{offset}\t{escape_message(message)}\n"
+
+
+def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str]], list[str]]:
+    """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message)], [malformed lines])``.
+    Blank lines are ignored; a line that is not ``<partition>\\t<offset>\\t<message>`` is returned as it is,
+    to be quarantined rather than fail the batch."""
+    if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
+        content = gzip.decompress(content)
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+    out: list[tuple[int, int, str]] = []
+    malformed: list[str] = []
+    append = out.append
+    for line in text.split("\n"):
+        if not line:
+            continue
+        try:
+            p, o, msg = line.split("\t", 2)
+            append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg))
+        except ValueError:
+            malformed.append(line)
+    return out, malformed
+
+
+def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
+    """Lines of a consumer batch -> [(partition, offset, message)]; ValueError naming the first malformed line."""
+    items, malformed = read_batch(content)
+    if malformed:
+        raise ValueError(f"malformed batch line: {malformed[0][:200]!r}")
+    return items
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def _csv_line(row: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(row)
+    return buf.getvalue()
+
+
+def _one_line(text: str) -> str:
+    """One physical line of valid UTF-8: line breaks written as ``\\n`` / ``\\r``, and characters UTF-8 cannot
+    encode (lone surrogates, which a JSON escape such as ``\\ud800`` decodes to) as backslash escapes."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
+
+
+def quarantine_lines(q: dict) -> list[str]:
+    """CSV lines (reason,session_id,arrival_ts,detail,raw) of one quarantine record: one per message."""
+    raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
+    sid = q.get("session_id") or ""
+    return [
+        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"] or ""), _one_line(raw)])
+        for raw in raws
+    ]
+
+
+def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
+    """Sections (see module doc) in deterministic order: kind, then date, records in arrival order.
+    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for sid, user_id, channel_id, timer, status in events:
+        line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
+        key = ("raw", timer[:10])
+        lines = groups.get(key)
+        if lines is None:
+            lines = groups[key] = []
+        lines.append(line)
+    for s in sessions:
+        key = ("sessions", s[3][:10])
+        lines = groups.get(key)
+        if lines is None:
+            lines = groups[key] = []
+        lines.append(f"{s[0]},{s[1]},{s[2]},{s[3]},{s[4]},{s[5]}\n")
+    for q in quarantine:
+        groups.setdefault(("quarantine", q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
+    parts: list[str] = []
+    counts = {k: 0 for k in KINDS}
+    for kind in KINDS:
+        for (k, dt), lines in sorted(groups.items()):
+            if k != kind:
+                continue
+            parts.append(f"{SECTION_MARKER}{kind} dt={dt} n={len(lines)}\n")
+            parts.extend(lines)
+            counts[kind] += len(lines)
+    return "".join(parts).encode("utf-8"), counts

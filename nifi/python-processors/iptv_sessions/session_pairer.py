@@ -1,0 +1,301 @@
+"""The session pairer: pairs the ``enabled`` and ``disabled`` events of each ``session_id`` into sessions, by
+the rules of docs/session-pairing.md (stdlib only, no NiFi imports).
+
+:class:`SessionPairer` is fed batches of raw messages (:meth:`SessionPairer.process_batch`) and returns what
+each produced (batch_result.BatchResult); what it remembers between batches, and how that is saved and restored,
+is its base class pairer_state.PairerState. Wall-clock ``now`` values are POSIX seconds supplied by the caller
+(the pairer never reads the clock itself, so it is deterministic under test).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+try:  # package import (tests)
+    from iptv_sessions import batch_result, event_contract, fast_path, pairer_state, quarantine_reasons
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    import batch_result
+    import event_contract
+    import fast_path
+    import pairer_state
+    import quarantine_reasons
+
+MAX_FINGERPRINTS_PER_SESSION = 32
+_STATUS_BIT = {"enabled": 1, "disabled": 2}
+
+
+@dataclass(frozen=True)
+class PairerConfig:
+    """Tuning of :class:`SessionPairer`. ``channels=None`` disables the channel-catalog check."""
+
+    timeout_s: int = 12 * 3600  # event-time wait for the partner of a half
+    grace_s: float = 300.0  # wall-clock wait since a half arrived, on top of timeout_s
+    retention_s: int = 24 * 3600  # event time a closed session is remembered past its end
+    max_entries: int = 200_000  # hard bound on remembered session ids (pending + closed)
+    channels: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s < 0 or self.grace_s < 0 or self.retention_s < 0:
+            raise ValueError("timeout, grace and retention must be >= 0")
+        if self.max_entries < 1:
+            raise ValueError("max_entries must be >= 1")
+
+
+class SessionPairer(pairer_state.PairerState):
+    """Pairs viewing events into sessions. Feed batches with :meth:`process_batch`; persist with
+    :meth:`to_json` / :meth:`to_state_map` and restore with :meth:`from_json` / :meth:`from_state_map`
+    (``SessionPairer.from_json(text, config, schema_validator)``).
+
+    Not thread-safe: one pairer (one NiFi concurrent task) per state.
+    """
+
+    def __init__(self, config: PairerConfig | None = None, schema_validator: Callable | None = None) -> None:
+        super().__init__()
+        self.config = config or PairerConfig()
+        self.schema_validator = schema_validator
+        # The regex fast path is only sound when validation is the project's own contract.
+        self._fast_ok = schema_validator is None or bool(getattr(schema_validator, "canonical_fast_path", False))
+        self._days: dict[str, int] = {}  # 'YYYY-MM-DD' -> its midnight in epoch seconds, -1 if not a real date
+
+    def copy(self) -> SessionPairer:
+        """An independent copy (state and change set), to try a batch on without touching this pairer."""
+        twin = SessionPairer.from_dict(self.to_dict(), self.config, self.schema_validator)
+        twin.dirty = set(self.dirty)
+        return twin
+
+    def process_batch(
+        self, messages: Iterable[str | bytes], now: float, tick: bool = False
+    ) -> batch_result.BatchResult:
+        """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
+        used as the arrival time of every message in the batch and for the grace check. Blank messages are
+        skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
+        out = batch_result.BatchResult(counters=batch_result.new_counters())
+        if tick:
+            out.counters["ticks"] += 1
+        arrival_iso = event_contract.format_wallclock(now)
+        process_one = self._process_one
+        n_in = 0
+        for raw in messages:
+            n_in += 1
+            if not isinstance(raw, str):
+                raw = raw.decode("utf-8", errors="replace")
+            if raw[-1:] in ("\r", "\n"):
+                raw = raw.rstrip("\r\n")
+            if not raw or (raw[0] != "{" and not raw.strip()):
+                self._quarantine(out, quarantine_reasons.INVALID_JSON, None, raw, "empty message", arrival_iso)
+                continue
+            try:
+                process_one(raw, now, arrival_iso, out)
+            except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
+                sid = event_contract.guess_session_id(raw)
+                detail = event_contract.describe_error(exc)
+                self._quarantine(out, quarantine_reasons.PROCESSING_ERROR, sid, raw, detail, arrival_iso)
+        out.counters["events_in"] += n_in
+        self._expire(now, out)
+        self._cleanup()
+        self._evict(out)
+        batch_result.add_counters(self.totals, out.counters)
+        return out
+
+    _quarantine = staticmethod(batch_result.quarantine)
+
+    def _day_midnight(self, day: str) -> int:
+        midnight = fast_path.midnight(day)
+        if len(self._days) > 4096:  # bounded: a stream of distinct (bad) dates cannot grow it
+            self._days.clear()
+        self._days[day] = midnight
+        return midnight
+
+    def _parse(self, raw: str, fast: bool = True) -> tuple[str, int, int, int, str, str] | tuple[None, str, str]:
+        """``(session_id, user_id, channel_id, timer seconds, timer text, status)`` of a valid event, else
+        ``(None, reason, detail)``. Fast path: a message in the producer's canonical JSON shape (fixed key order,
+        compact or ``json.dumps`` spacing) is matched by one regular expression that accepts exactly what the
+        project schema and event_contract.check_event accept; anything else (other key order, whitespace, escapes,
+        invalid) takes the full path through ``json`` and the schema validator, which also names the reason."""
+        if fast and self._fast_ok:
+            m = fast_path.match_canonical_event(raw)
+            if m is not None:
+                sid, uid, ch, day, hh, mi, ss, status = m.groups()
+                midnight = self._days.get(day)
+                if midnight is None:
+                    midnight = self._day_midnight(day)
+                if midnight >= 0:  # else not a real date (2023-02-30): the full path gives the reason
+                    return (
+                        sid,
+                        int(uid),
+                        int(ch),
+                        midnight + int(hh) * 3600 + int(mi) * 60 + int(ss),
+                        f"{day} {hh}:{mi}:{ss}",
+                        status,
+                    )
+        event, reason, detail = event_contract.validate_message(raw, self.schema_validator)
+        if event is None:
+            return None, reason, detail  # type: ignore[return-value]
+        text = event["timer"]
+        return (
+            event["session_id"],
+            event["user_id"],
+            event["channel_id"],
+            event_contract.parse_timer(text),
+            text,
+            event["status"],
+        )
+
+    def _process_one(self, raw: str, now: float, arrival_iso: str, out: batch_result.BatchResult) -> None:
+        parsed = self._parse(raw)
+        if parsed[0] is None:
+            self._quarantine(out, parsed[1], event_contract.guess_session_id(raw), raw, parsed[2], arrival_iso)
+            return
+        sid, user_id, channel_id, timer, text, status = parsed
+        if self.watermark is None or timer > self.watermark:
+            self.watermark = timer
+        fp = event_contract.fingerprint(sid, user_id, channel_id, text, status)
+        entry = self.entries.get(sid)
+        if entry is not None and fp in entry.fps:
+            out.counters["duplicates_dropped"] += 1
+            return
+        if entry is None:
+            self.seq += 1
+            entry = self.entries[sid] = pairer_state.SessionEntry(timer, self.seq)
+        elif timer > entry.t:
+            entry.t = timer
+        self.dirty.add(sid)
+        out.events.append((sid, user_id, channel_id, text, status))
+        entry.fps.append(fp)
+        if len(entry.fps) > MAX_FINGERPRINTS_PER_SESSION:
+            del entry.fps[0]
+
+        channels = self.config.channels
+        if channels is not None and channel_id not in channels:
+            self._quarantine(out, quarantine_reasons.UNKNOWN_CHANNEL, sid, raw, f"channel_id {channel_id}", arrival_iso)
+            return
+
+        bit = _STATUS_BIT[status]
+        if entry.statuses & bit:
+            state = "closed" if entry.closed else "pending"
+            detail = f"session already has a different '{status}' ({state})"
+            self._quarantine(out, quarantine_reasons.CONFLICTING_DUPLICATE, sid, raw, detail, arrival_iso)
+            return
+        entry.statuses |= bit
+        if entry.closed:
+            # The partner was already closed (expired as unmatched): this half can never pair.
+            late = quarantine_reasons.UNMATCHED_START if status == "enabled" else quarantine_reasons.UNMATCHED_END
+            self._quarantine(out, late, sid, raw, "arrived after its session was closed (partner expired)", arrival_iso)
+            return
+
+        half = pairer_state.PendingHalf(timer, user_id, channel_id, now, raw, text)
+        if bit == 1:
+            entry.start = half
+            if entry.end is None:
+                self.pending[sid] = None
+                return
+        else:
+            entry.end = half
+            if entry.start is None:
+                self.pending[sid] = None
+                return
+        self.pending.pop(sid, None)
+        self._close_pair(sid, entry, out, arrival_iso)
+
+    def _close_pair(
+        self, sid: str, entry: pairer_state.SessionEntry, out: batch_result.BatchResult, arrival_iso: str
+    ) -> None:
+        start, end = entry.start, entry.end
+        assert start is not None and end is not None
+        both_raw = start.raw + "\n" + end.raw
+        entry.start = entry.end = None
+        entry.closed = True
+        if start.user_id != end.user_id or start.channel_id != end.channel_id:
+            detail = (
+                f"enabled user_id={start.user_id} channel_id={start.channel_id}; "
+                f"disabled user_id={end.user_id} channel_id={end.channel_id}"
+            )
+            self._quarantine(out, quarantine_reasons.CONFLICTING_PAIR, sid, both_raw, detail, arrival_iso)
+            return
+        if end.timer < start.timer:
+            detail = f"end {event_contract.format_timer(end.timer)} < start {event_contract.format_timer(start.timer)}"
+            self._quarantine(out, quarantine_reasons.END_BEFORE_START, sid, both_raw, detail, arrival_iso)
+            return
+        out.sessions.append(
+            batch_result.Session(
+                sid,
+                start.user_id,
+                start.channel_id,
+                start.timer_text(),
+                end.timer_text(),
+                end.timer - start.timer,
+            )
+        )
+        out.counters["sessions_out"] += 1
+
+    def _expire(self, now: float, out: batch_result.BatchResult) -> None:
+        """Quarantine halves older than the event-time timeout (vs the watermark) that also waited the grace."""
+        if self.watermark is None or not self.pending:
+            return
+        cfg = self.config
+        oldest = self.watermark - cfg.timeout_s  # a half with timer < oldest is past the event-time timeout
+        grace = cfg.grace_s
+        expired: list[tuple[int, str, str, pairer_state.PendingHalf]] = []
+        entries = self.entries
+        for sid in self.pending:
+            entry = entries[sid]
+            half = entry.start
+            if half is not None and half.timer < oldest and now - half.arrival >= grace:
+                expired.append((half.timer, sid, "enabled", half))
+            half = entry.end
+            if half is not None and half.timer < oldest and now - half.arrival >= grace:
+                expired.append((half.timer, sid, "disabled", half))
+        expired.sort(key=lambda x: (x[0], x[1], x[2]))
+        for _timer, sid, status, half in expired:
+            entry = entries[sid]
+            reason = quarantine_reasons.UNMATCHED_START if status == "enabled" else quarantine_reasons.UNMATCHED_END
+            if status == "enabled":
+                entry.start = None
+            else:
+                entry.end = None
+            entry.closed = True
+            if entry.start is None and entry.end is None:
+                self.pending.pop(sid, None)
+            self.dirty.add(sid)
+            watermark = event_contract.format_timer(self.watermark)
+            detail = f"no partner within {cfg.timeout_s}s of event time (watermark {watermark})"
+            self._quarantine(out, reason, sid, half.raw, detail, event_contract.format_wallclock(half.arrival))
+            out.counters["expired"] += 1
+
+    def _cleanup(self) -> None:
+        """Forget settled session ids (no pending half) whose latest event is older than the retention."""
+        if self.watermark is None:
+            return
+        limit = self.watermark - self.config.retention_s
+        stale = [sid for sid, e in self.entries.items() if e.t < limit and e.start is None and e.end is None]
+        for sid in stale:
+            del self.entries[sid]
+        self.dirty.update(stale)
+
+    def _evict(self, out: batch_result.BatchResult) -> None:
+        """Hard bound: drop the oldest entries (by event time, then insertion order) beyond max_entries.
+        A pending half that is evicted is quarantined as unmatched (it could otherwise be lost silently)."""
+        excess = len(self.entries) - self.config.max_entries
+        if excess <= 0:
+            return
+        victims = heapq.nsmallest(excess, self.entries.items(), key=lambda kv: (kv[1].t, kv[1].seq))
+        for sid, entry in victims:
+            for reason, half in (
+                (quarantine_reasons.UNMATCHED_START, entry.start),
+                (quarantine_reasons.UNMATCHED_END, entry.end),
+            ):
+                if half is not None:
+                    self._quarantine(
+                        out,
+                        reason,
+                        sid,
+                        half.raw,
+                        "evicted: state reached max entries",
+                        event_contract.format_wallclock(half.arrival),
+                    )
+            del self.entries[sid]
+            self.pending.pop(sid, None)
+            self.dirty.add(sid)
+            out.counters["evicted"] += 1
