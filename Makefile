@@ -38,9 +38,11 @@ test: bootstrap
 test-unit: bootstrap
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
+# Python (ruff) and SQL (sqlfluff, configured in .sqlfluff, hive/.sqlfluff, greenplum/.sqlfluff; run from the top).
 lint: bootstrap
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m sqlfluff lint hive greenplum
 
 fmt: bootstrap
 	$(PY) -m ruff format .

@@ -8,25 +8,25 @@
 --
 -- Types: ids are BIGINT (the producer's user and channel ids are integers), session_id is the producer's
 -- 32-character hex id. Watch time is computed in whole seconds (BIGINT) and stored in hours/minutes as
--- NUMERIC(18,6), exact to well under a second.
+-- NUMERIC(18, 6), exact to well under a second.
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.dim_channel (
-    channel_id        BIGINT NOT NULL,
-    channel_name      TEXT,
-    watch_share_pct   NUMERIC(9,4),
-    viewer_share_pct  NUMERIC(9,4)
+    channel_id       BIGINT NOT NULL,
+    channel_name     TEXT,
+    watch_share_pct  NUMERIC(9, 4),
+    viewer_share_pct NUMERIC(9, 4)
 )
 /*@greenplum DISTRIBUTED REPLICATED */;
 
 -- The catalogs contract (iptv/catalogs.py): users.csv = user_id, full_name (-> user_name), gender, birth_date,
 -- city, signup_date; every column is kept.
 CREATE TABLE IF NOT EXISTS {{ schema }}.dim_user (
-    user_id      BIGINT NOT NULL,
-    user_name    TEXT,
-    gender       CHAR(1),
-    birth_date   DATE,
-    city         TEXT,
-    signup_date  DATE
+    user_id     BIGINT NOT NULL,
+    user_name   TEXT,
+    gender      CHAR(1),
+    birth_date  DATE,
+    city        TEXT,
+    signup_date DATE
 )
 /*@greenplum DISTRIBUTED BY (user_id) */;
 
@@ -43,60 +43,60 @@ $$;
 
 -- One row per viewing session; dt is the date of time_start (the HDFS partition it came from).
 CREATE TABLE IF NOT EXISTS {{ schema }}.fact_session (
-    session_id  VARCHAR(64) NOT NULL,
-    user_id     BIGINT NOT NULL,
-    channel_id  BIGINT NOT NULL,
-    time_start  TIMESTAMP NOT NULL,
-    time_end    TIMESTAMP NOT NULL,
-    duration_s  BIGINT NOT NULL,
-    dt          DATE NOT NULL
+    session_id VARCHAR(64) NOT NULL,
+    user_id    BIGINT NOT NULL,
+    channel_id BIGINT NOT NULL,
+    time_start TIMESTAMP NOT NULL,
+    time_end   TIMESTAMP NOT NULL,
+    duration_s BIGINT NOT NULL,
+    dt         DATE NOT NULL
 )
 /*@greenplum WITH (appendoptimized=true, orientation=column, compresstype=zstd, compresslevel=1)
              DISTRIBUTED BY (session_id) */;
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_daily (
-    dt           DATE NOT NULL,
-    watch_hours  NUMERIC(18,6) NOT NULL,
-    sessions     BIGINT NOT NULL,
-    viewers      BIGINT NOT NULL
+    dt          DATE NOT NULL,
+    watch_hours NUMERIC(18, 6) NOT NULL,
+    sessions    BIGINT NOT NULL,
+    viewers     BIGINT NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_channel_daily (
-    dt            DATE NOT NULL,
-    channel_id    BIGINT NOT NULL,
-    channel_name  TEXT,
-    watch_hours   NUMERIC(18,6) NOT NULL,
-    sessions      BIGINT NOT NULL,
-    viewers       BIGINT NOT NULL,
-    reach_pct     NUMERIC(12,6),
-    share_pct     NUMERIC(12,6),
-    rating_pct    NUMERIC(12,6),
-    atv_min       NUMERIC(18,6)
+    dt           DATE NOT NULL,
+    channel_id   BIGINT NOT NULL,
+    channel_name TEXT,
+    watch_hours  NUMERIC(18, 6) NOT NULL,
+    sessions     BIGINT NOT NULL,
+    viewers      BIGINT NOT NULL,
+    reach_pct    NUMERIC(12, 6),
+    share_pct    NUMERIC(12, 6),
+    rating_pct   NUMERIC(12, 6),
+    atv_min      NUMERIC(18, 6)
 )
 /*@greenplum DISTRIBUTED BY (dt, channel_id) */;
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_hourly (
-    dt             DATE NOT NULL,
-    hour           SMALLINT NOT NULL,
-    viewers        BIGINT NOT NULL,
-    watch_minutes  NUMERIC(18,6) NOT NULL
+    dt            DATE NOT NULL,
+    hour          SMALLINT NOT NULL,
+    viewers       BIGINT NOT NULL,
+    watch_minutes NUMERIC(18, 6) NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt, hour) */;
 
 -- weekday: ISO day of week, 1 = Monday .. 7 = Sunday.
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_weekday_hour (
-    weekday      SMALLINT NOT NULL,
-    hour         SMALLINT NOT NULL,
-    avg_viewers  NUMERIC(18,6) NOT NULL
+    weekday     SMALLINT NOT NULL,
+    hour        SMALLINT NOT NULL,
+    avg_viewers NUMERIC(18, 6) NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (weekday, hour) */;
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_duration_hist (
-    dt              DATE NOT NULL,
-    bucket_label    VARCHAR(8) NOT NULL,
-    bucket_lower_s  INTEGER NOT NULL,
-    sessions        BIGINT NOT NULL
+    dt             DATE NOT NULL,
+    bucket_label   VARCHAR(8) NOT NULL,
+    bucket_lower_s INTEGER NOT NULL,
+    sessions       BIGINT NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
@@ -104,11 +104,11 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_duration_hist (
 -- (load/validate_sessions.sql), the file and line it came from and its raw text. Replaced per dt by every load of
 -- that date (load/replace_rejects.sql), so reloads stay idempotent.
 CREATE TABLE IF NOT EXISTS {{ schema }}.load_rejects (
-    dt           DATE NOT NULL,
-    source_file  TEXT NOT NULL,
-    line_no      BIGINT NOT NULL,
-    reason       VARCHAR(32) NOT NULL,
-    raw_line     TEXT,
-    loaded_at    TIMESTAMP NOT NULL
+    dt          DATE NOT NULL,
+    source_file TEXT NOT NULL,
+    line_no     BIGINT NOT NULL,
+    reason      VARCHAR(32) NOT NULL,
+    raw_line    TEXT,
+    loaded_at   TIMESTAMP NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;

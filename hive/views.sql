@@ -18,8 +18,8 @@ FROM {{ database }}.sessions;
 CREATE OR REPLACE VIEW {{ database }}.v_channels AS
 SELECT CAST(channel_id AS BIGINT) AS channel_id,
        channel_name,
-       CAST(watch_share_pct AS DECIMAL(9,4)) AS watch_share_pct,
-       CAST(viewer_share_pct AS DECIMAL(9,4)) AS viewer_share_pct
+       CAST(watch_share_pct AS DECIMAL(9, 4)) AS watch_share_pct,
+       CAST(viewer_share_pct AS DECIMAL(9, 4)) AS viewer_share_pct
 FROM {{ database }}.channels;
 
 CREATE OR REPLACE VIEW {{ database }}.v_users AS

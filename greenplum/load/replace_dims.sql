@@ -9,9 +9,9 @@ FROM (
     SELECT CAST(btrim(channel_id) AS BIGINT) AS channel_id,
            channel_name,
            CASE WHEN btrim(watch_time_share_pct) ~ '^[0-9]{1,5}([.][0-9]*)?$'
-                THEN CAST(btrim(watch_time_share_pct) AS NUMERIC(9,4)) END AS watch_share_pct,
+                THEN CAST(btrim(watch_time_share_pct) AS NUMERIC(9, 4)) END AS watch_share_pct,
            CASE WHEN btrim(viewer_share_pct) ~ '^[0-9]{1,5}([.][0-9]*)?$'
-                THEN CAST(btrim(viewer_share_pct) AS NUMERIC(9,4)) END AS viewer_share_pct
+                THEN CAST(btrim(viewer_share_pct) AS NUMERIC(9, 4)) END AS viewer_share_pct
     FROM stg_channel
     WHERE btrim(channel_id) ~ '^[0-9]{1,18}$'
 ) c

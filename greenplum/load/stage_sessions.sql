@@ -4,15 +4,15 @@
 -- filled only when the record has exactly six (else NULL). Nothing is typed here, so COPY cannot fail on bad
 -- data; load/validate_sessions.sql checks and casts.
 CREATE TEMP TABLE stg_session_raw (
-    source_file  TEXT,
-    line_no      BIGINT,
-    n_fields     INTEGER,      -- NULL: the csv module could not split the record
-    raw_line     TEXT,
-    session_id   TEXT,
-    user_id      TEXT,
-    channel_id   TEXT,
-    time_start   TEXT,
-    time_end     TEXT,
-    duration_s   TEXT
+    source_file TEXT,
+    line_no     BIGINT,
+    n_fields    INTEGER,      -- NULL: the csv module could not split the record
+    raw_line    TEXT,
+    session_id  TEXT,
+    user_id     TEXT,
+    channel_id  TEXT,
+    time_start  TEXT,
+    time_end    TEXT,
+    duration_s  TEXT
 ) ON COMMIT DROP
 /*@greenplum DISTRIBUTED RANDOMLY */;

@@ -3,9 +3,9 @@
 -- Written with INSERT OVERWRITE into partition dt={{ dt }} of mart_channel_daily (hive/marts/tables.sql).
 INSERT OVERWRITE TABLE {{ database }}.mart_channel_daily PARTITION (dt = {{ dt }})
 SELECT CAST(channel_id AS BIGINT), channel_name,
-       CAST(watch_hours AS DECIMAL(18,6)), CAST(sessions AS BIGINT), CAST(viewers AS BIGINT),
-       CAST(reach_pct AS DECIMAL(18,6)), CAST(share_pct AS DECIMAL(18,6)),
-       CAST(rating_pct AS DECIMAL(18,6)), CAST(atv_min AS DECIMAL(18,6))
+       CAST(watch_hours AS DECIMAL(18, 6)), CAST(sessions AS BIGINT), CAST(viewers AS BIGINT),
+       CAST(reach_pct AS DECIMAL(18, 6)), CAST(share_pct AS DECIMAL(18, 6)),
+       CAST(rating_pct AS DECIMAL(18, 6)), CAST(atv_min AS DECIMAL(18, 6))
 FROM (
     WITH s AS (
         -- Sessions that start on {{ dt }} or run into it from an earlier date (at most {{ min_dt }}).
@@ -34,15 +34,15 @@ FROM (
     SELECT pc.day AS dt,
            pc.channel_id,
            c.channel_name,
-           ROUND(CAST(pc.watch_s AS DECIMAL(20,0)) / 3600, 6) AS watch_hours,
+           ROUND(CAST(pc.watch_s AS DECIMAL(20, 0)) / 3600, 6) AS watch_hours,
            pc.sessions,
            pc.viewers,
-           CASE WHEN uni.n > 0 THEN ROUND(CAST(pc.viewers AS DECIMAL(20,0)) * 100 / uni.n, 6) END AS reach_pct,
-           CASE WHEN tot.total_s > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20,0)) * 100 / tot.total_s, 6) END
+           CASE WHEN uni.n > 0 THEN ROUND(CAST(pc.viewers AS DECIMAL(20, 0)) * 100 / uni.n, 6) END AS reach_pct,
+           CASE WHEN tot.total_s > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20, 0)) * 100 / tot.total_s, 6) END
                AS share_pct,
-           CASE WHEN uni.n > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20,0)) * 100 / (uni.n * 86400), 6) END
+           CASE WHEN uni.n > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20, 0)) * 100 / (uni.n * 86400), 6) END
                AS rating_pct,
-           CASE WHEN pc.viewers > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20,0)) / (pc.viewers * 60), 6) END AS atv_min
+           CASE WHEN pc.viewers > 0 THEN ROUND(CAST(pc.watch_s AS DECIMAL(20, 0)) / (pc.viewers * 60), 6) END AS atv_min
     FROM pc
     JOIN tot ON tot.day = pc.day
     JOIN uni ON uni.day = pc.day

@@ -4,7 +4,7 @@
 -- has a session starting on the day or overlapping it by more than 0 s. No row for a date without sessions.
 -- Written with INSERT OVERWRITE into partition dt={{ dt }} of mart_daily (hive/marts/tables.sql).
 INSERT OVERWRITE TABLE {{ database }}.mart_daily PARTITION (dt = {{ dt }})
-SELECT CAST(watch_hours AS DECIMAL(18,6)), CAST(sessions AS BIGINT), CAST(viewers AS BIGINT)
+SELECT CAST(watch_hours AS DECIMAL(18, 6)), CAST(sessions AS BIGINT), CAST(viewers AS BIGINT)
 FROM (
     WITH s AS (
         -- Sessions that start on {{ dt }} or run into it from an earlier date (at most {{ min_dt }}).
@@ -20,7 +20,7 @@ FROM (
         FROM s
     )
     SELECT day AS dt,
-           ROUND(CAST(SUM(watch_s) AS DECIMAL(20,0)) / 3600, 6) AS watch_hours,
+           ROUND(CAST(SUM(watch_s) AS DECIMAL(20, 0)) / 3600, 6) AS watch_hours,
            SUM(CASE WHEN dt = day THEN 1 ELSE 0 END) AS sessions,
            COUNT(DISTINCT user_id) AS viewers
     FROM w

@@ -3,7 +3,7 @@
 -- later hours only while it overlaps them by more than 0 s), with equi-joins only.
 -- Written with INSERT OVERWRITE into partition dt={{ dt }} of mart_hourly (hive/marts/tables.sql).
 INSERT OVERWRITE TABLE {{ database }}.mart_hourly PARTITION (dt = {{ dt }})
-SELECT CAST(hour AS BIGINT), CAST(viewers AS BIGINT), CAST(watch_minutes AS DECIMAL(18,6))
+SELECT CAST(hour AS BIGINT), CAST(viewers AS BIGINT), CAST(watch_minutes AS DECIMAL(18, 6))
 FROM (
     WITH s AS (
         -- Sessions that start on {{ dt }} or run into it from an earlier date (at most {{ min_dt }}).
@@ -40,7 +40,7 @@ FROM (
     SELECT h.day AS dt,
            h.hour,
            COALESCE(ph.viewers, 0) AS viewers,
-           ROUND(CAST(COALESCE(ph.watch_s, 0) AS DECIMAL(20,0)) / 60, 6) AS watch_minutes
+           ROUND(CAST(COALESCE(ph.watch_s, 0) AS DECIMAL(20, 0)) / 60, 6) AS watch_minutes
     FROM hours h
     LEFT JOIN per_hour ph ON ph.day = h.day AND ph.hour = h.hour
     ORDER BY h.hour
