@@ -228,7 +228,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         cfg = load_config()
     except ConfigError as exc:
-        console.print(f"[red]demo failed:[/] {exc}")
+        console.print(f"[red]demo failed:[/] {exc}", soft_wrap=True)
         return 1
     dates = [args.date - dt.timedelta(days=i) for i in range(DAYS, -1, -1)]
     common = ["--users", str(args.users), "--seed", str(args.seed), "--no-progress"]
