@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from iptv import hdfs_client
-from iptv.config import load_config
+from iptv.config import Config, load_config
 from iptv.kafka_admin import admin_client
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi.flows import parameters_from_config
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "bench_ingestion.json"
 
 
-def create_topic(cfg: dict, name: str) -> None:
+def create_topic(cfg: Config, name: str) -> None:
     from confluent_kafka.admin import NewTopic
 
     admin = admin_client(cfg)  # keep a reference until the future resolves
@@ -48,7 +48,7 @@ def create_topic(cfg: dict, name: str) -> None:
     time.sleep(2)
 
 
-def fill(cfg: dict, topic: str, users: int, truth: Path) -> None:
+def fill(cfg: Config, topic: str, users: int, truth: Path) -> None:
     env = {**os.environ, "IPTV__KAFKA__TOPICS__VIEWING_EVENTS__NAME": topic}
     cmd = [sys.executable, "-m", "producer", "live", "--users", str(users), "--speed", "max", "--no-progress"]
     res = subprocess.run(cmd + ["--truth", str(truth)], cwd=REPO, env=env, capture_output=True, text=True)
@@ -56,13 +56,13 @@ def fill(cfg: dict, topic: str, users: int, truth: Path) -> None:
         raise SystemExit(f"producer failed: {res.stderr[-500:]}")
 
 
-def raw_expectation(cfg: dict, topic: str) -> tuple[int, int]:
+def raw_expectation(cfg: Config, topic: str) -> tuple[int, int]:
     """(messages, bytes of their raw CSV lines) read back with confluent-kafka."""
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer(
         {
-            "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+            "bootstrap.servers": cfg.kafka.bootstrap_servers,
             "group.id": f"bench-reader-{uuid.uuid4().hex[:6]}",
             "enable.partition.eof": True,
             "enable.auto.commit": False,
@@ -83,12 +83,12 @@ def raw_expectation(cfg: dict, topic: str) -> tuple[int, int]:
     return n, size
 
 
-def consumer_perf(cfg: dict, topic: str, messages: int) -> float:
+def consumer_perf(cfg: Config, topic: str, messages: int) -> float:
     cmd = kafka_tool_cmd(
         cfg,
         "org.apache.kafka.tools.ConsumerPerformance",
         "--bootstrap-server",
-        cfg["kafka"]["bootstrap_servers"],
+        cfg.kafka.bootstrap_servers,
         "--topic",
         topic,
         "--messages",
@@ -110,14 +110,14 @@ def consumer_perf(cfg: dict, topic: str, messages: int) -> float:
     raise SystemExit(f"ConsumerPerformance failed: {res.stdout[-500:]} {res.stderr[-500:]}")
 
 
-def landed_bytes(cfg: dict, path: str) -> int:
+def landed_bytes(cfg: Config, path: str) -> int:
     fs = hdfs_client.client(cfg)
     if fs.status(path, strict=False) is None:
         return 0
     return int(fs.content(path)["length"])
 
 
-def deploy_stopped(cfg: dict, topic: str, instance: str, base: str, extra: dict[str, str] | None) -> tuple[str, dict]:
+def deploy_stopped(cfg: Config, topic: str, instance: str, base: str, extra: dict[str, str] | None) -> tuple[str, dict]:
     """Deploy a bench instance of the flow (own topic, consumer group and HDFS base), valid but stopped:
     (process group id, its parameters)."""
     overrides = {
@@ -161,7 +161,7 @@ def time_until(start: Callable[[], None], read: Callable[[], int], target: int, 
 
 
 def run_flow(
-    cfg: dict, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
+    cfg: Config, topic: str, expected_bytes: int, tag: str, timeout: float, extra: dict[str, str] | None = None
 ) -> tuple[float, dict]:
     import nipyapi
 
@@ -189,7 +189,7 @@ def run_flow(
 
 
 def run_consumer_stage(
-    cfg: dict, topic: str, messages: int, tag: str, timeout: float, extra: dict[str, str] | None = None
+    cfg: Config, topic: str, messages: int, tag: str, timeout: float, extra: dict[str, str] | None = None
 ) -> dict:
     """Only the flow's consumer running: seconds from its start until the group committed all messages, the rate
     from start, and the steady rate from its first commit to its last (group join and the first batch left out)."""
@@ -200,7 +200,7 @@ def run_consumer_stage(
     base = f"/tmp/iptv-bench-ingest-{tag}-stage"
     pg_id, params = deploy_stopped(cfg, topic, instance, base, extra)
     # reads the group's committed offsets only (never joins the group, so it does not disturb the flow's consumer)
-    offsets = Consumer({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "group.id": params["kafka.group.id"]})
+    offsets = Consumer({"bootstrap.servers": cfg.kafka.bootstrap_servers, "group.id": params["kafka.group.id"]})
     partitions = [TopicPartition(topic, p) for p in range(3)]
     try:
         consumer = next(p for p in deploy_flows.processors(pg_id) if p.component.type == "ConsumeViewingEvents")

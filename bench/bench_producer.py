@@ -26,7 +26,7 @@ import uuid
 
 from confluent_kafka.admin import NewTopic
 
-from iptv.config import REPO_ROOT, load_config
+from iptv.config import REPO_ROOT, Config, load_config
 from iptv.kafka_admin import admin_client
 from local_stack.kafka import kafka_tool_cmd
 from producer.events import Plan
@@ -52,9 +52,9 @@ def run_producer(client: str, topic: str, users: int) -> tuple[float, float, int
     return float(m.group(2).replace(",", "")), wall, int(m.group(1).replace(",", ""))
 
 
-def run_java(cfg: dict, topic: str, records: int, record_size: int) -> tuple[float, float]:
+def run_java(cfg: Config, topic: str, records: int, record_size: int) -> tuple[float, float]:
     props = [
-        f"bootstrap.servers={cfg['kafka']['bootstrap_servers']}",
+        f"bootstrap.servers={cfg.kafka.bootstrap_servers}",
         "acks=all",
         "enable.idempotence=true",
         f"linger.ms={LINGER_MS}",

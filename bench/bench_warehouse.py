@@ -29,7 +29,6 @@ Hive statement cannot be and is awaited). Needs HDFS, Hive and PostgreSQL/Greenp
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
 import json
 import shutil
@@ -55,7 +54,7 @@ from rich.table import Table
 
 from iptv import db, hdfs_client, hive_client, lake_sync
 from iptv import warehouse as W
-from iptv.config import load_config
+from iptv.config import Config, load_config, with_overrides
 from iptv.hive_tables import HiveTables
 from iptv.sql import Ident
 from producer import catalogs
@@ -111,7 +110,7 @@ def write_catalogs(users: int, seed: int, root: Path, cat_path: str) -> dict[str
     return out
 
 
-def upload(cfg: dict[str, Any], root: Path, files: list[Path], progress: Progress) -> None:
+def upload(cfg: Config, root: Path, files: list[Path], progress: Progress) -> None:
     """Copy ``files`` (under ``root``, which mirrors the lake) to the same paths on HDFS (WebHDFS)."""
     fs = hdfs_client.client(cfg, timeout=300)
     task = progress.add_task("upload to HDFS", total=sum(f.stat().st_size for f in files))
@@ -191,7 +190,7 @@ def run_interruptible(fn: Callable[[], Any], cancel: Callable[[], None]) -> Any:
 class Engines:
     """Connections of the bench to Hive and the warehouse, and the timed runs."""
 
-    def __init__(self, cfg: dict[str, Any], schema: str, day: dt.date, local_sessions: Path, cats: dict) -> None:
+    def __init__(self, cfg: Config, schema: str, day: dt.date, local_sessions: Path, cats: dict) -> None:
         self.cfg, self.schema, self.day = cfg, schema, day
         self.local_sessions, self.cats = local_sessions, cats
         self.hive_conn: Any = None
@@ -248,7 +247,7 @@ class Engines:
 
     def daily(self) -> dict[str, list[tuple[str, int, int, int]]]:
         """mart_daily of each engine as (dt, sessions, viewers, watch seconds)."""
-        db_ = self.cfg["hive"]["database"]
+        db_ = self.cfg.hive.database
         self.hive_cur.execute(f"SELECT dt, sessions, viewers, watch_hours FROM {db_}.mart_daily ORDER BY dt")
         hive = [(str(d), int(s), int(v), round(Decimal(str(h)) * 3600)) for d, s, v, h in self.hive_cur.fetchall()]
         with self.pg, self.pg.cursor() as cur:
@@ -270,14 +269,14 @@ class Engines:
                 pass
 
 
-def cleanup(cfg: dict[str, Any], schema: str, base: str, local: Path) -> None:
+def cleanup(cfg: Config, schema: str, base: str, local: Path) -> None:
     """Drop the bench Hive database, warehouse schema, HDFS base and local files; every step is attempted."""
     steps: list[tuple[str, Callable[[], Any]]] = []
 
     def drop_hive() -> None:
         conn = hive_client.connect(cfg, database="default")
         try:
-            conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
+            conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg.hive.database} CASCADE")
         finally:
             conn.close()
 
@@ -291,7 +290,7 @@ def cleanup(cfg: dict[str, Any], schema: str, base: str, local: Path) -> None:
             pg.close()
 
     steps = [
-        (f"Hive database {cfg['hive']['database']}", drop_hive),
+        (f"Hive database {cfg.hive.database}", drop_hive),
         (f"schema {schema}", drop_schema),
         (f"HDFS {base}", lambda: hdfs_client.delete(cfg, base, recursive=True)),
         (f"local {local}", lambda: shutil.rmtree(local, ignore_errors=True)),
@@ -373,17 +372,17 @@ def main() -> int:
 
     tag = uuid.uuid4().hex[:8]
     base = f"/tmp/iptv-bench-warehouse-{tag}"
-    cfg = copy.deepcopy(load_config())
-    lake_paths = dict(cfg["hdfs"]["paths"])
-    cfg["hdfs"]["paths"] = {k: base + v for k, v in lake_paths.items()}
-    cfg["hive"]["database"] = f"iptv_bench_wh_{tag}"
+    cfg = load_config()
+    lake_paths = cfg.hdfs.paths.as_dict()
+    cfg = with_overrides(
+        cfg, {"hdfs.paths": {k: base + v for k, v in lake_paths.items()}, "hive.database": f"iptv_bench_wh_{tag}"}
+    )
     schema = f"iptv_dw_bench_{tag}"
     local = Path(tempfile.mkdtemp(prefix=f"iptv-bench-warehouse-{tag}-"))
     root = local / "lake"  # mirrors the bench HDFS base
-    day_dir = root / cfg["hdfs"]["paths"]["sessions"].lstrip("/") / f"dt={args.date.isoformat()}"
+    day_dir = root / cfg.hdfs.paths.sessions.lstrip("/") / f"dt={args.date.isoformat()}"
     console.print(
-        f"bench {tag}: HDFS {base}, Hive database {cfg['hive']['database']}, schema {schema}, "
-        f"dialect {W.dialect_of(cfg)}"
+        f"bench {tag}: HDFS {base}, Hive database {cfg.hive.database}, schema {schema}, dialect {W.dialect_of(cfg)}"
     )
 
     signal.signal(signal.SIGTERM, _sigterm)

@@ -11,24 +11,22 @@ from typing import Any, Literal
 import psycopg2
 import psycopg2.extensions
 
-from iptv.config import ConfigError, get_config, read_credentials
+from iptv.config import Config, ConfigError, get_config, read_credentials
 
 Role = Literal["loader", "reader", "admin"]
 
 
-def role_name(cfg: dict[str, Any], role: Role) -> str:
+def role_name(cfg: Config, role: Role) -> str:
     """The database role configured for ``role`` (loader, reader or admin)."""
-    key = {"loader": "loader_user", "reader": "reader_user", "admin": "admin_user"}.get(role)
-    if key is None:
+    pg = cfg.postgres
+    names = {"loader": pg.loader_user, "reader": pg.reader_user, "admin": pg.admin_user}
+    if role not in names:
         raise ConfigError(f"unknown database role {role!r}: use loader, reader or admin")
-    try:
-        return str(cfg["postgres"][key])
-    except KeyError:
-        raise ConfigError(f"config lacks postgres.{key}") from None
+    return names[role]
 
 
 def connect(
-    cfg: dict[str, Any] | None = None,
+    cfg: Config | None = None,
     role: Role = "loader",
     *,
     dbname: str | None = None,
@@ -37,15 +35,15 @@ def connect(
 ) -> psycopg2.extensions.connection:
     """A psycopg2 connection to ``postgres.database`` (or ``dbname``) as the configured ``role``."""
     cfg = cfg or get_config()
-    section = cfg["postgres"]
+    pg = cfg.postgres
     user = role_name(cfg, role)
-    creds = read_credentials(section["credentials_file"])
+    creds = read_credentials(pg.credentials_file)
     if user not in creds:
-        raise ConfigError(f"no password for role {user} in {section['credentials_file']}")
+        raise ConfigError(f"no password for role {user} in {pg.credentials_file}")
     return psycopg2.connect(
-        host=section["host"],
-        port=int(section["port"]),
-        dbname=dbname or section["database"],
+        host=pg.host,
+        port=pg.port,
+        dbname=dbname or pg.database,
         user=user,
         password=creds[user],
         connect_timeout=connect_timeout,

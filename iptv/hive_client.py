@@ -13,19 +13,24 @@ from typing import Any
 from pyhive import hive
 
 from iptv import sql
+from iptv.config import Config, ConfigError
 
 
-def connect(cfg: dict[str, Any], *, database: str | None = None, timeout: float | None = None) -> hive.Connection:
+def connect(cfg: Config, *, database: str | None = None, timeout: float | None = None) -> hive.Connection:
     """A PyHive connection to the configured HiveServer2. ``timeout`` (seconds) bounds every socket read,
     which suits probes; leave it None for long queries."""
-    h = cfg["hive"]
-    host, port = str(h.get("host", "127.0.0.1")), int(h.get("port", 10000))
-    auth = str(h.get("auth", "NONE")).upper()
-    username = h.get("username")
-    database = database or h.get("database", "default")
-    password = h.get("password")
+    h = cfg.hive
+    host, port = h.host, h.port
+    auth = h.auth.upper()
+    username = h.username
+    database = database or h.database
+    password = h.password
     if timeout is None or auth not in ("NONE", "NOSASL"):
-        kwargs: dict[str, Any] = {"kerberos_service_name": h["kerberos_service_name"]} if auth == "KERBEROS" else {}
+        kwargs: dict[str, Any] = {}
+        if auth == "KERBEROS":
+            if not h.kerberos_service_name:
+                raise ConfigError("config hive.kerberos_service_name is not set (needed by hive.auth KERBEROS)")
+            kwargs["kerberos_service_name"] = h.kerberos_service_name
         return hive.Connection(
             host=host, port=port, username=username, auth=auth, database=database, password=password, **kwargs
         )

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iptv.config import REPO_ROOT
+from iptv.config import REPO_ROOT, Config
 from iptv.sql import Ident, file_statements
 
 HIVE_DIR = REPO_ROOT / "hive"
@@ -55,13 +55,13 @@ class HiveTables:
     locations: Mapping[str, str]  # table -> full URI of its directory
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> HiveTables:
-        base = str(cfg["hdfs"]["default_fs"]).rstrip("/")
-        paths = cfg["hdfs"]["paths"]
+    def from_config(cls, cfg: Config) -> HiveTables:
+        base = cfg.hdfs.default_fs.rstrip("/")
+        paths = cfg.hdfs.paths.as_dict()
         locations = {table: base + paths[key].rstrip("/") for table, key in LAKE_TABLES.items()}
         locations["channels"] += "/channels"
         locations["users"] += "/users"
-        return cls(str(cfg["hive"].get("database", "iptv")), locations)
+        return cls(cfg.hive.database, locations)
 
     def values(self, day: str | dt.date | None = None, lookback_days: int = LOOKBACK_DAYS) -> dict[str, Any]:
         """The placeholder values of the hive/*.sql files (see the module doc); the date ones only with ``day``."""
@@ -105,6 +105,6 @@ def _run(cursor: Any, statements: Iterable[str]) -> None:
             cursor.fetchall()
 
 
-def sql_values(cfg: Mapping[str, Any], day: str | dt.date | None = None) -> dict[str, Any]:
+def sql_values(cfg: Config, day: str | dt.date | None = None) -> dict[str, Any]:
     """The placeholder values of the hive/*.sql files for ``cfg`` (and ``day``): :meth:`HiveTables.values`."""
     return HiveTables.from_config(cfg).values(day)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from iptv.config import Config
+
 log = logging.getLogger(__name__)
 
 __all__ = ["KafkaAdminError", "admin_client", "ensure_topics"]
@@ -16,21 +18,21 @@ class KafkaAdminError(RuntimeError):
     """A topic could not be created or altered (one line saying which and why)."""
 
 
-def admin_client(cfg: dict[str, Any], **extra: Any) -> Any:
+def admin_client(cfg: Config, **extra: Any) -> Any:
     """A confluent_kafka AdminClient for the configured cluster (librdkafka's own logging silenced)."""
     from confluent_kafka.admin import AdminClient
 
-    conf = {"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "log_level": 0, **extra}
+    conf = {"bootstrap.servers": cfg.kafka.bootstrap_servers, "log_level": 0, **extra}
     return AdminClient(conf)
 
 
-def ensure_topics(cfg: dict[str, Any], timeout: float = 30.0) -> list[str]:
+def ensure_topics(cfg: Config, timeout: float = 30.0) -> list[str]:
     """Create the topics of ``kafka.topics`` that are missing; raise partitions and align retention.ms of
     existing ones with the config. Idempotent. Returns the names it created."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, NewTopic
 
-    topics = (cfg["kafka"].get("topics") or {}).values()
+    topics = list(cfg.kafka.topics.values())
     if not topics:
         return []
     admin = admin_client(cfg)
@@ -38,13 +40,13 @@ def ensure_topics(cfg: dict[str, Any], timeout: float = 30.0) -> list[str]:
     created: list[str] = []
     new = [
         NewTopic(
-            t["name"],
-            num_partitions=int(t.get("partitions", 3)),
-            replication_factor=int(t.get("replication_factor", 1)),
-            config={"retention.ms": str(t["retention_ms"])} if "retention_ms" in t else {},
+            t.name,
+            num_partitions=t.partitions,
+            replication_factor=t.replication_factor,
+            config={"retention.ms": str(t.retention_ms)} if t.retention_ms is not None else {},
         )
         for t in topics
-        if t["name"] not in existing
+        if t.name not in existing
     ]
     if new:
         for name, fut in admin.create_topics(new, request_timeout=timeout).items():
@@ -56,26 +58,26 @@ def ensure_topics(cfg: dict[str, Any], timeout: float = 30.0) -> list[str]:
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # created concurrently: fine
                     raise KafkaAdminError(f"cannot create topic {name}: {exc.args[0].str()}") from None
     for t in topics:
-        name = t["name"]
+        name = t.name
         if name not in existing:
             continue
-        want = int(t.get("partitions", 3))
+        want = t.partitions
         have = len(existing[name].partitions)
         if have < want:
             admin.create_partitions([NewPartitions(name, want)], request_timeout=timeout)[name].result()
             log.info("topic %s: partitions %s -> %s", name, have, want)
-        if "retention_ms" in t:
+        if t.retention_ms is not None:
             res = ConfigResource(ConfigResource.Type.TOPIC, name)
             current = admin.describe_configs([res], request_timeout=timeout)[res].result()
             entry = current.get("retention.ms")
-            if entry is None or str(entry.value) != str(t["retention_ms"]):
+            if entry is None or str(entry.value) != str(t.retention_ms):
                 change = ConfigResource(
                     ConfigResource.Type.TOPIC,
                     name,
                     incremental_configs=[
-                        ConfigEntry("retention.ms", str(t["retention_ms"]), incremental_operation=AlterConfigOpType.SET)
+                        ConfigEntry("retention.ms", str(t.retention_ms), incremental_operation=AlterConfigOpType.SET)
                     ],
                 )
                 admin.incremental_alter_configs([change])[change].result()
-                log.info("topic %s: retention.ms set to %s", name, t["retention_ms"])
+                log.info("topic %s: retention.ms set to %s", name, t.retention_ms)
     return created

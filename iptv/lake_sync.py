@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from iptv.config import Config
 from iptv.hive_tables import HiveTables
 from iptv.lake_state import (
     CATALOGS,
@@ -110,7 +111,7 @@ def lake_listing(files: LakeFiles) -> dict[str, str]:
     return out
 
 
-def list_lake(cfg: Mapping[str, Any]) -> dict[str, str]:
+def list_lake(cfg: Config) -> dict[str, str]:
     """:func:`lake_listing` of the lake of ``cfg``."""
     return lake_listing(LakeFiles.from_config(cfg))
 
@@ -156,7 +157,7 @@ class Engines:
     lake's files, Hive (a connection to the ``default`` database and the project's :class:`HiveTables`,
     created if missing) and the warehouse (a loader connection and its :class:`Warehouse`, DDL applied)."""
 
-    def __init__(self, cfg: Mapping[str, Any], schema: str = "iptv_dw") -> None:
+    def __init__(self, cfg: Config, schema: str = "iptv_dw") -> None:
         self.cfg, self.schema = cfg, schema
         self._lake: LakeFiles | None = None
         self._hive: Any = None
@@ -247,7 +248,7 @@ def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: s
 
 
 def sync(
-    cfg: Mapping[str, Any],
+    cfg: Config,
     state: Mapping[str, str] | None,
     *,
     schema: str = "iptv_dw",

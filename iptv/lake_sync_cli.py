@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from iptv import lake_sync
-from iptv.config import ConfigError, load_config, state_dir
+from iptv.config import Config, ConfigError, load_config, state_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 STATE_FILE = "lake-sync-state.json"
@@ -67,7 +67,7 @@ def save_state(path: Path, state: dict[str, str]) -> None:
     tmp.replace(path)
 
 
-def run_once(cfg: dict, state: dict[str, str], args: argparse.Namespace) -> tuple[lake_sync.SyncResult, dict]:
+def run_once(cfg: Config, state: dict[str, str], args: argparse.Namespace) -> tuple[lake_sync.SyncResult, dict]:
     show = not args.no_progress and not args.json and sys.stderr.isatty()
     if not show:
         return lake_sync.sync(cfg, state, schema=args.schema)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iptv import hdfs_client, hive_client
-from iptv.config import REPO_ROOT
+from iptv.config import REPO_ROOT, Config
 from iptv.kafka_admin import admin_client
 from iptv.sql import Ident
 
@@ -55,7 +55,7 @@ def _events(n: int, run_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def run_check(cfg: dict[str, Any], sessions: int = 5, timeout: float = 60.0) -> CheckResult:
+def run_check(cfg: Config, sessions: int = 5, timeout: float = 60.0) -> CheckResult:
     """Produce ``2 * sessions`` events to a fresh topic, consume them, land them on HDFS as headerless CSV,
     query them through HiveServer2. Raises RuntimeError with one line on any mismatch or timeout."""
     from confluent_kafka import Consumer, Producer
@@ -71,7 +71,7 @@ def run_check(cfg: dict[str, Any], sessions: int = 5, timeout: float = 60.0) -> 
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout)
     try:
         producer = Producer(
-            {"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "enable.idempotence": True, "acks": "all"}
+            {"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True, "acks": "all"}
         )
         for ev in events:
             producer.produce(topic, key=ev["session_id"], value=json.dumps(ev))
@@ -80,7 +80,7 @@ def run_check(cfg: dict[str, Any], sessions: int = 5, timeout: float = 60.0) -> 
 
         consumer = Consumer(
             {
-                "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+                "bootstrap.servers": cfg.kafka.bootstrap_servers,
                 "group.id": f"platform-check-{run_id}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
@@ -109,9 +109,9 @@ def run_check(cfg: dict[str, Any], sessions: int = 5, timeout: float = 60.0) -> 
                 conn.cursor(),
                 CHECK_SQL,
                 {
-                    "database": Ident(cfg["hive"]["database"]),
+                    "database": Ident(cfg.hive.database),
                     "table": Ident(table),
-                    "location": cfg["hdfs"]["default_fs"].rstrip("/") + hdfs_dir,
+                    "location": cfg.hdfs.default_fs.rstrip("/") + hdfs_dir,
                 },
             )
         finally:

@@ -7,8 +7,8 @@ orders them (dependencies first), starts them in parallel where it can and waits
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
+from iptv.config import Config
 from local_stack.base import Service, StackError
 
 # Start order; a service's depends_on must come earlier in this list.
@@ -30,7 +30,7 @@ def service_class(name: str) -> type[Service]:
     return getattr(importlib.import_module(module), cls)
 
 
-def service(name: str, cfg: dict[str, Any]) -> Service:
+def service(name: str, cfg: Config) -> Service:
     return service_class(name)(cfg)
 
 
@@ -48,7 +48,7 @@ def with_dependencies(names: list[str] | None) -> list[str]:
     return [n for n in SERVICE_MODULES if n in wanted]
 
 
-def services(cfg: dict[str, Any], names: list[str] | None = None) -> list[Service]:
+def services(cfg: Config, names: list[str] | None = None) -> list[Service]:
     """Service objects for ``names`` (all by default) in start order."""
     for n in names or []:
         service_class(n)  # one-line error for an unknown name

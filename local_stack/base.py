@@ -11,9 +11,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from iptv.config import state_dir
+from iptv.config import Config, ServiceConfig, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +129,10 @@ class Service:
     #: Seconds ``down`` waits after SIGTERM before SIGKILL.
     stop_timeout: float = 30.0
 
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: Config, section: ServiceConfig | None = None):
+        """``section``: the service's part of the config (default: the config's section named ``name``)."""
         self.cfg = cfg
-        self.section: dict[str, Any] = cfg.get(self.name, {})
+        self.section = cfg.service(self.name) if section is None else section
         self.state = state_dir(cfg)
 
     # ----- layout under the state directory -------------------------------------------------
@@ -163,7 +163,7 @@ class Service:
 
     @property
     def managed(self) -> bool:
-        return bool(self.section.get("managed", True))
+        return self.section.managed
 
     # ----- hooks ---------------------------------------------------------------------------
     def install(self) -> None:

@@ -6,8 +6,8 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
+from iptv.config import Config
 from local_stack import services, with_dependencies
 from local_stack.base import Service, StackError
 
@@ -23,7 +23,7 @@ class ServiceStatus:
     pids: dict[str, int]
 
 
-def install(cfg: dict[str, Any], names: list[str] | None = None) -> None:
+def install(cfg: Config, names: list[str] | None = None) -> None:
     for svc in services(cfg, with_dependencies(names)):
         if svc.managed and not svc.is_installed():
             t0 = time.monotonic()
@@ -32,7 +32,7 @@ def install(cfg: dict[str, Any], names: list[str] | None = None) -> None:
             log.info("installed %s in %.0f s", svc.name, time.monotonic() - t0)
 
 
-def up(cfg: dict[str, Any], names: list[str] | None = None) -> float:
+def up(cfg: Config, names: list[str] | None = None) -> float:
     """Install what is missing, start what is not running, wait until all answer. Returns seconds."""
     t0 = time.monotonic()
     order = services(cfg, with_dependencies(names))
@@ -72,7 +72,7 @@ def up(cfg: dict[str, Any], names: list[str] | None = None) -> float:
     return time.monotonic() - t0
 
 
-def down(cfg: dict[str, Any], names: list[str] | None = None) -> list[str]:
+def down(cfg: Config, names: list[str] | None = None) -> list[str]:
     """Stop every managed service's processes (reverse order). Returns the names that were running."""
     stopped = []
     for svc in reversed(services(cfg, names)):
@@ -83,7 +83,7 @@ def down(cfg: dict[str, Any], names: list[str] | None = None) -> list[str]:
     return stopped
 
 
-def status(cfg: dict[str, Any], names: list[str] | None = None) -> list[ServiceStatus]:
+def status(cfg: Config, names: list[str] | None = None) -> list[ServiceStatus]:
     out = []
     for svc in services(cfg, names):
         try:

@@ -25,7 +25,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from iptv.config import REPO_ROOT, load_config, state_dir
+from iptv.config import REPO_ROOT, Config, ConfigError, load_config, state_dir
 from local_stack import SERVICE_MODULES, control
 
 console = Console(highlight=False)
@@ -83,7 +83,7 @@ def last_line(res: subprocess.CompletedProcess[str]) -> str:
 # ------------------------------------------------------------------------------------------------ steps
 
 
-def stack_up(cfg: dict) -> bool:
+def stack_up(cfg: Config) -> bool:
     """Every service up; if NiFi cannot start, the others (the demo then skips the flows). True: NiFi is up."""
 
     try:
@@ -107,7 +107,7 @@ def deploy_flows() -> bool:
     return True
 
 
-def warehouse_flow_deployed(cfg: dict) -> bool:
+def warehouse_flow_deployed(cfg: Config) -> bool:
     try:
         import nipyapi
 
@@ -119,13 +119,13 @@ def warehouse_flow_deployed(cfg: dict) -> bool:
         return False
 
 
-def session_dates_on_hdfs(cfg: dict) -> dict[str, str]:
+def session_dates_on_hdfs(cfg: Config) -> dict[str, str]:
     from iptv import lake_sync
 
     return {k: v for k, v in lake_sync.list_lake(cfg).items() if lake_sync.parse_key(k)[0] == "sessions"}
 
 
-def wait_landed(cfg: dict, dates: list[dt.date], timeout: float) -> None:
+def wait_landed(cfg: Config, dates: list[dt.date], timeout: float) -> None:
     """Until every date has sessions on HDFS and the listing has been stable for three polls."""
     want = {f"sessions/dt={d.isoformat()}" for d in dates}
     deadline = time.monotonic() + timeout
@@ -145,7 +145,7 @@ def wait_landed(cfg: dict, dates: list[dt.date], timeout: float) -> None:
         time.sleep(10)
 
 
-def sync_directly(cfg: dict) -> None:
+def sync_directly(cfg: Config) -> None:
     from iptv import lake_sync
     from iptv.lake_sync_cli import STATE_FILE, load_state, save_state
 
@@ -163,7 +163,7 @@ def sync_directly(cfg: dict) -> None:
         raise StepFailed(f"warehouse sync: {res.errors[0]}")
 
 
-def wait_nifi_sync(cfg: dict, dates: list[str], timeout: float) -> bool:
+def wait_nifi_sync(cfg: Config, dates: list[str], timeout: float) -> bool:
     """Until mart_daily covers every landed date and the facts hold every session file's rows (approx.: the
     NiFi sync has loaded each date at least once after its last change). False on timeout."""
     from iptv import db
@@ -185,7 +185,7 @@ def wait_nifi_sync(cfg: dict, dates: list[str], timeout: float) -> bool:
     return False
 
 
-def report(cfg: dict, schema: str = "iptv_dw") -> None:
+def report(cfg: Config, schema: str = "iptv_dw") -> None:
     from iptv import db
     from iptv import warehouse as W
 
@@ -225,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     t0 = time.monotonic()
-    cfg = load_config()
+    try:
+        cfg = load_config()
+    except ConfigError as exc:
+        console.print(f"[red]demo failed:[/] {exc}", soft_wrap=True)
+        return 1
     dates = [args.date - dt.timedelta(days=i) for i in range(DAYS, -1, -1)]
     common = ["--users", str(args.users), "--seed", str(args.seed), "--no-progress"]
     try:

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 import requests
 
 from iptv import hdfs_client
+from iptv.config import Config, HdfsConfig
 from local_stack.base import Service, StackError, port_open
 from local_stack.tools import PLATFORM_DIR, _java_major, maven_copy_dependencies
 
@@ -62,11 +63,11 @@ DATANODE_CLASS = "org.apache.hadoop.hdfs.server.datanode.DataNode"
 FSSHELL_CLASS = "org.apache.hadoop.fs.FsShell"
 
 
-def hadoop_java_home(cfg: dict[str, Any]) -> Path:
+def hadoop_java_home(cfg: Config) -> Path:
     """A JDK for Hadoop and Spark: ``hdfs.java_home`` if set, else a JDK 17..21 under $JAVA_HOME or
     /usr/lib/jvm (lowest first). Newer JDKs are avoided on purpose: from JDK 23 on ``Subject.getSubject``
     throws, which breaks Hadoop 3.4's UserGroupInformation."""
-    explicit = cfg.get("hdfs", {}).get("java_home")
+    explicit = cfg.hdfs.java_home
     if explicit:
         return Path(explicit)
     candidates: list[Path] = []
@@ -116,13 +117,14 @@ log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
 
 
 class Hdfs(Service):
+    section: HdfsConfig
     name = "hdfs"
     start_timeout = 180.0
 
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: Config):
         super().__init__(cfg)
-        fs = urlparse(self.section.get("default_fs", "hdfs://127.0.0.1:8020"))
-        web = urlparse(self.section.get("webhdfs_url", "http://127.0.0.1:9870"))
+        fs = urlparse(self.section.default_fs)
+        web = urlparse(self.section.webhdfs_url)
         self.host = fs.hostname or "127.0.0.1"
         self.rpc_port = fs.port or 8020
         self.http_host = web.hostname or self.host
@@ -132,7 +134,7 @@ class Hdfs(Service):
     # ----- layout --------------------------------------------------------------------------
     @property
     def version(self) -> str:
-        return str(self.section.get("version", "3.4.1"))
+        return self.section.version
 
     @property
     def lib_dir(self) -> Path:
@@ -158,13 +160,13 @@ class Hdfs(Service):
         return [
             (self.host, self.rpc_port),
             (self.http_host, self.http_port),
-            (self.host, int(s.get("datanode_port", 9866))),
-            (self.host, int(s.get("datanode_http_port", 9864))),
-            (self.host, int(s.get("datanode_ipc_port", 9867))),
+            (self.host, s.datanode_port),
+            (self.host, s.datanode_http_port),
+            (self.host, s.datanode_ipc_port),
         ]
 
     def address(self) -> str:
-        return f"{self.section.get('default_fs')} (WebHDFS {self.webhdfs_url}/webhdfs/v1)"
+        return f"{self.section.default_fs} (WebHDFS {self.webhdfs_url}/webhdfs/v1)"
 
     # ----- install -------------------------------------------------------------------------
     def is_installed(self) -> bool:
@@ -205,9 +207,9 @@ class Hdfs(Service):
         s = self.section
         h = self.host
         core = {
-            "fs.defaultFS": s.get("default_fs", f"hdfs://{h}:{self.rpc_port}"),
+            "fs.defaultFS": s.default_fs,
             "hadoop.tmp.dir": str(self.data_dir / "tmp"),
-            "hadoop.http.staticuser.user": s.get("user", "iptv"),
+            "hadoop.http.staticuser.user": s.user,
             "hadoop.security.authentication": "simple",
         }
         hdfs_site = {
@@ -217,9 +219,9 @@ class Hdfs(Service):
             "dfs.namenode.rpc-address": f"{h}:{self.rpc_port}",
             "dfs.namenode.http-address": f"{self.http_host}:{self.http_port}",
             "dfs.http.policy": "HTTP_ONLY",
-            "dfs.datanode.address": f"{h}:{int(s.get('datanode_port', 9866))}",
-            "dfs.datanode.http.address": f"{h}:{int(s.get('datanode_http_port', 9864))}",
-            "dfs.datanode.ipc.address": f"{h}:{int(s.get('datanode_ipc_port', 9867))}",
+            "dfs.datanode.address": f"{h}:{s.datanode_port}",
+            "dfs.datanode.http.address": f"{h}:{s.datanode_http_port}",
+            "dfs.datanode.ipc.address": f"{h}:{s.datanode_ipc_port}",
             "dfs.datanode.hostname": h,
             "dfs.namenode.datanode.registration.ip-hostname-check": "false",
             "dfs.webhdfs.enabled": "true",
@@ -287,7 +289,7 @@ class Hdfs(Service):
     def env(self) -> dict[str, str]:
         # The daemons run as the configured user, who is then the HDFS superuser and owner of /.
         return {
-            "HADOOP_USER_NAME": str(self.section.get("user", "iptv")),
+            "HADOOP_USER_NAME": self.section.user,
             "JAVA_HOME": str(hadoop_java_home(self.cfg)),
             "HADOOP_HOME": str(self.home),
         }
@@ -306,7 +308,7 @@ class Hdfs(Service):
             f"-Dhadoop.log.dir={logs}",
             f"-Dhadoop.log.file=hdfs-{proc}.log",
             f"-Dhadoop.home.dir={self.home}",
-            f"-Dhadoop.id.str={self.section.get('user', 'iptv')}",
+            f"-Dhadoop.id.str={self.section.user}",
             "-Dhadoop.security.logger=WARN,console",
             *JDK17_OPENS,
             "-cp",
@@ -314,7 +316,7 @@ class Hdfs(Service):
         ]
 
     def start_processes(self) -> None:
-        heap = str(self.section.get("heap", "384m"))
+        heap = self.section.heap
         self.spawn(
             [*self.java_cmd("namenode", heap), NAMENODE_CLASS], env=self.env(), cwd=self.data_dir, label="hdfs-namenode"
         )
@@ -346,9 +348,9 @@ class Hdfs(Service):
     def post_start(self) -> None:
         c = hdfs_client.client(self.cfg)
         c.makedirs("/tmp", permission="1777")
-        for path in (self.section.get("paths") or {}).values():
+        for path in self.section.paths.as_dict().values():
             c.makedirs(path)
-        log.info("hdfs directories present: %s", ", ".join((self.section.get("paths") or {}).values()))
+        log.info("hdfs directories present: %s", ", ".join(self.section.paths.as_dict().values()))
 
     def shell_cmd(self, *args: str) -> list[str]:
         """``hdfs dfs <args>`` as a java command over the installed jars (talks hdfs:// RPC)."""
@@ -358,7 +360,7 @@ class Hdfs(Service):
             log4j.write_text(CLIENT_LOG4J)
         core_site = self.client_conf_dir / "core-site.xml"
         if not core_site.exists():
-            core_site.write_text(_site_xml({"fs.defaultFS": self.section.get("default_fs")}))
+            core_site.write_text(_site_xml({"fs.defaultFS": self.section.default_fs}))
         return [
             self.java(),
             "-Xmx256m",
@@ -370,23 +372,23 @@ class Hdfs(Service):
             os.pathsep.join([str(self.client_conf_dir), str(self.lib_dir / "*")]),
             FSSHELL_CLASS,
             "-D",
-            f"fs.defaultFS={self.section.get('default_fs')}",
+            f"fs.defaultFS={self.section.default_fs}",
             *args,
         ]
 
 
-def hdfs_shell_cmd(cfg: dict[str, Any], *args: str) -> list[str]:
+def hdfs_shell_cmd(cfg: Config, *args: str) -> list[str]:
     """The argv of ``hdfs dfs <args>`` run with java from the stack's Hadoop jars (hdfs:// RPC), e.g.
     ``subprocess.run(hdfs_shell_cmd(cfg, "-cat", "/x"), env=hdfs_shell_env(cfg))``."""
     return Hdfs(cfg).shell_cmd(*args)
 
 
-def hdfs_shell_env(cfg: dict[str, Any]) -> dict[str, str]:
-    return {**os.environ, "HADOOP_USER_NAME": str(cfg["hdfs"].get("user", "iptv"))}
+def hdfs_shell_env(cfg: Config) -> dict[str, str]:
+    return {**os.environ, "HADOOP_USER_NAME": cfg.hdfs.user}
 
 
 def hdfs_shell(
-    cfg: dict[str, Any], *args: str, input: bytes | None = None, check: bool = True, timeout: float = 300.0
+    cfg: Config, *args: str, input: bytes | None = None, check: bool = True, timeout: float = 300.0
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``hdfs dfs <args>``; stdout/stderr captured as bytes. Raises CalledProcessError if ``check``."""
     res = subprocess.run(

@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from iptv.config import HiveConfig
 from local_stack.base import Service, StackError, port_open
 from local_stack.hdfs import JDK17_OPENS, _site_xml, hadoop_java_home
 
@@ -61,6 +62,7 @@ def pyspark_home() -> Path:
 
 
 class HiveServer(Service):
+    section: HiveConfig
     name = "hive"
     depends_on = ("hdfs",)
     start_timeout = 240.0
@@ -72,17 +74,17 @@ class HiveServer(Service):
 
     @property
     def host(self) -> str:
-        return str(self.section.get("host", "127.0.0.1"))
+        return self.section.host
 
     @property
     def port(self) -> int:
-        return int(self.section.get("port", 10000))
+        return self.section.port
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.host, self.port)]
 
     def address(self) -> str:
-        return f"jdbc:hive2://{self.host}:{self.port}/{self.section.get('database', 'default')}"
+        return f"jdbc:hive2://{self.host}:{self.port}/{self.section.database}"
 
     def is_installed(self) -> bool:
         return any(self.jars_dir.glob("spark-hive-thriftserver_*.jar"))
@@ -93,15 +95,13 @@ class HiveServer(Service):
 
     @property
     def warehouse_uri(self) -> str:
-        hdfs = self.cfg.get("hdfs", {})
-        return hdfs.get("default_fs", "hdfs://127.0.0.1:8020").rstrip("/") + hdfs.get("paths", {}).get(
-            "warehouse", "/user/hive/warehouse"
-        )
+        hdfs = self.cfg.hdfs
+        return hdfs.default_fs.rstrip("/") + hdfs.paths.warehouse
 
     # ----- configure -----------------------------------------------------------------------
     def spark_conf(self) -> dict[str, str]:
         tmp = self.state / "tmp" / "hive"
-        mem = str(self.section.get("driver_memory", "1g"))
+        mem = self.section.driver_memory
         return {
             "spark.master": "local[2]",
             "spark.app.name": "iptv-hive-thriftserver",
@@ -111,7 +111,7 @@ class HiveServer(Service):
             "spark.ui.enabled": "false",
             "spark.sql.catalogImplementation": "hive",
             "spark.sql.warehouse.dir": self.warehouse_uri,
-            "spark.hadoop.fs.defaultFS": self.cfg.get("hdfs", {}).get("default_fs", "hdfs://127.0.0.1:8020"),
+            "spark.hadoop.fs.defaultFS": self.cfg.hdfs.default_fs,
             "spark.sql.shuffle.partitions": "4",
             "spark.default.parallelism": "2",
             "spark.local.dir": str(tmp / "spark-local"),
@@ -135,7 +135,7 @@ class HiveServer(Service):
             "hive.server2.thrift.bind.host": self.host,
             "hive.server2.thrift.port": str(self.port),
             "hive.server2.transport.mode": "binary",
-            "hive.server2.authentication": str(self.section.get("auth", "NONE")),
+            "hive.server2.authentication": self.section.auth,
             "hive.server2.enable.doAs": "false",
             "hive.server2.thrift.min.worker.threads": "2",
             "hive.server2.thrift.max.worker.threads": "50",
@@ -156,7 +156,7 @@ class HiveServer(Service):
     # ----- processes -----------------------------------------------------------------------
     def command(self) -> list[str]:
         java_home = hadoop_java_home(self.cfg)
-        mem = str(self.section.get("driver_memory", "1g"))
+        mem = self.section.driver_memory
         hiveconf: list[str] = []
         for k in (
             "hive.server2.thrift.bind.host",
@@ -194,7 +194,7 @@ class HiveServer(Service):
             "JAVA_HOME": str(java_home),
             "SPARK_HOME": str(pyspark_home()),
             "SPARK_CONF_DIR": str(self.conf_dir),
-            "HADOOP_USER_NAME": str(self.cfg.get("hdfs", {}).get("user", self.section.get("username", "iptv"))),
+            "HADOOP_USER_NAME": self.cfg.hdfs.user,
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
         self.spawn(self.command(), env=env, cwd=self.data_dir)
@@ -216,7 +216,7 @@ class HiveServer(Service):
     def post_start(self) -> None:
         from iptv.hive_client import connect
 
-        db = self.section.get("database", "default")
+        db = self.section.database
         conn = connect(self.cfg, database="default", timeout=120)
         try:
             conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{db}`")

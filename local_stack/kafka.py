@@ -17,9 +17,8 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
-from iptv.config import state_dir
+from iptv.config import Config, KafkaConfig, state_dir
 from iptv.kafka_admin import KafkaAdminError, admin_client, ensure_topics
 from local_stack.base import Service, StackError
 from local_stack.tools import PLATFORM_DIR, java_bin, maven_copy_dependencies
@@ -44,12 +43,12 @@ def _heap_opts(heap: str) -> list[str]:
     return [f"-Xmx{heap}", f"-Xms{heap}"]
 
 
-def kafka_libs(cfg: dict[str, Any]) -> Path:
+def kafka_libs(cfg: Config) -> Path:
     """The directory of the installed Kafka jars."""
     return state_dir(cfg) / "dist" / "kafka" / "libs"
 
 
-def kafka_tool_cmd(cfg: dict[str, Any], main_class: str, *args: str, heap: str = "256m") -> list[str]:
+def kafka_tool_cmd(cfg: Config, main_class: str, *args: str, heap: str = "256m") -> list[str]:
     """The command line that runs one of Kafka's Java tools from the installed jars, e.g.
     ``kafka_tool_cmd(cfg, "org.apache.kafka.tools.ProducerPerformance", "--topic", "t", ...)``.
     Tool logging goes to stderr at WARN."""
@@ -97,6 +96,7 @@ def new_cluster_id() -> str:
 
 
 class Kafka(Service):
+    section: KafkaConfig
     name = "kafka"
     start_timeout = 120.0
 
@@ -120,13 +120,13 @@ class Kafka(Service):
 
     @property
     def version(self) -> str:
-        return str(self.section.get("version", "4.1.1"))
+        return self.section.version
 
     def _broker(self) -> tuple[str, int]:
-        return _first_host_port(str(self.section["bootstrap_servers"]))
+        return _first_host_port(self.section.bootstrap_servers)
 
     def _controller_port(self) -> int:
-        return int(self.section.get("controller_port", 9093))
+        return self.section.controller_port
 
     # ----- install -------------------------------------------------------------------------
     def is_installed(self) -> bool:
@@ -276,8 +276,7 @@ logger.request.level = WARN
 
     # ----- run -----------------------------------------------------------------------------
     def start_processes(self) -> None:
-        heap = str(self.section.get("heap", "512m"))
-        cmd = self._java_cmd("kafka.Kafka", str(self.server_properties), heap=heap)
+        cmd = self._java_cmd("kafka.Kafka", str(self.server_properties), heap=self.section.heap)
         # Class-data sharing archive, written at the first clean exit and reused (JDK 19+): faster warm starts.
         cds = [f"-XX:SharedArchiveFile={self.home / 'kafka-server.jsa'}", "-XX:+AutoCreateSharedArchive"]
         self.spawn([cmd[0], *cds, *cmd[1:]], cwd=self.data_dir)
@@ -303,7 +302,7 @@ logger.request.level = WARN
         return [(host, port), (host, self._controller_port())]
 
     def address(self) -> str:
-        return str(self.section["bootstrap_servers"])
+        return self.section.bootstrap_servers
 
     def log_files(self) -> list[Path]:
         return [self.log_file, self.server_log]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from iptv.config import REPO_ROOT, resolve_path
+from iptv.config import REPO_ROOT, NifiConfig, resolve_path
 from local_stack.base import Service, StackError
 from local_stack.tools import PLATFORM_DIR, java_bin, java_home, maven_copy_dependencies, mvn
 
@@ -98,6 +98,7 @@ def _jar_base(name: str) -> str:
 
 
 class Nifi(Service):
+    section: NifiConfig
     name = "nifi"
     start_timeout = 360.0
     stop_timeout = 60.0
@@ -105,38 +106,39 @@ class Nifi(Service):
     # ----- layout ---------------------------------------------------------------------------
     @property
     def version(self) -> str:
-        return str(self.section.get("version", "2.3.0"))
+        return self.section.version
 
     @property
     def marker(self) -> Path:
         return self.home / ".installed"
 
-    def _path(self, key: str, default: str) -> Path:
-        return resolve_path(self.section.get(key) or self.secrets_dir / default)
+    def _path(self, value: str | None, default: str) -> Path:
+        """A TLS or credentials file of the config, or the stack's own under the secrets directory."""
+        return resolve_path(value or self.secrets_dir / default)
 
     @property
     def credentials_file(self) -> Path:
-        return self._path("credentials_file", "nifi-credentials.json")
+        return self._path(self.section.credentials_file, "nifi-credentials.json")
 
     @property
     def ca_file(self) -> Path:
-        return self._path("ca_file", "nifi-ca.pem")
+        return self._path(self.section.ca_file, "nifi-ca.pem")
 
     @property
     def client_cert_file(self) -> Path:
-        return self._path("client_cert_file", "nifi-admin.pem")
+        return self._path(self.section.client_cert_file, "nifi-admin.pem")
 
     @property
     def client_key_file(self) -> Path:
-        return self._path("client_key_file", "nifi-admin.key")
+        return self._path(self.section.client_key_file, "nifi-admin.key")
 
     @property
     def client_p12_file(self) -> Path:
-        return self._path("client_p12_file", "nifi-admin.p12")
+        return self._path(self.section.client_p12_file, "nifi-admin.p12")
 
     @property
     def admin_identity(self) -> str:
-        return str(self.section.get("admin_identity", "CN=iptv-admin"))
+        return self.section.admin_identity
 
     @property
     def app_log(self) -> Path:
@@ -147,21 +149,21 @@ class Nifi(Service):
 
     @property
     def management_port(self) -> int:
-        return int(self.section.get("management_port", 52020))
+        return self.section.management_port
 
     def ports(self) -> list[tuple[str, int]]:
-        host = self.section.get("host", "127.0.0.1")
-        return [(host, int(self.section.get("port", 8443))), (host, self.management_port)]
+        host = self.section.host
+        return [(host, self.section.port), (host, self.management_port)]
 
     def address(self) -> str:
-        return self.section.get("url", f"https://127.0.0.1:{self.section.get('port', 8443)}/nifi-api")
+        return self.section.url
 
     # ----- install --------------------------------------------------------------------------
     def is_installed(self) -> bool:
         return self.marker.exists() and self.marker.read_text().strip() == self._install_tag()
 
     def _install_tag(self) -> str:
-        return f"{self.version}{'+standard' if self.section.get('standard_nar', True) else ''}"
+        return f"{self.version}{'+standard' if self.section.standard_nar else ''}"
 
     def install(self) -> None:
         staging = self.home.with_name(self.name + ".part")
@@ -201,7 +203,7 @@ class Nifi(Service):
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(zf.read(member))
         shutil.rmtree(parts)
-        if self.section.get("standard_nar", True):
+        if self.section.standard_nar:
             self._build_standard_nar(staging / "lib")
         (staging / "extensions").mkdir(exist_ok=True)
         (staging / ".installed").write_text(self._install_tag())
@@ -285,7 +287,7 @@ class Nifi(Service):
         sd.chmod(0o700)
         for p in outputs:
             p.unlink(missing_ok=True)
-        host = str(self.section.get("host", "127.0.0.1"))
+        host = self.section.host
         san = ",".join(
             dict.fromkeys(["DNS:localhost", "IP:127.0.0.1", f"IP:{host}" if host[0].isdigit() else f"DNS:{host}"])
         )
@@ -347,12 +349,10 @@ class Nifi(Service):
             "LOG_DIR": str(self.app_log.parent),
             "SECRETS_DIR": str(self.secrets_dir),
             "PYTHON_COMMAND": _python_command(),
-            "PYTHON_PROCESSORS_DIR": str(
-                resolve_path(self.section.get("python_processors_dir", "nifi/python-processors"))
-            ),
+            "PYTHON_PROCESSORS_DIR": str(resolve_path(self.section.python_processors_dir)),
             "SENSITIVE_PROPS_KEY": self._secret("nifi-sensitive-props.key"),
-            "HOST": str(self.section.get("host", "127.0.0.1")),
-            "PORT": str(self.section.get("port", 8443)),
+            "HOST": self.section.host,
+            "PORT": str(self.section.port),
             "STORE_PASSWORD": store_password,
             "ADMIN_IDENTITY": self.admin_identity,
         }
@@ -366,7 +366,7 @@ class Nifi(Service):
             out.chmod(0o600)
 
     def jvm_command(self) -> list[str]:
-        heap = str(self.section.get("heap", "1536m"))
+        heap = self.section.heap
         return [
             java_bin(21),
             f"-Xms{heap}",
@@ -397,7 +397,7 @@ class Nifi(Service):
     def _session(self) -> requests.Session:
         return _TlsSession(
             (str(self.client_cert_file), str(self.client_key_file)),
-            str(self.ca_file) if self.section.get("verify_tls", True) else False,
+            str(self.ca_file) if self.section.verify_tls else False,
         )
 
     def ready(self) -> bool:

@@ -19,9 +19,8 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
-from iptv.config import REPO_ROOT, resolve_path
+from iptv.config import REPO_ROOT, Config, PostgresConfig, resolve_path
 from local_stack.base import Service, StackError, pid_alive
 
 log = logging.getLogger(__name__)
@@ -30,18 +29,18 @@ ROLES_SQL = REPO_ROOT / "greenplum" / "roles.sql"
 DEFAULT_BIN = "/usr/lib/postgresql/15/bin"
 
 
-def credentials_path(cfg: dict[str, Any]) -> Path:
-    return resolve_path(cfg["postgres"]["credentials_file"])
+def credentials_path(cfg: Config) -> Path:
+    return resolve_path(cfg.postgres.credentials_file)
 
 
-def ensure_credentials(cfg: dict[str, Any], *, generate_admin: bool = True) -> dict[str, str]:
+def ensure_credentials(cfg: Config, *, generate_admin: bool = True) -> dict[str, str]:
     """The role passwords from the credentials file, generating the missing ones (file mode 600)."""
-    section = cfg["postgres"]
+    pg = cfg.postgres
     path = credentials_path(cfg)
     creds: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    roles = [section["loader_user"], section["reader_user"]]
+    roles = [pg.loader_user, pg.reader_user]
     if generate_admin:
-        roles.append(section["admin_user"])
+        roles.append(pg.admin_user)
     missing = [r for r in roles if not creds.get(r)]
     if missing:
         for role in missing:
@@ -60,13 +59,14 @@ def ensure_credentials(cfg: dict[str, Any], *, generate_admin: bool = True) -> d
 
 
 class Postgres(Service):
+    section: PostgresConfig
     name = "postgres"
     start_timeout = 60.0
 
     # ----- layout --------------------------------------------------------------------------
     @property
     def bin_dir(self) -> Path:
-        return Path(self.section.get("bin_dir", DEFAULT_BIN))
+        return Path(self.section.bin_dir or DEFAULT_BIN)
 
     @property
     def socket_dir(self) -> Path:
@@ -76,16 +76,16 @@ class Postgres(Service):
     def os_user(self) -> str:
         """The OS user that owns and runs the cluster: ``postgres`` when we are root, else ourselves."""
         if os.geteuid() == 0:
-            return str(self.section.get("os_user", "postgres"))
+            return self.section.os_user or "postgres"
         return pwd.getpwuid(os.geteuid()).pw_name
 
     @property
     def host(self) -> str:
-        return str(self.section.get("host", "127.0.0.1"))
+        return self.section.host
 
     @property
     def port(self) -> int:
-        return int(self.section.get("port", 5433))
+        return self.section.port
 
     def _as_os_user(self, cmd: list[str]) -> list[str]:
         if os.geteuid() != 0:
@@ -160,7 +160,7 @@ class Postgres(Service):
         return "\n".join(lines) + "\n"
 
     def _pg_hba(self) -> str:
-        admin = self.section["admin_user"]
+        admin = self.section.admin_user
         return (
             "# Written by local_stack/postgres.py. Socket: only the OS user, as the admin role (peer).\n"
             "# TCP on loopback: any role, with its password (SCRAM).\n"
@@ -171,7 +171,7 @@ class Postgres(Service):
         )
 
     def _pg_ident(self) -> str:
-        return f"# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\nstack  {self.os_user}  {self.section['admin_user']}\n"
+        return f"# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\nstack  {self.os_user}  {self.section.admin_user}\n"
 
     def configure(self) -> None:
         pw = self._ensure_os_user()
@@ -189,7 +189,7 @@ class Postgres(Service):
                 "--pgdata",
                 str(self.data_dir),
                 "--username",
-                str(self.section["admin_user"]),
+                self.section.admin_user,
                 "--encoding",
                 "UTF8",
                 "--locale",
@@ -229,18 +229,18 @@ class Postgres(Service):
         role; for an external cluster (managed: false) over TCP with the admin password from the file."""
         s = self.section
         creds = ensure_credentials(self.cfg, generate_admin=self.managed)
-        admin = s["admin_user"]
+        admin = s.admin_user
         if not creds.get(admin):
             raise StackError(f"no password for admin role {admin} in {credentials_path(self.cfg)}")
         names = {
-            "database": s["database"],
-            "loader_user": s["loader_user"],
-            "reader_user": s["reader_user"],
+            "database": s.database,
+            "loader_user": s.loader_user,
+            "reader_user": s.reader_user,
             "admin_user": admin,
         }
         passwords = {
-            "loader_password": creds[s["loader_user"]],
-            "reader_password": creds[s["reader_user"]],
+            "loader_password": creds[s.loader_user],
+            "reader_password": creds[s.reader_user],
             "admin_password": creds[admin],
         }
         psql = str(self.bin_dir / "psql") if (self.bin_dir / "psql").exists() else "psql"
@@ -263,7 +263,7 @@ class Postgres(Service):
         if res.returncode != 0:
             tail = (res.stdout + res.stderr).strip().splitlines()[-5:]
             raise StackError(f"{ROLES_SQL.name} failed: {' | '.join(tail)}")
-        log.info("roles %s, %s and database %s are in place", s["loader_user"], s["reader_user"], s["database"])
+        log.info("roles %s, %s and database %s are in place", s.loader_user, s.reader_user, s.database)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: roll back open sessions, checkpoint, exit); the base stop is the fallback."""
@@ -285,4 +285,4 @@ class Postgres(Service):
         return [(self.host, self.port)]
 
     def address(self) -> str:
-        return f"postgresql://{self.host}:{self.port}/{self.section.get('database', 'iptv')}"
+        return f"postgresql://{self.host}:{self.port}/{self.section.database}"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from iptv.config import ConfigError, load_config, state_dir
+from iptv.config import Config, ConfigError, load_config, state_dir
 from producer import catalogs, faults
 from producer.events import Plan, write_truth
 from producer.model import DAY, Simulator, epoch_seconds
@@ -189,19 +189,19 @@ def _stream(
     return sent
 
 
-def _kafka_target(cfg: dict[str, Any]) -> tuple[str, str]:
-    try:
-        return str(cfg["kafka"]["bootstrap_servers"]), str(cfg["kafka"]["topics"]["viewing_events"]["name"])
-    except KeyError as exc:
-        raise ConfigError(f"config lacks kafka.{exc.args[0]}") from None
+def _kafka_target(cfg: Config) -> tuple[str, str]:
+    topic = cfg.kafka.topics.get("viewing_events")
+    if topic is None:
+        raise ConfigError("config lacks kafka.topics.viewing_events")
+    return cfg.kafka.bootstrap_servers, topic.name
 
 
-def _default_manifest(cfg: dict[str, Any], name: str) -> Path:
+def _default_manifest(cfg: Config, name: str) -> Path:
     return state_dir(cfg) / "producer" / f"faults-{name}.jsonl"
 
 
 def _finish_outputs(
-    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: dict[str, Any], name: str, sent: int | None
+    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: Config, name: str, sent: int | None
 ) -> tuple[Path | None, int]:
     manifest_path = None
     entries: list[faults.Fault] = []
@@ -219,7 +219,7 @@ def _fault_summary(entries: list[faults.Fault]) -> str:
     return ", ".join(f"{k} {c[k]}" for k in faults.KINDS if c[k]) or "none"
 
 
-def _connect(args: argparse.Namespace, cfg: dict[str, Any]) -> KafkaSink:
+def _connect(args: argparse.Namespace, cfg: Config) -> KafkaSink:
     """The Kafka sink, connected (fails fast, before any simulation work)."""
     bootstrap, topic = _kafka_target(cfg)
     sink = kafka_sink(args.client, bootstrap, topic)
@@ -244,7 +244,7 @@ def _send_to_kafka(
 
 
 # ----- commands -----------------------------------------------------------------------------
-def cmd_live(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+def cmd_live(args: argparse.Namespace, cfg: Config) -> int:
     sink = _connect(args, cfg)
     now = dt.datetime.now()
     day = args.date or now.date()
@@ -321,7 +321,7 @@ def _exit_code(sink: KafkaSink, left: int, interrupted: bool) -> int:
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
 
-def cmd_backfill(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+def cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     end_day = args.date or dt.date.today()
     first = end_day - dt.timedelta(days=args.days)
     sink = _connect(args, cfg) if args.to == "kafka" else None
@@ -356,10 +356,10 @@ def cmd_backfill(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
 
 
 def _backfill_hdfs(
-    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: dict[str, Any], name: str, what: str
+    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: Config, name: str, what: str
 ) -> int:
     hdfs = ProjectHdfs(cfg)
-    root = str(cfg["hdfs"]["paths"]["raw_events"]).rstrip("/")
+    root = cfg.hdfs.paths.raw_events.rstrip("/")
     t0 = time.monotonic()
     by_day: dict[int, list[str]] = {}
     for t, _key, value in plan.messages():
@@ -388,7 +388,7 @@ def _backfill_hdfs(
     return EXIT_OK
 
 
-def cmd_catalogs(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+def cmd_catalogs(args: argparse.Namespace, cfg: Config) -> int:
     channels = catalogs.to_csv(catalogs.channel_rows())
     users = catalogs.to_csv(catalogs.user_rows(args.users, args.seed))
     out = args.out or (None if args.to else state_dir(cfg) / "producer" / "catalogs")
@@ -399,7 +399,7 @@ def cmd_catalogs(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         print(f"catalogs: 148 channels, {args.users:,} users -> {out}/channels.csv, {out}/users.csv")
     if args.to == "hdfs":
         hdfs = ProjectHdfs(cfg)
-        root = str(cfg["hdfs"]["paths"]["catalogs"]).rstrip("/")
+        root = cfg.hdfs.paths.catalogs.rstrip("/")
         for name, text in (("channels", channels), ("users", users)):
             hdfs.mkdirs(f"{root}/{name}")
             hdfs.write(f"{root}/{name}/{name}.csv", text.encode("utf-8"))
@@ -407,7 +407,7 @@ def cmd_catalogs(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     return EXIT_OK
 
 
-def cmd_calibrate(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+def cmd_calibrate(args: argparse.Namespace, cfg: Config) -> int:
     from scipy.stats import spearmanr
 
     from producer.model import MODEL_CSV, fit, load_channel_model, save_channel_model, shares

@@ -8,7 +8,10 @@ Both Kafka sinks check the connection and the topic up front, so an unreachable 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from iptv.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +188,7 @@ class HdfsWriter(Protocol):
 class ProjectHdfs:
     """:class:`HdfsWriter` over :mod:`iptv.hdfs_client` (WebHDFS), files overwritten (idempotent reruns)."""
 
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: Config):
         try:
             from iptv import hdfs_client
         except ImportError as exc:
@@ -195,7 +198,7 @@ class ProjectHdfs:
         try:
             self._h.exists(cfg, "/")
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types (requests, HdfsError)
-            raise SinkError(f"HDFS at {cfg['hdfs'].get('webhdfs_url')} is unreachable ({type(exc).__name__})") from None
+            raise SinkError(f"HDFS at {cfg.hdfs.webhdfs_url} is unreachable ({type(exc).__name__})") from None
 
     def mkdirs(self, path: str) -> None:
         self._h.mkdirs(self.cfg, path)

@@ -5,22 +5,21 @@ end stops exactly the services this session started, so no process outlives the 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 
-from iptv.config import load_config
+from iptv.config import Config, load_config
 from local_stack import control, service, with_dependencies
 
 log = logging.getLogger(__name__)
 
 
 class PlatformForTests:
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: Config):
         self.cfg = cfg
         self.started: list[str] = []
 
-    def require(self, name: str) -> dict[str, Any]:
+    def require(self, name: str) -> Config:
         for dep in with_dependencies([name]):
             svc = service(dep, self.cfg)
             if svc.managed and not svc.running() and dep not in self.started:
@@ -35,7 +34,7 @@ class PlatformForTests:
 
 
 @pytest.fixture(scope="session")
-def cfg() -> dict[str, Any]:
+def cfg() -> Config:
     return load_config()
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from iptv.config import Config
 from iptv.nifi.client import login
 from iptv.nifi.flows import (
     FLOWS,
@@ -237,7 +238,7 @@ def start_group(pg_id: str, dry_run: bool) -> list[str]:
 
 
 def deploy(
-    cfg: dict[str, Any],
+    cfg: Config,
     instance: str | None = None,
     overrides: dict[str, str] | None = None,
     dry_run: bool = False,
@@ -306,7 +307,7 @@ def _xy(p: Position) -> str:
     return f"({p[0]:.0f}, {p[1]:.0f})"
 
 
-def remove(cfg: dict[str, Any], instance: str | None, flow: str = "ingestion") -> list[str]:
+def remove(cfg: Config, instance: str | None, flow: str = "ingestion") -> list[str]:
     """Stop the instance's group, drop its queues, delete it and its parameter context (tests, decommissioning)."""
     nipyapi = _nipyapi()
     login(cfg)
@@ -330,10 +331,10 @@ def remove(cfg: dict[str, Any], instance: str | None, flow: str = "ingestion") -
     return actions
 
 
-def _remove_pairing_journals(cfg: dict[str, Any], instance: str | None, flow: str, pairer_ids: list[str]) -> list[str]:
+def _remove_pairing_journals(cfg: Config, instance: str | None, flow: str, pairer_ids: list[str]) -> list[str]:
     """The deleted pairers' journals (State Directory/<processor id>), when NiFi runs on this machine (the managed
     stack): NiFi has no hook for a Python processor's removal, so nothing else would ever delete them."""
-    if not pairer_ids or not bool((cfg.get("nifi") or {}).get("managed", True)):
+    if not pairer_ids or not cfg.nifi.managed:
         return []
     base = Path(FLOWS[flow].params(cfg, instance).get("pairing.state.dir", ""))
     if not base.is_absolute():
@@ -378,7 +379,7 @@ def orphaned_journals(base: Path, live_ids: set[str]) -> tuple[list[Path], list[
     return orphans, in_use
 
 
-def prune_journals(cfg: dict[str, Any], dry_run: bool = False) -> list[str]:
+def prune_journals(cfg: Config, dry_run: bool = False) -> list[str]:
     """Delete the pairing journals of PairViewingEvents processors that no longer exist in the configured NiFi
     (deleted in the UI rather than with ``--remove``: NiFi has no removal hook for Python processors). Runs where
     the journals are: on the machine of the managed stack, or on a NiFi node with an absolute

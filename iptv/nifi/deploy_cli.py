@@ -26,7 +26,7 @@ import argparse
 import logging
 import sys
 
-from iptv.config import load_config
+from iptv.config import ConfigError, load_config
 from iptv.nifi.deploy import deploy, prune_journals, remove
 from iptv.nifi.flows import FLOWS
 
@@ -61,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--param expects NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         overrides[k.strip()] = v
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.prune_journals:
         try:
             actions = prune_journals(cfg, dry_run=args.dry_run)
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             rc = 1
             continue
         prefix = "plan" if args.dry_run else "done"
-        print(f"{report['name']} at version {report['stamp']} ({cfg['nifi']['url']})")
+        print(f"{report['name']} at version {report['stamp']} ({cfg.nifi.url})")
         for a in report["actions"] or ["nothing to change"]:
             print(f"  {prefix}: {a}")
         for p in report["problems"]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iptv.config import REPO_ROOT, state_dir
+from iptv.config import REPO_ROOT, Config, state_dir
 
 FLOW_FILE = REPO_ROOT / "nifi" / "flows" / "iptv-ingestion.json"
 PROCESSORS_DIR = REPO_ROOT / "nifi" / "python-processors"
@@ -37,7 +37,7 @@ class FlowSpec:
     base_context: str  # parameter context name (an instance gets "-<instance>")
     packages: tuple[str, ...]  # Python processor packages it runs (part of its version)
     source: str | None  # processor to stop first on an upgrade (then queues drain)
-    params: Callable[[dict[str, Any], str | None], dict[str, str]]
+    params: Callable[[Config, str | None], dict[str, str]]
 
 
 def load_snapshot(path: Path | None = None) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def channel_catalog_spec() -> str:
 
 
 def parameters_from_config(
-    cfg: dict[str, Any], instance: str | None = None, overrides: dict[str, str] | None = None, spec=None
+    cfg: Config, instance: str | None = None, overrides: dict[str, str] | None = None, spec=None
 ) -> dict[str, str]:
     """Parameter values of a flow (default: ingestion) from the config, then ``overrides`` (known names only)."""
     params = (spec or FLOWS["ingestion"]).params(cfg, instance)
@@ -99,49 +99,48 @@ def parameters_from_config(
     return params
 
 
-def warehouse_sync_parameters(cfg: dict[str, Any], instance: str | None) -> dict[str, str]:
-    cfg_path = Path(cfg.get("_meta", {}).get("path") or REPO_ROOT / "config" / "local.yaml").resolve()
+def warehouse_sync_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
+    cfg_path = Path(cfg.source or REPO_ROOT / "config" / "local.yaml").resolve()
     try:
         cfg_value = str(cfg_path.relative_to(REPO_ROOT))
     except ValueError:
         cfg_value = str(cfg_path)
     return {
         "iptv.config.file": cfg_value,
-        "warehouse.schema": str((cfg.get("postgres") or {}).get("schema", "iptv_dw")),
+        "warehouse.schema": cfg.postgres.schema,
     }
 
 
-def ingestion_parameters(cfg: dict[str, Any], instance: str | None) -> dict[str, str]:
-    k, h = cfg["kafka"], cfg["hdfs"]
-    ing = (cfg.get("nifi") or {}).get("ingestion") or {}
-    local_nifi = bool((cfg.get("nifi") or {}).get("managed", True))
+def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
+    k, h, ing = cfg.kafka, cfg.hdfs, cfg.nifi.ingestion
+    local_nifi = cfg.nifi.managed
     params = {
-        "kafka.bootstrap.servers": str(k["bootstrap_servers"]),
-        "kafka.topic": str(k["topics"]["viewing_events"]["name"]),
+        "kafka.bootstrap.servers": k.bootstrap_servers,
+        "kafka.topic": k.topics["viewing_events"].name,
         "kafka.group.id": "iptv-nifi-ingestion" + (f"-{instance}" if instance else ""),
-        "kafka.offset.reset": str(ing.get("offset_reset", "earliest")),
-        "batch.max.count": str(ing.get("batch_max_count", 50000)),
-        "batch.max.size": str(ing.get("batch_max_size", "16 MB")),
-        "batch.max.wait": str(ing.get("batch_max_wait", "10 sec")),
-        "tick.interval": str(ing.get("tick_interval", "30 sec")),
-        "pairing.event.timeout": str(ing.get("event_timeout", "12 hours")),
-        "pairing.grace": str(ing.get("grace", "5 mins")),
-        "pairing.retention": str(ing.get("retention", "24 hours")),
-        "pairing.max.entries": str(ing.get("max_entries", 200000)),
+        "kafka.offset.reset": ing.offset_reset,
+        "batch.max.count": str(ing.batch_max_count),
+        "batch.max.size": ing.batch_max_size,
+        "batch.max.wait": ing.batch_max_wait,
+        "tick.interval": ing.tick_interval,
+        "pairing.event.timeout": ing.event_timeout,
+        "pairing.grace": ing.grace,
+        "pairing.retention": ing.retention,
+        "pairing.max.entries": str(ing.max_entries),
         # Node-local pairing journal: beside NiFi's own local state for the managed stack, else relative to the
         # NiFi home of each node (override: nifi.ingestion.state_dir).
         "pairing.state.dir": str(
-            ing.get("state_dir")
+            ing.state_dir
             or (state_dir(cfg) / "data" / "nifi" / "state" / "iptv-pairing" if local_nifi else "./state/iptv-pairing")
         ),
-        "channel.catalog": str(ing.get("channel_catalog", channel_catalog_spec())),
+        "channel.catalog": channel_catalog_spec() if ing.channel_catalog is None else ing.channel_catalog,
         "event.schema.file": str(SCHEMA_FILE) if local_nifi and SCHEMA_FILE.exists() else "",
-        "hdfs.webhdfs.url": str(h["webhdfs_url"]),
-        "hdfs.user": str(h.get("user", "iptv")),
-        "hdfs.raw.events.path": str(h["paths"]["raw_events"]),
-        "hdfs.sessions.path": str(h["paths"]["sessions"]),
-        "hdfs.quarantine.path": str(h["paths"]["quarantine"]),
-        "hdfs.timeout": str(ing.get("hdfs_timeout", "30 sec")),
+        "hdfs.webhdfs.url": h.webhdfs_url,
+        "hdfs.user": h.user,
+        "hdfs.raw.events.path": h.paths.raw_events,
+        "hdfs.sessions.path": h.paths.sessions,
+        "hdfs.quarantine.path": h.paths.quarantine,
+        "hdfs.timeout": ing.hdfs_timeout,
     }
     return params
 

@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from iptv.config import load_config
+from iptv.config import Config, ConfigError, load_config
 from iptv.nifi.client import login
 
 BASE_NAME = "IPTV ingestion"
@@ -189,7 +189,7 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def snapshot(cfg: dict[str, Any], instance: str | None) -> list[dict[str, Any]]:
+def snapshot(cfg: Config, instance: str | None) -> list[dict[str, Any]]:
     login(cfg)
     return [collect(pg) for pg in groups(instance)]
 
@@ -201,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     args = ap.parse_args(argv)
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     rc = 0
     try:
         while True:
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             rc = 1 if not reports or any(r["problems"] for r in reports) else 0
             if args.watch:
                 print("\033[2J\033[H", end="")
-                print(time.strftime("%Y-%m-%d %H:%M:%S"), cfg["nifi"]["url"])
+                print(time.strftime("%Y-%m-%d %H:%M:%S"), cfg.nifi.url)
             if args.json:
                 print(json.dumps(reports, indent=2, default=str))
             else:

@@ -12,10 +12,9 @@ file gets these values, and the caller adds its own (``dt``, ``table``):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
-from iptv.config import REPO_ROOT, ConfigError
+from iptv.config import REPO_ROOT, Config, ConfigError
 from iptv.sql import Ident, render_file
 
 SQL_DIR = REPO_ROOT / "greenplum"
@@ -37,9 +36,9 @@ TABLES = ("dim_channel", "dim_user", "fact_session", *MART_TABLES, REJECTS_TABLE
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def dialect_of(cfg: Mapping[str, Any]) -> str:
+def dialect_of(cfg: Config) -> str:
     """Config ``postgres.dialect``: ``postgres`` (default) or ``greenplum``."""
-    dialect = str(cfg.get("postgres", {}).get("dialect", "postgres")).lower()
+    dialect = cfg.postgres.dialect.lower()
     if dialect not in DIALECTS:
         raise ConfigError(f"postgres.dialect is {dialect!r}: use one of {', '.join(DIALECTS)}")
     return dialect
@@ -48,20 +47,18 @@ def dialect_of(cfg: Mapping[str, Any]) -> str:
 class Warehouse:
     """The rendering context of one warehouse: dialect and role names from the config, and the target schema."""
 
-    def __init__(self, cfg: Mapping[str, Any], schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, cfg: Config, schema: str = DEFAULT_SCHEMA) -> None:
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"bad schema name {schema!r}")
         self.schema = schema
         self.dialect = dialect_of(cfg)
-        pg = cfg.get("postgres", {})
-        self.roles = {key: pg.get(key) for key in ("reader_user", "loader_user")}
+        self.roles = {"reader_user": cfg.postgres.reader_user, "loader_user": cfg.postgres.loader_user}
 
     def values(self, **more: Any) -> dict[str, Any]:
         """The placeholder values of every greenplum/*.sql file, plus ``more``."""
         out: dict[str, Any] = {"schema": Ident(self.schema), "schema_name": self.schema}
         for key, role in self.roles.items():
-            if role is not None:
-                out[key] = Ident(str(role))
+            out[key] = Ident(role)
         return {**out, **more}
 
     def sql(self, name: str, **values: Any) -> str:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from iptv.config import Config
+
 
 class LoadError(RuntimeError):
     """A load could not be done (missing source, bad date); one line, for the CLI."""
@@ -78,12 +80,12 @@ class LakeFiles:
     local_root: Path | None = None
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], local_root: str | Path | None = None) -> LakeFiles:
+    def from_config(cls, cfg: Config, local_root: str | Path | None = None) -> LakeFiles:
         if local_root is not None:
-            return cls(cfg["hdfs"]["paths"], local_root=Path(local_root))
+            return cls(cfg.hdfs.paths.as_dict(), local_root=Path(local_root))
         from iptv import hdfs_client
 
-        return cls(cfg["hdfs"]["paths"], client=hdfs_client.client(cfg))
+        return cls(cfg.hdfs.paths.as_dict(), client=hdfs_client.client(cfg))
 
     def session_dir(self, day: str | dt.date) -> str:
         return f"{self.paths['sessions'].rstrip('/')}/dt={as_date(day).isoformat()}"
@@ -116,16 +118,16 @@ class LakeFiles:
 # Callers that hold a config (the load_greenplum CLI): the same, one call each.
 
 
-def list_sources(cfg: Mapping[str, Any], directory: str, local_root: str | Path | None = None) -> list[Source]:
+def list_sources(cfg: Config, directory: str, local_root: str | Path | None = None) -> list[Source]:
     return LakeFiles.from_config(cfg, local_root).sources(directory)
 
 
-def session_dir(cfg: Mapping[str, Any], day: str | dt.date) -> str:
-    return LakeFiles(cfg["hdfs"]["paths"]).session_dir(day)
+def session_dir(cfg: Config, day: str | dt.date) -> str:
+    return LakeFiles(cfg.hdfs.paths.as_dict()).session_dir(day)
 
 
-def catalog_dir(cfg: Mapping[str, Any], name: str) -> str:
-    return LakeFiles(cfg["hdfs"]["paths"]).catalog_dir(name)
+def catalog_dir(cfg: Config, name: str) -> str:
+    return LakeFiles(cfg.hdfs.paths.as_dict()).catalog_dir(name)
 
 
 def csv_records(text: str) -> Iterator[tuple[int, str, list[str] | None]]:

@@ -10,11 +10,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from iptv import hdfs_client
+from iptv.config import Config
 from iptv_ingest.hdfs_sections import WebHdfs
 from local_stack.hdfs import Hdfs, hdfs_shell
 
@@ -86,7 +86,7 @@ def test_client_helpers(hdfs, base):
 
 
 def test_project_directories_exist(hdfs):
-    for path in hdfs["hdfs"]["paths"].values():
+    for path in hdfs.hdfs.paths.as_dict().values():
         assert hdfs_client.exists(hdfs, path), path
 
 
@@ -119,7 +119,7 @@ class WebHdfsWriter:
     error: type[Exception]  # what a refused request raises
 
 
-def _pipeline_writer(cfg: dict[str, Any]) -> WebHdfsWriter:
+def _pipeline_writer(cfg: Config) -> WebHdfsWriter:
     return WebHdfsWriter(
         "iptv.hdfs_client",
         create=lambda path, data, overwrite: hdfs_client.write_bytes(cfg, path, data, overwrite=overwrite),
@@ -129,8 +129,8 @@ def _pipeline_writer(cfg: dict[str, Any]) -> WebHdfsWriter:
     )
 
 
-def _processors_writer(cfg: dict[str, Any]) -> WebHdfsWriter:
-    fs = WebHdfs(cfg["hdfs"]["webhdfs_url"], cfg["hdfs"].get("user", "iptv"))
+def _processors_writer(cfg: Config) -> WebHdfsWriter:
+    fs = WebHdfs(cfg.hdfs.webhdfs_url, cfg.hdfs.user)
     return WebHdfsWriter("hdfs_sections.WebHdfs", fs.create, fs.mkdirs, fs.replace, OSError)
 
 
@@ -227,7 +227,7 @@ def test_contract_replace_is_atomic_for_readers(hdfs, writer, area):
 
 def test_ingestion_writer_put_file_lands_via_its_temporary(hdfs, base):
     """PutHdfsPartitioned's put_file is create(tmp) + replace(tmp, final), the two calls of the contract above."""
-    fs = WebHdfs(hdfs["hdfs"]["webhdfs_url"], hdfs["hdfs"].get("user", "iptv"))
+    fs = WebHdfs(hdfs.hdfs.webhdfs_url, hdfs.hdfs.user)
     final, tmp = f"{base}/put-file/part-x.csv", f"{base}/put-file/.part-x.csv.tmp"
     fs.mkdirs(f"{base}/put-file")
     fs.put_file(final, tmp, b"first\n")

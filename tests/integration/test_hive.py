@@ -29,7 +29,7 @@ def area(hive):
     tag = uuid.uuid4().hex[:10]
     path = f"/tmp/iptv-tests/hive-{tag}"
     hdfs_client.mkdirs(hive, path)
-    yield path, hive["hdfs"]["default_fs"].rstrip("/") + path, tag
+    yield path, hive.hdfs.default_fs.rstrip("/") + path, tag
     hdfs_client.delete(hive, path, recursive=True)
 
 
@@ -51,7 +51,7 @@ def test_external_csv_table(hive, cursor, area):
     rows_a, rows_b = _rows(600), _rows(437, offset=600)
     hdfs_client.write_text(hive, f"{path}/views/part-0.csv", _csv(rows_a))
     hdfs_client.write_text(hive, f"{path}/views/part-1.csv", _csv(rows_b))
-    table = f"{hive['hive']['database']}.test_views_{tag}"
+    table = f"{hive.hive.database}.test_views_{tag}"
     cursor.execute(
         f"CREATE EXTERNAL TABLE {table} (id INT, channel STRING, seconds BIGINT) "
         "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' STORED AS TEXTFILE "
@@ -97,7 +97,7 @@ SHOW PARTITIONS {{ db }}.{{ table }};
 """,
         encoding="utf-8",
     )
-    db = hive["hive"]["database"]
+    db = hive.hive.database
     try:
         days = {f"day_{i}": f"{uri}/daily/event_date={d}" for i, d in enumerate(sorted(parts), 1)}
         values = {"db": Ident(db), "table": Ident(table), "location": f"{uri}/daily", **days}

@@ -7,7 +7,6 @@ the SQL files point there), removed at the end; the real /data/iptv and database
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -18,6 +17,7 @@ from oracle.sample_lake import write_sample_lake
 
 from iptv import db, hdfs_client
 from iptv import warehouse as W
+from iptv.config import with_overrides
 from iptv.hive_client import connect, run_sql_file
 from iptv.hive_tables import HIVE_DIR, HiveTables
 
@@ -52,19 +52,20 @@ def env(hive, hdfs, tmp_path_factory):
     """A config whose HDFS paths and Hive database point to a scratch area holding the sample files."""
     tag = uuid.uuid4().hex[:10]
     base = f"/tmp/iptv-tests/warehouse-{tag}"
-    cfg = copy.deepcopy(hive)
-    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
-    cfg["hive"]["database"] = f"iptv_test_{tag}"
+    lake_paths = hive.hdfs.paths.as_dict()
+    cfg = with_overrides(
+        hive, {"hdfs.paths": {k: base + v for k, v in lake_paths.items()}, "hive.database": f"iptv_test_{tag}"}
+    )
     root = tmp_path_factory.mktemp("lake")
-    files = write_sample_lake(root, hive["hdfs"]["paths"], DATES, seed=99, sessions_per_day=120)
+    files = write_sample_lake(root, lake_paths, DATES, seed=99, sessions_per_day=120)
     for f in sorted(root.rglob("*.csv")):
         hdfs_client.write_bytes(cfg, base + "/" + str(f.relative_to(root)), f.read_bytes(), overwrite=True)
-    q = f"{cfg['hdfs']['paths']['quarantine']}/dt=2026-03-02/q.csv"
+    q = f"{cfg.hdfs.paths.quarantine}/dt=2026-03-02/q.csv"
     hdfs_client.write_text(cfg, q, QUARANTINE_LINE, overwrite=True)
     yield cfg, root, files
     try:
         conn = connect(cfg)
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg.hive.database} CASCADE")
         conn.close()
     finally:
         hdfs_client.delete(cfg, base, recursive=True)
@@ -120,13 +121,11 @@ def hive_marts(tables, cursor, mart_dates):
 @pytest.fixture(scope="module")
 def greenplum(env, postgres):
     """The same files loaded into a scratch warehouse schema, read from HDFS by the loader."""
-    cfg, _, _ = env
-    cfg = copy.deepcopy(cfg)
-    cfg["postgres"] = postgres["postgres"]
+    cfg, _, _ = env  # the postgres fixture brings the database up; env's config already points at it
     wh = W.Warehouse(cfg, schema=f"iptv_dw_test_hive_{uuid.uuid4().hex[:8]}")
     conn = db.connect(cfg, "loader")
     W.apply_ddl(conn, wh)
-    cat = cfg["hdfs"]["paths"]["catalogs"]
+    cat = cfg.hdfs.paths.catalogs
     W.load_dims(conn, wh, W.list_sources(cfg, cat + "/channels"), W.list_sources(cfg, cat + "/users"))
     for d in DATES:
         sources = W.list_sources(cfg, W.session_dir(cfg, d))

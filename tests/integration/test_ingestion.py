@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from iptv import hdfs_client
+from iptv.config import Config
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
@@ -50,7 +51,7 @@ DRAIN_TIMEOUT = 420
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def create_topic(cfg: dict[str, Any], name: str) -> None:
+def create_topic(cfg: Config, name: str) -> None:
     from confluent_kafka.admin import NewTopic
 
     from iptv.kafka_admin import admin_client
@@ -65,7 +66,7 @@ def create_topic(cfg: dict[str, Any], name: str) -> None:
         time.sleep(0.5)
 
 
-def delete_topic(cfg: dict[str, Any], name: str) -> None:
+def delete_topic(cfg: Config, name: str) -> None:
     from iptv.kafka_admin import admin_client
 
     try:
@@ -75,7 +76,7 @@ def delete_topic(cfg: dict[str, Any], name: str) -> None:
         pass
 
 
-def produce(cfg: dict[str, Any], topic: str, workdir: Path) -> tuple[Path, Path]:
+def produce(cfg: Config, topic: str, workdir: Path) -> tuple[Path, Path]:
     manifest, truth = workdir / "faults.jsonl", workdir / "truth.csv"
     env = {**os.environ, "IPTV__KAFKA__TOPICS__VIEWING_EVENTS__NAME": topic}
     cmd = [sys.executable, "-m", "producer", "live", "--users", str(USERS), "--speed", "max", "--faults", str(FAULTS)]
@@ -85,17 +86,17 @@ def produce(cfg: dict[str, Any], topic: str, workdir: Path) -> tuple[Path, Path]
     return manifest, truth
 
 
-def read_topic(cfg: dict[str, Any], topic: str) -> list[bytes]:
+def read_topic(cfg: Config, topic: str) -> list[bytes]:
     return [value for _partition, _key, value in read_records(cfg, topic)]
 
 
-def read_records(cfg: dict[str, Any], topic: str) -> list[tuple[int, bytes | None, bytes]]:
+def read_records(cfg: Config, topic: str) -> list[tuple[int, bytes | None, bytes]]:
     """(partition, key, value) of every message of the 3-partition topic, in offset order per partition."""
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer(
         {
-            "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+            "bootstrap.servers": cfg.kafka.bootstrap_servers,
             "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
@@ -117,12 +118,12 @@ def read_records(cfg: dict[str, Any], topic: str) -> list[tuple[int, bytes | Non
     return out
 
 
-def copy_records(cfg: dict[str, Any], topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
+def copy_records(cfg: Config, topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
     """Produce the records into the same partitions of topic, in order, and wait until all are acknowledged."""
     from confluent_kafka import Producer
 
     failed: list[str] = []
-    producer = Producer({"bootstrap.servers": cfg["kafka"]["bootstrap_servers"], "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True})
     for partition, key, value in records:
         producer.produce(
             topic, value=value, key=key, partition=partition, on_delivery=lambda e, _m: e and failed.append(str(e))
@@ -161,7 +162,7 @@ def expected_quarantine(manifest: Path) -> Counter:
     return out
 
 
-def hdfs_rows(cfg: dict[str, Any], base: str) -> list[tuple[str, str]]:
+def hdfs_rows(cfg: Config, base: str) -> list[tuple[str, str]]:
     """(dt, line) of every landed file under base/dt=*/ (hidden temporary files excluded)."""
     fs = hdfs_client.client(cfg)
     if fs.status(base, strict=False) is None:
@@ -180,7 +181,7 @@ def hdfs_rows(cfg: dict[str, Any], base: str) -> list[tuple[str, str]]:
 
 
 class Harness:
-    def __init__(self, cfg: dict[str, Any], tmp_path: Path, grace: str, batch_max_count: int = 3000) -> None:
+    def __init__(self, cfg: Config, tmp_path: Path, grace: str, batch_max_count: int = 3000) -> None:
         self.cfg = cfg
         self.tag = uuid.uuid4().hex[:8]
         self.instance = f"test-{self.tag}"
@@ -325,7 +326,7 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         h.cleanup()
 
 
-def _nifi_pid(cfg: dict[str, Any]) -> int:
+def _nifi_pid(cfg: Config) -> int:
     pids = service("nifi", cfg).pids()
     assert pids, "no NiFi PID file"
     return next(iter(pids.values()))

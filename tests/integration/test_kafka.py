@@ -38,7 +38,7 @@ def _wait_for_topic(admin, name: str, timeout: float = 30.0) -> None:
 
 
 def test_keyed_json_roundtrip(kafka, test_topic):
-    bootstrap = kafka["kafka"]["bootstrap_servers"]
+    bootstrap = kafka.kafka.bootstrap_servers
     _wait_for_topic(admin_client(kafka), test_topic)
     sent = {
         f"subscriber-{i:04d}": {"subscriber_id": i, "channel": f"ch-{i % 17}", "seconds": i * 3, "note": "é✓"}
@@ -92,20 +92,20 @@ def test_keyed_json_roundtrip(kafka, test_topic):
 
 def test_project_topic_as_configured(kafka):
     admin = admin_client(kafka)
-    for spec in kafka["kafka"]["topics"].values():
+    for spec in kafka.kafka.topics.values():
         md = admin.list_topics(timeout=10)
-        assert spec["name"] in md.topics, f"topic {spec['name']} missing"
-        topic = md.topics[spec["name"]]
-        assert len(topic.partitions) >= max(3, int(spec["partitions"]))
-        res = ConfigResource(ConfigResource.Type.TOPIC, spec["name"])
+        assert spec.name in md.topics, f"topic {spec.name} missing"
+        topic = md.topics[spec.name]
+        assert len(topic.partitions) >= max(3, spec.partitions)
+        res = ConfigResource(ConfigResource.Type.TOPIC, spec.name)
         configs = admin.describe_configs([res])[res].result(timeout=10)
-        assert int(configs["retention.ms"].value) == int(spec["retention_ms"])
+        assert int(configs["retention.ms"].value) == spec.retention_ms
 
 
 def test_auto_create_is_off(kafka):
     """Producing to an unknown topic must not create it (auto.create.topics.enable=false)."""
     name = f"iptv.test-nonexistent-{uuid.uuid4().hex[:8]}"
-    producer = Producer({"bootstrap.servers": kafka["kafka"]["bootstrap_servers"], "log_level": 0,
+    producer = Producer({"bootstrap.servers": kafka.kafka.bootstrap_servers, "log_level": 0,
                          "message.timeout.ms": 3000})  # fmt: skip
     producer.produce(name, value=b"x")
     producer.flush(10)

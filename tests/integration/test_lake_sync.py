@@ -8,7 +8,6 @@ end). Few dates and small files: every Hive mart of a date is a Spark job."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 import uuid
@@ -19,7 +18,7 @@ from oracle.marts import MART_COLUMNS, compute_marts, norm
 from oracle.sample_lake import write_sample_lake
 
 from iptv import db, hdfs_client, lake_sync
-from iptv.config import REPO_ROOT
+from iptv.config import REPO_ROOT, Config, with_overrides
 from iptv.hive_client import connect
 
 pytestmark = pytest.mark.integration
@@ -67,11 +66,17 @@ def _upload_lake(cfg, root, base: str) -> None:
         hdfs_client.write_bytes(cfg, base + "/" + str(f.relative_to(root)), f.read_bytes(), overwrite=True)
 
 
+def _scratch_config(cfg: Config, base: str, database: str) -> Config:
+    """``cfg`` with every lake directory under the scratch HDFS area ``base`` and the Hive database ``database``."""
+    paths = {k: base + v for k, v in cfg.hdfs.paths.as_dict().items()}
+    return with_overrides(cfg, {"hdfs.paths": paths, "hive.database": database})
+
+
 def _drop_scratch(cfg, schema: str, base: str) -> None:
     """Removes the scratch Hive database, warehouse schema and HDFS area of a module's fixture."""
     try:
         conn = connect(cfg, database="default")
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg['hive']['database']} CASCADE")
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {cfg.hive.database} CASCADE")
         conn.close()
         pg = db.connect(cfg, "loader")
         with pg, pg.cursor() as cur:
@@ -85,14 +90,11 @@ def _drop_scratch(cfg, schema: str, base: str) -> None:
 def env(hive, hdfs, postgres, tmp_path_factory):
     tag = uuid.uuid4().hex[:10]
     base = f"/tmp/iptv-tests/lake-sync-{tag}"
-    cfg = copy.deepcopy(hive)
-    cfg["postgres"] = copy.deepcopy(postgres["postgres"])
-    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
-    cfg["hive"]["database"] = f"iptv_test_sync_{tag}"
+    cfg = _scratch_config(hive, base, f"iptv_test_sync_{tag}")
     root = tmp_path_factory.mktemp("lake")
-    files = write_sample_lake(root, hive["hdfs"]["paths"], DATES, seed=7, sessions_per_day=40, n_users=30)
+    files = write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES, seed=7, sessions_per_day=40, n_users=30)
     _upload_lake(cfg, root, base)
-    q = f"{cfg['hdfs']['paths']['quarantine']}/dt={D[1]}/q.csv"
+    q = f"{cfg.hdfs.paths.quarantine}/dt={D[1]}/q.csv"
     hdfs_client.write_text(cfg, q, 'bad_json,abc,2026-03-03 10:00:01,"x","{}"\n')
     schema = f"iptv_dw_test_sync_{tag}"
     yield {"cfg": cfg, "root": root, "files": files, "schema": schema, "base": base}
@@ -104,7 +106,7 @@ def hive_marts(cfg) -> dict[str, list[tuple]]:
     cur = conn.cursor()
     out = {}
     for name, (mart, cols, keys) in MARTS.items():
-        cur.execute(f"SELECT {', '.join(cols)} FROM {cfg['hive']['database']}.{mart} ORDER BY {', '.join(keys)}")
+        cur.execute(f"SELECT {', '.join(cols)} FROM {cfg.hive.database}.{mart} ORDER BY {', '.join(keys)}")
         out[name] = cur.fetchall()
     conn.close()
     return out
@@ -173,7 +175,7 @@ def late(first, env):
     clean."""
     cfg, root = env["cfg"], env["root"]
     _, state, _ = first
-    rel = f"{cfg['hdfs']['paths']['sessions']}/dt={D[0]}"
+    rel = f"{cfg.hdfs.paths.sessions}/dt={D[0]}"
     hdfs_client.write_text(cfg, f"{rel}/part-late.csv", LATE)
     hdfs_client.write_text(cfg, f"{rel}/part-rejects.csv", REJECTS)
     hdfs_client.write_text(cfg, f"{rel}/part-malformed.csv", MALFORMED)
@@ -272,15 +274,12 @@ def nifi_env(nifi, hive, hdfs, postgres, tmp_path_factory):
 
     tag = uuid.uuid4().hex[:10]
     base = f"/tmp/iptv-tests/lake-sync-nifi-{tag}"
-    cfg = copy.deepcopy(hive)
-    cfg["postgres"] = copy.deepcopy(postgres["postgres"])
-    cfg["hdfs"]["paths"] = {k: base + v for k, v in hive["hdfs"]["paths"].items()}
-    cfg["hive"]["database"] = f"iptv_test_nifi_{tag}"
+    cfg = _scratch_config(hive, base, f"iptv_test_nifi_{tag}")
     root = tmp_path_factory.mktemp("nifi-lake")
-    write_sample_lake(root, hive["hdfs"]["paths"], DATES[:1], seed=3, sessions_per_day=30, n_users=20)
+    write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES[:1], seed=3, sessions_per_day=30, n_users=20)
     _upload_lake(cfg, root, base)
     config_file = root / "config.yaml"
-    config_file.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    config_file.write_text(yaml.safe_dump(cfg.as_dict()), encoding="utf-8")
     schema = f"iptv_dw_test_nifi_{tag}"
     yield {"cfg": cfg, "config_file": str(config_file), "schema": schema}
     _drop_scratch(cfg, schema, base)

@@ -102,24 +102,24 @@ def run_smoke_flow(source_type: str, source_props: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def nifi_session(nifi):
     identity = login(nifi)
-    assert identity == nifi["nifi"]["admin_identity"]
+    assert identity == nifi.nifi.admin_identity
     return nifi
 
 
 def test_login_and_version(nifi_session):
     user = nipyapi.nifi.FlowApi().get_current_user()
     assert not user.anonymous
-    assert user.identity == nifi_session["nifi"]["admin_identity"]
+    assert user.identity == nifi_session.nifi.admin_identity
     version = nipyapi.system.get_nifi_version_info().ni_fi_version
-    assert version == str(nifi_session["nifi"]["version"])
+    assert version == nifi_session.nifi.version
 
 
 def test_request_without_client_certificate_is_refused(nifi_session):
     """The server trusts the CA (so TLS itself is fine) but, with no client certificate, must not answer."""
-    section = nifi_session["nifi"]
-    url = f"{section['url'].rstrip('/')}/flow/about"
+    section = nifi_session.nifi
+    url = f"{section.url.rstrip('/')}/flow/about"
     try:
-        r = requests.get(url, verify=str(resolve_path(section["ca_file"])), timeout=10)
+        r = requests.get(url, verify=str(resolve_path(section.ca_file)), timeout=10)
     except requests.exceptions.SSLError as exc:  # refused in the TLS handshake (client certificate required)
         assert "certificate" in str(exc).lower(), exc
     except requests.exceptions.ConnectionError as exc:  # handshake alert surfaced as a reset

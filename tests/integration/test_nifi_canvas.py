@@ -88,9 +88,9 @@ def test_rest_positions_follow_the_data_path_without_overlap(nifi, flows):
 
 def test_labels_show_real_values(nifi, flows):
     ingestion = "\n".join(_labels(flows["ingestion"]["pg_id"]))
-    assert nifi["kafka"]["topics"]["viewing_events"]["name"] in ingestion
-    for key in ("raw_events", "sessions", "quarantine"):
-        assert nifi["hdfs"]["paths"][key] in ingestion
+    assert nifi.kafka.topics["viewing_events"].name in ingestion
+    for path in (nifi.hdfs.paths.raw_events, nifi.hdfs.paths.sessions, nifi.hdfs.paths.quarantine):
+        assert path in ingestion
     assert flows["ingestion"]["stamp"] in ingestion
     sync = "\n".join(_labels(flows["warehouse-sync"]["pg_id"]))
     sync_params = parameters_from_config(nifi, None, {}, FLOWS["warehouse-sync"])
@@ -165,7 +165,7 @@ def browser(nifi, tmp_path_factory):
         check=True,
         capture_output=True,
     )
-    url = urlsplit(nifi["nifi"]["url"])
+    url = urlsplit(nifi.nifi.url)
     origin = f"{url.scheme}://{url.netloc}"
     created = [d for d in (POLICY_DIR, *POLICY_DIR.parents) if not d.exists()]  # removed again if still empty
     POLICY_DIR.mkdir(parents=True, exist_ok=True)
@@ -297,5 +297,5 @@ def test_each_group_opens_with_its_components_and_readable_labels(nifi, flows, b
         assert " ".join(line.split()) in text, f"label line not drawn: {line!r}"
     assert "#{" not in text
     if flow == "ingestion":
-        assert nifi["kafka"]["topics"]["viewing_events"]["name"] in text
-        assert nifi["hdfs"]["paths"]["sessions"] in text
+        assert nifi.kafka.topics["viewing_events"].name in text
+        assert nifi.hdfs.paths.sessions in text

@@ -28,7 +28,7 @@ def test_loader_creates_and_queries(postgres, loader_table):
     conn, table = loader_table
     with conn.cursor() as cur:
         cur.execute("SELECT current_user, current_database()")
-        assert cur.fetchone() == (postgres["postgres"]["loader_user"], postgres["postgres"]["database"])
+        assert cur.fetchone() == (postgres.postgres.loader_user, postgres.postgres.database)
         cur.execute(f"CREATE TABLE {table} (channel text PRIMARY KEY, viewers integer NOT NULL)")
         cur.executemany(f"INSERT INTO {table} VALUES (%s, %s)", [("news", 10), ("sport", 25), ("kids", 7)])
         cur.execute(f"SELECT channel, viewers FROM {table} ORDER BY viewers DESC")
@@ -75,7 +75,7 @@ def test_reader_reads_but_cannot_write(postgres, loader_table):
 
 
 def test_wrong_password_is_refused(postgres):
-    s = postgres["postgres"]
+    s = postgres.postgres
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-        psycopg2.connect(host=s["host"], port=s["port"], dbname=s["database"], user=s["reader_user"],
+        psycopg2.connect(host=s.host, port=s.port, dbname=s.database, user=s.reader_user,
                          password="not-the-password", connect_timeout=5)  # fmt: skip

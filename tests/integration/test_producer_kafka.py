@@ -66,7 +66,7 @@ def consume(cfg, topic: str, expected: int, timeout: float = 60) -> list[tuple[i
     """All messages of the topic: (partition, key, value); waits for ``expected`` then 3 s more for extras."""
     consumer = Consumer(
         {
-            "bootstrap.servers": cfg["kafka"]["bootstrap_servers"],
+            "bootstrap.servers": cfg.kafka.bootstrap_servers,
             "group.id": f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -225,4 +225,4 @@ def test_manifest_default_location(kafka, topic, cfg):
                   "--faults", "0.2", topic=topic)  # fmt: skip
     assert res.returncode == 0, res.stderr
     path = Path(re.search(r"-> (\S+\.jsonl)", res.stdout).group(1))
-    assert path.is_relative_to(REPO_ROOT / cfg["stack"]["state_dir"]) and faults.read_manifest(path)
+    assert path.is_relative_to(REPO_ROOT / cfg.stack.state_dir) and faults.read_manifest(path)

@@ -38,14 +38,14 @@ COLUMNS = MART_COLUMNS
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory, cfg):
     root = tmp_path_factory.mktemp("lake")
-    files = write_sample_lake(root, cfg["hdfs"]["paths"], DATES, seed=20260302)
+    files = write_sample_lake(root, cfg.hdfs.paths.as_dict(), DATES, seed=20260302)
     return root, files
 
 
 @pytest.fixture(scope="module")
 def reference(lake, cfg):
     root, files = lake
-    return compute_marts(root / cfg["hdfs"]["paths"]["sessions"].lstrip("/"), files["users"], files["channels"])
+    return compute_marts(root / cfg.hdfs.paths.sessions.lstrip("/"), files["users"], files["channels"])
 
 
 def _new_schema(cfg, suffix: str):
@@ -68,12 +68,12 @@ def loaded(postgres, lake):
     root, _ = lake
     wh, conn = _new_schema(postgres, "wh")
     W.apply_ddl(conn, wh)  # twice: idempotent
-    paths = postgres["hdfs"]["paths"]
+    cat = postgres.hdfs.paths.catalogs
     W.load_dims(
         conn,
         wh,
-        W.list_sources(postgres, paths["catalogs"] + "/channels", root),
-        W.list_sources(postgres, paths["catalogs"] + "/users", root),
+        W.list_sources(postgres, cat + "/channels", root),
+        W.list_sources(postgres, cat + "/users", root),
     )
     order = DATES[:]
     random.Random(7).shuffle(order)
@@ -209,7 +209,7 @@ def scratch(postgres):
 
 def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratch, postgres, tmp_path):
     wh, conn = scratch
-    part = tmp_path / postgres["hdfs"]["paths"]["sessions"].lstrip("/") / "dt=2026-04-01"
+    part = tmp_path / postgres.hdfs.paths.sessions.lstrip("/") / "dt=2026-04-01"
     part.mkdir(parents=True)
     f = part / "a.csv"
     f.write_text(
@@ -280,7 +280,7 @@ def bad_lake(lake, postgres, tmp_path):
     """DATES[0]'s sample sessions plus a file holding one bad row per reason (and a duplicate of a good row)."""
     root, files = lake
     good = files["sessions"][DATES[0]].read_text()
-    part = tmp_path / postgres["hdfs"]["paths"]["sessions"].lstrip("/") / f"dt={DATES[0]}"
+    part = tmp_path / postgres.hdfs.paths.sessions.lstrip("/") / f"dt={DATES[0]}"
     part.mkdir(parents=True)
     (part / "part-00000.csv").write_text(good)
     dup = good.splitlines()[0]
@@ -298,12 +298,12 @@ def bad_lake(lake, postgres, tmp_path):
 def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, lake, bad_lake, tmp_path_factory):
     wh, conn = scratch
     root, files = lake
-    paths = postgres["hdfs"]["paths"]
+    cat = postgres.hdfs.paths.catalogs
     W.load_dims(
         conn,
         wh,
-        W.list_sources(postgres, paths["catalogs"] + "/channels", root),
-        W.list_sources(postgres, paths["catalogs"] + "/users", root),
+        W.list_sources(postgres, cat + "/channels", root),
+        W.list_sources(postgres, cat + "/users", root),
     )
     bad_root, part, good, lines = bad_lake
     sources = W.list_sources(postgres, W.session_dir(postgres, DATES[0]), bad_root)

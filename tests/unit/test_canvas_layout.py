@@ -105,8 +105,8 @@ def test_every_label_of_the_flows_shows_real_values(flow):
         assert "v1 sha:123456789abc" in label["label"]
     text = "\n".join(lb["label"] for lb in labels)
     if flow == "ingestion":
-        assert cfg["kafka"]["topics"]["viewing_events"]["name"] in text
-        for path in ("raw_events", "sessions", "quarantine"):
-            assert cfg["hdfs"]["paths"][path] in text
+        assert cfg.kafka.topics["viewing_events"].name in text
+        for path in (cfg.hdfs.paths.raw_events, cfg.hdfs.paths.sessions, cfg.hdfs.paths.quarantine):
+            assert path in text
     else:
         assert params["iptv.config.file"] in text and params["warehouse.schema"] in text

@@ -9,7 +9,7 @@ import pytest
 
 from iptv import lake_sync as L
 from iptv import warehouse as W
-from iptv.config import REPO_ROOT
+from iptv.config import REPO_ROOT, Config
 from iptv.hive_tables import LAKE_TABLES, MART_TABLES, HiveTables
 from iptv.warehouse.sources import csv_records
 
@@ -112,7 +112,7 @@ def test_hive_dates_merges_neighbours():
 
 def test_idle_sync_touches_no_engine():
     state = {"sessions/dt=2026-03-02": "a"}
-    res, new = L.sync({}, state, listing=dict(state))
+    res, new = L.sync(Config(), state, listing=dict(state))
     assert res.idle and new == state and "nothing changed" in res.summary()
 
 
@@ -122,7 +122,7 @@ def test_listing_failure_is_reported_not_raised(monkeypatch):
 
     monkeypatch.setattr(L, "lake_listing", boom)
     monkeypatch.setattr(L.LakeFiles, "from_config", classmethod(lambda cls, cfg: cls({})))
-    res, new = L.sync({}, {"k": "v"})
+    res, new = L.sync(Config(), {"k": "v"})
     assert new == {"k": "v"} and res.errors and "namenode down" in res.errors[0]
 
 

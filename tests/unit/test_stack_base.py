@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from iptv.config import Config, ServiceConfig, with_overrides
 from local_stack.base import Service, StackError, pid_alive, port_open, wait_until
 
 pytestmark = pytest.mark.unit
@@ -18,7 +19,7 @@ class SleepService(Service):
     name = "sleeper"
 
     def __init__(self, cfg, port: int):
-        super().__init__(cfg)
+        super().__init__(cfg, ServiceConfig())
         self.port = port
 
     def start_processes(self) -> None:
@@ -35,7 +36,7 @@ class SleepService(Service):
 
 @pytest.fixture
 def tmp_cfg(tmp_path):
-    return {"stack": {"state_dir": str(tmp_path / "state")}, "sleeper": {}}
+    return with_overrides(Config(), {"stack.state_dir": str(tmp_path / "state")})
 
 
 def _free_port() -> int:
@@ -152,7 +153,7 @@ def test_kafka_cluster_id_never_starts_with_a_dash(monkeypatch, tmp_path):
         patch.setattr(kafka_stack.uuid, "uuid4", lambda: next(draws))
         assert kafka_stack.new_cluster_id() == "AAECAwQFBgcICQoLDA0ODw"
     # a kept id starting with "-" is replaced, a good one kept
-    broker = kafka_stack.Kafka({"stack": {"state_dir": str(tmp_path)}, "kafka": {}})
+    broker = kafka_stack.Kafka(with_overrides(Config(), {"stack.state_dir": str(tmp_path)}))
     broker.data_dir.mkdir(parents=True)
     (broker.data_dir / "cluster.id").write_text("-7BOOF7HS8S93Qe_urqAbg\n", encoding="ascii")
     cid = broker.cluster_id()

@@ -11,12 +11,14 @@ import pytest
 
 from iptv import hive_tables, sql
 from iptv import warehouse as W
-from iptv.config import REPO_ROOT, ConfigError
+from iptv.config import REPO_ROOT, Config, ConfigError, with_overrides
 from iptv.sql import Ident, Raw
 
 pytestmark = pytest.mark.unit
 
-CFG = {"postgres": {"dialect": "greenplum", "reader_user": "iptv_reader", "loader_user": "iptv_loader"}}
+CFG = with_overrides(
+    Config(), {"postgres": {"dialect": "greenplum", "reader_user": "iptv_reader", "loader_user": "iptv_loader"}}
+)
 #: psql script of the stack (psql variables, \gexec), not rendered by iptv.sql: see the module doc.
 NOT_RENDERED = {REPO_ROOT / "greenplum" / "roles.sql"}
 
@@ -108,7 +110,7 @@ def test_every_greenplum_file_renders_on_both_dialects():
         if path in NOT_RENDERED:
             continue
         for dialect in W.DIALECTS:
-            wh = W.Warehouse({"postgres": {**CFG["postgres"], "dialect": dialect}})
+            wh = W.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
             out = wh.sql(str(path.relative_to(W.SQL_DIR)), dt=day, table=Ident("stg_x"))
             assert "@greenplum" not in out and "{{" not in out and "--" not in out, path
 
@@ -126,7 +128,7 @@ def test_every_hive_file_renders(cfg):
 
 def test_ddl_per_dialect():
     gp = W.Warehouse(CFG).sql("ddl.sql")
-    pg = W.Warehouse({"postgres": {**CFG["postgres"], "dialect": "postgres"}}).sql("ddl.sql")
+    pg = W.Warehouse(with_overrides(CFG, {"postgres.dialect": "postgres"})).sql("ddl.sql")
     assert "DISTRIBUTED" not in pg and "appendoptimized" not in pg
     assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == 9  # 8 + load_rejects
     fact = re.search(r'CREATE TABLE IF NOT EXISTS "iptv_dw"\.fact_session .*?;', gp, re.DOTALL).group(0)
@@ -150,7 +152,7 @@ def test_identifiers_and_schema():
 
 def test_unknown_dialect_is_a_config_error():
     with pytest.raises(ConfigError):
-        W.Warehouse({"postgres": {**CFG["postgres"], "dialect": "oracle"}})
+        W.Warehouse(with_overrides(CFG, {"postgres.dialect": "oracle"}))
 
 
 # ------------------------------------------------------------------------------------------ Hive files
@@ -159,11 +161,11 @@ def test_unknown_dialect_is_a_config_error():
 def test_hive_values(cfg):
     v = hive_tables.sql_values(cfg, "2026-03-01")
     assert v["dt"] == dt.date(2026, 3, 1) and v["min_dt"] == dt.date(2026, 2, 28)
-    assert v["database"] == Ident(cfg["hive"].get("database", "iptv"))
-    base = cfg["hdfs"]["default_fs"].rstrip("/")
-    assert v["sessions_location"] == base + cfg["hdfs"]["paths"]["sessions"].rstrip("/")
-    assert v["viewing_events_partition"] == base + cfg["hdfs"]["paths"]["raw_events"].rstrip("/") + "/dt=2026-03-01"
-    assert v["users_location"] == base + cfg["hdfs"]["paths"]["catalogs"].rstrip("/") + "/users"
+    assert v["database"] == Ident(cfg.hive.database)
+    base = cfg.hdfs.default_fs.rstrip("/")
+    assert v["sessions_location"] == base + cfg.hdfs.paths.sessions.rstrip("/")
+    assert v["viewing_events_partition"] == base + cfg.hdfs.paths.raw_events.rstrip("/") + "/dt=2026-03-01"
+    assert v["users_location"] == base + cfg.hdfs.paths.catalogs.rstrip("/") + "/users"
     assert "dt" not in hive_tables.sql_values(cfg)
 
 
