@@ -296,7 +296,7 @@ def main() -> int:
         try:
             admin = admin_client(cfg)
             admin.delete_topics([topic], operation_timeout=30)[topic].result(timeout=60)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"could not delete topic {topic}: {exc}")
     return 0
 

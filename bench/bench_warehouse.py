@@ -52,8 +52,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iptv import db, hdfs_client, hive_client, lake_sync
-from iptv import warehouse as W
+from iptv import db, hdfs_client, hive_client, lake_sync, warehouse
 from iptv.config import Config, load_config, with_overrides
 from iptv.hive_tables import HiveTables
 from iptv.sql import Ident
@@ -139,7 +138,7 @@ class TimingCursor(psycopg2.extensions.cursor):
         finally:
             self.spent[label] = self.spent.get(label, 0.0) + time.monotonic() - t0
 
-    def execute(self, query: Any, vars: Any = None) -> Any:  # noqa: A002 - psycopg2's name
+    def execute(self, query: Any, vars: Any = None) -> Any:
         return self._timed(
             self.labels.get(query, "other") if isinstance(query, str) else "other", super().execute, query, vars
         )
@@ -168,7 +167,7 @@ def run_interruptible(fn: Callable[[], Any], cancel: Callable[[], None]) -> Any:
     def work() -> None:
         try:
             box["out"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+        except BaseException as exc:
             box["exc"] = exc
 
     worker = threading.Thread(target=work, name="bench-step", daemon=True)
@@ -196,11 +195,11 @@ class Engines:
         self.hive_conn: Any = None
         self.hive_cur: Any = None
         self.pg: Any = None
-        self.wh = W.Warehouse(cfg, schema=schema)
+        self.wh = warehouse.Warehouse(cfg, schema=schema)
         self.hive_tables = HiveTables.from_config(cfg)
-        self.lake = W.LakeFiles.from_config(cfg)
+        self.lake = warehouse.LakeFiles.from_config(cfg)
         self.duck: dict[str, Any] = {}
-        self.load: W.LoadResult | None = None
+        self.load: warehouse.LoadResult | None = None
         self.gp_breakdown: dict[str, float] = {}
 
     def prepare(self) -> None:
@@ -210,14 +209,14 @@ class Engines:
         self.hive_tables.prepare(self.hive_cur)
         # Rendered texts of the dates the load touches (the date and the next one) -> file name.
         TimingCursor.labels = {
-            self.wh.sql(str(f.relative_to(W.SQL_DIR)), dt=d, table=Ident("stg_session_raw")): f.stem
+            self.wh.sql(str(f.relative_to(warehouse.SQL_DIR)), dt=d, table=Ident("stg_session_raw")): f.stem
             for d in lake_sync.hive_dates([self.day])
             for sub in ("load", "marts")
-            for f in sorted((W.SQL_DIR / sub).glob("*.sql"))
+            for f in sorted((warehouse.SQL_DIR / sub).glob("*.sql"))
         }
         self.pg = db.connect(self.cfg, "loader", application_name="bench_warehouse", cursor_factory=TimingCursor)
-        W.apply_ddl(self.pg, self.wh)
-        W.load_dims(self.pg, self.wh, self.lake.catalog_sources("channels"), self.lake.catalog_sources("users"))
+        warehouse.apply_ddl(self.pg, self.wh)
+        warehouse.load_dims(self.pg, self.wh, self.lake.catalog_sources("channels"), self.lake.catalog_sources("users"))
 
     def hive(self) -> None:
         self.hive_tables.register(self.hive_cur, self.day)
@@ -228,7 +227,7 @@ class Engines:
         TimingCursor.spent = {}
         t0 = time.monotonic()
         sources = self.lake.session_sources(self.day)
-        self.load = W.load_sessions(self.pg, self.wh, self.day, sources)
+        self.load = warehouse.load_sessions(self.pg, self.wh, self.day, sources)
         total = time.monotonic() - t0
         spent = dict(sorted(TimingCursor.spent.items(), key=lambda kv: -kv[1]))
         spent["HDFS read + Python"] = total - sum(spent.values())
@@ -242,7 +241,7 @@ class Engines:
         if self.pg is not None:
             try:
                 self.pg.cancel()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 console.print(f"[yellow]cancel postgres: {exc}")
 
     def daily(self) -> dict[str, list[tuple[str, int, int, int]]]:
@@ -265,7 +264,7 @@ class Engines:
             try:
                 if c is not None:
                     c.close()
-            except Exception:  # noqa: BLE001, S110 - a broken connection
+            except Exception:
                 pass
 
 
@@ -299,7 +298,7 @@ def cleanup(cfg: Config, schema: str, base: str, local: Path) -> None:
         try:
             fn()
             console.print(f"[dim]removed {what}")
-        except Exception as exc:  # noqa: BLE001 - go on with the other steps
+        except Exception as exc:
             console.print(f"[red]could not remove {what}: {exc}")
 
 
@@ -382,7 +381,8 @@ def main() -> int:
     root = local / "lake"  # mirrors the bench HDFS base
     day_dir = root / cfg.hdfs.paths.sessions.lstrip("/") / f"dt={args.date.isoformat()}"
     console.print(
-        f"bench {tag}: HDFS {base}, Hive database {cfg.hive.database}, schema {schema}, dialect {W.dialect_of(cfg)}"
+        f"bench {tag}: HDFS {base}, Hive database {cfg.hive.database}, schema {schema}, "
+        f"dialect {warehouse.dialect_of(cfg)}"
     )
 
     signal.signal(signal.SIGTERM, _sigterm)
@@ -449,7 +449,7 @@ def main() -> int:
                 "upload_s": round(t_up, 1),
                 "greenplum_rows_loaded": load.rows_loaded if load else None,
                 "greenplum_breakdown_s": engines.gp_breakdown,
-                "dialect": W.dialect_of(cfg),
+                "dialect": warehouse.dialect_of(cfg),
                 "engines_agree": agree,
                 "mart_daily": daily,
             },
@@ -464,7 +464,7 @@ def main() -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: cleaning up")
         status = 130
-    except Exception as exc:  # noqa: BLE001 - report, clean up, exit 1
+    except Exception as exc:
         console.print(f"[red]error: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}")
         status = 1
     finally:

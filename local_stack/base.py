@@ -234,7 +234,7 @@ class Service:
         with open(log_path, "ab") as out:
             out.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(cmd)}\n".encode())
             out.flush()
-            proc = subprocess.Popen(  # noqa: S603 - commands are built by the stack itself
+            proc = subprocess.Popen(
                 list(cmd),
                 stdout=out,
                 stderr=subprocess.STDOUT,

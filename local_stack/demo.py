@@ -34,7 +34,7 @@ DAYS = 7
 WAREHOUSE_FLOW = "IPTV warehouse sync"
 
 
-class StepFailed(RuntimeError):
+class StepFailedError(RuntimeError):
     pass
 
 
@@ -71,7 +71,7 @@ def run(cmd: list[str], what: str, timeout: float = 3600) -> subprocess.Complete
     res = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise StepFailed(f"{what} failed (exit {res.returncode}): {tail[0]}")
+        raise StepFailedError(f"{what} failed (exit {res.returncode}): {tail[0]}")
     return res
 
 
@@ -100,7 +100,7 @@ def stack_up(cfg: Config) -> bool:
 def deploy_flows() -> bool:
     try:
         res = run([PY, "-m", "iptv.nifi.deploy_cli"], "deploy_flows", timeout=1800)
-    except (StepFailed, subprocess.TimeoutExpired) as exc:
+    except (StepFailedError, subprocess.TimeoutExpired) as exc:
         skip(f"NiFi flows not deployed: {exc}")
         return False
     note(last_line(res) or "flows deployed")
@@ -140,7 +140,9 @@ def wait_landed(cfg: Config, dates: list[dt.date], timeout: float) -> None:
             return
         if time.monotonic() > deadline:
             missing = sorted(k.split("=")[1] for k in want - now.keys())
-            raise StepFailed(f"landing not complete after {timeout:.0f}s (no sessions yet for {', '.join(missing)})")
+            raise StepFailedError(
+                f"landing not complete after {timeout:.0f}s (no sessions yet for {', '.join(missing)})"
+            )
         note(f"landed so far: {len(have)}/{len(want)} days; waiting")
         time.sleep(10)
 
@@ -160,7 +162,7 @@ def sync_directly(cfg: Config) -> None:
     save_state(path, state)
     note(res.summary())
     if res.errors:
-        raise StepFailed(f"warehouse sync: {res.errors[0]}")
+        raise StepFailedError(f"warehouse sync: {res.errors[0]}")
 
 
 def wait_nifi_sync(cfg: Config, dates: list[str], timeout: float) -> bool:
@@ -186,10 +188,9 @@ def wait_nifi_sync(cfg: Config, dates: list[str], timeout: float) -> bool:
 
 
 def report(cfg: Config, schema: str = "iptv_dw") -> None:
-    from iptv import db
-    from iptv import warehouse as W
+    from iptv import db, warehouse
 
-    wh = W.Warehouse(cfg, schema=schema)
+    wh = warehouse.Warehouse(cfg, schema=schema)
     conn = db.connect(cfg, "reader", application_name="iptv-demo")
     try:
         with conn.cursor() as cur:
@@ -244,7 +245,7 @@ def _main(argv: list[str] | None) -> int:
 
             res = run_check(cfg)
             if not res.ok:
-                raise StepFailed(f"platform check: sent={res.sent} consumed={res.consumed} hive={res.hive_count}")
+                raise StepFailedError(f"platform check: sent={res.sent} consumed={res.consumed} hive={res.hive_count}")
             note(f"ok: {res.sent} events through Kafka -> HDFS -> Hive ({res.seconds:.1f}s)")
 
         step("3/8 catalogs to HDFS")
@@ -287,7 +288,7 @@ def _main(argv: list[str] | None) -> int:
 
         step("8/8 report from Greenplum (read-only role)")
         report(cfg)
-    except StepFailed as exc:
+    except StepFailedError as exc:
         console.print(f"[red]demo failed:[/] {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback

@@ -33,7 +33,7 @@ class SlugifyText(FlowFileTransform):
     def __init__(self, **kwargs):
         super().__init__()
 
-    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+    def getPropertyDescriptors(self):
         return [self.SEPARATOR]
 
     def transform(self, context, flowfile):

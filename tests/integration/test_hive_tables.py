@@ -15,8 +15,7 @@ import pytest
 from oracle.marts import MART_COLUMNS, compute_marts, norm
 from oracle.sample_lake import write_sample_lake
 
-from iptv import db, hdfs_client
-from iptv import warehouse as W
+from iptv import db, hdfs_client, warehouse
 from iptv.config import with_overrides
 from iptv.hive_client import connect, run_sql_file
 from iptv.hive_tables import HIVE_DIR, HiveTables
@@ -122,15 +121,17 @@ def hive_marts(tables, cursor, mart_dates):
 def greenplum(env, postgres):
     """The same files loaded into a scratch warehouse schema, read from HDFS by the loader."""
     cfg, _, _ = env  # the postgres fixture brings the database up; env's config already points at it
-    wh = W.Warehouse(cfg, schema=f"iptv_dw_test_hive_{uuid.uuid4().hex[:8]}")
+    wh = warehouse.Warehouse(cfg, schema=f"iptv_dw_test_hive_{uuid.uuid4().hex[:8]}")
     conn = db.connect(cfg, "loader")
-    W.apply_ddl(conn, wh)
+    warehouse.apply_ddl(conn, wh)
     cat = cfg.hdfs.paths.catalogs
-    W.load_dims(conn, wh, W.list_sources(cfg, cat + "/channels"), W.list_sources(cfg, cat + "/users"))
+    warehouse.load_dims(
+        conn, wh, warehouse.list_sources(cfg, cat + "/channels"), warehouse.list_sources(cfg, cat + "/users")
+    )
     for d in DATES:
-        sources = W.list_sources(cfg, W.session_dir(cfg, d))
+        sources = warehouse.list_sources(cfg, warehouse.session_dir(cfg, d))
         assert sources and all(s.hdfs for s in sources)
-        W.load_sessions(conn, wh, d, sources)
+        warehouse.load_sessions(conn, wh, d, sources)
     yield wh, conn
     conn.rollback()
     with conn, conn.cursor() as cur:

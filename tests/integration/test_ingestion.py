@@ -72,7 +72,7 @@ def delete_topic(cfg: Config, name: str) -> None:
     try:
         admin = admin_client(cfg)
         admin.delete_topics([name], operation_timeout=30)[name].result(timeout=60)
-    except Exception:  # noqa: BLE001 - clean-up only
+    except Exception:
         pass
 
 
@@ -225,7 +225,7 @@ class Harness:
             counts = {k: len(v) for k, v in landed.items()}
             try:
                 queued = self.status()["queued"]
-            except Exception as exc:  # noqa: BLE001 - NiFi restarting
+            except Exception as exc:
                 queued = f"unavailable ({exc.__class__.__name__})"
             last = {"landed": counts, "want": want, "queued": queued}
             if queued == 0 and all(counts[k] >= want[k] for k in want):
@@ -238,19 +238,19 @@ class Harness:
             st = self.status()
             last["problems"] = st["problems"]
             last["bulletins"] = [b["message"] for p in st["processors"] for b in p["bulletins"]][-5:]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             last["status"] = repr(exc)
         pytest.fail(f"flow did not drain within {timeout:.0f} s: {last}")
 
     def cleanup(self) -> None:
         try:
             deploy_flows.remove(self.cfg, self.instance)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"clean-up of {self.instance} failed: {exc}")
         delete_topic(self.cfg, self.topic)
         try:
             hdfs_client.delete(self.cfg, self.base, recursive=True)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 

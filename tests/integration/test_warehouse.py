@@ -16,8 +16,7 @@ import pytest
 from oracle.marts import MART_COLUMNS, compute_marts
 from oracle.sample_lake import write_sample_lake
 
-from iptv import db
-from iptv import warehouse as W
+from iptv import db, warehouse
 from iptv.config import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -49,9 +48,9 @@ def reference(lake, cfg):
 
 
 def _new_schema(cfg, suffix: str):
-    wh = W.Warehouse(cfg, schema=f"iptv_dw_test_{suffix}_{os.getpid()}")
+    wh = warehouse.Warehouse(cfg, schema=f"iptv_dw_test_{suffix}_{os.getpid()}")
     conn = db.connect(cfg, "loader")
-    W.apply_ddl(conn, wh)
+    warehouse.apply_ddl(conn, wh)
     return wh, conn
 
 
@@ -67,18 +66,21 @@ def loaded(postgres, lake):
     """A test schema with the DDL applied, the catalogs and every date loaded (in a shuffled order)."""
     root, _ = lake
     wh, conn = _new_schema(postgres, "wh")
-    W.apply_ddl(conn, wh)  # twice: idempotent
+    warehouse.apply_ddl(conn, wh)  # twice: idempotent
     cat = postgres.hdfs.paths.catalogs
-    W.load_dims(
+    warehouse.load_dims(
         conn,
         wh,
-        W.list_sources(postgres, cat + "/channels", root),
-        W.list_sources(postgres, cat + "/users", root),
+        warehouse.list_sources(postgres, cat + "/channels", root),
+        warehouse.list_sources(postgres, cat + "/users", root),
     )
     order = DATES[:]
     random.Random(7).shuffle(order)
     results = {
-        d: W.load_sessions(conn, wh, d, W.list_sources(postgres, W.session_dir(postgres, d), root)) for d in order
+        d: warehouse.load_sessions(
+            conn, wh, d, warehouse.list_sources(postgres, warehouse.session_dir(postgres, d), root)
+        )
+        for d in order
     }
     yield wh, conn, results
     _drop(wh, conn)
@@ -102,8 +104,8 @@ def snapshot(conn, wh) -> dict[str, list[tuple]]:
     """Every table's rows (load_rejects without loaded_at, the time of the load)."""
     out = {}
     with conn.cursor() as cur:
-        for t in W.TABLES:
-            cols = "dt, source_file, line_no, reason, raw_line" if t == W.REJECTS_TABLE else "*"
+        for t in warehouse.TABLES:
+            cols = "dt, source_file, line_no, reason, raw_line" if t == warehouse.REJECTS_TABLE else "*"
             cur.execute(f"SELECT {cols} FROM {wh.table(t)}")
             out[t] = sorted(cur.fetchall(), key=repr)
     conn.rollback()
@@ -155,7 +157,7 @@ def test_reload_changes_nothing(loaded, postgres, lake):
     root, _ = lake
     before = snapshot(conn, wh)
     for d in (DATES[1], DATES[0]):
-        W.load_sessions(conn, wh, d, W.list_sources(postgres, W.session_dir(postgres, d), root))
+        warehouse.load_sessions(conn, wh, d, warehouse.list_sources(postgres, warehouse.session_dir(postgres, d), root))
     assert snapshot(conn, wh) == before
 
 
@@ -221,8 +223,8 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
         "00000000000000000000000000000005,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,\n"  # no duration: derived
     )
     (part / "_SUCCESS").write_text("")  # not data
-    src = W.list_sources(postgres, W.session_dir(postgres, "2026-04-01"), tmp_path)
-    r = W.load_sessions(conn, wh, "2026-04-01", src)
+    src = warehouse.list_sources(postgres, warehouse.session_dir(postgres, "2026-04-01"), tmp_path)
+    r = warehouse.load_sessions(conn, wh, "2026-04-01", src)
     assert (r.rows_read, r.rows_loaded) == (6, 2)
     assert r.rejected == {"missing_field": 1, "other_date": 1, "negative_duration": 1, "duplicate": 1}
     assert "duplicate=1" in r.summary()
@@ -239,7 +241,7 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
     conn.rollback()
     # Reload 04-01 without the crossing session: 04-02 had nothing else, so its marts disappear.
     f.write_text("00000000000000000000000000000005,3,2,2026-04-01 08:00:00,2026-04-01 08:10:00,600\n")
-    r = W.load_sessions(conn, wh, "2026-04-01", src)
+    r = warehouse.load_sessions(conn, wh, "2026-04-01", src)
     assert r.mart_dates == [dt.date(2026, 4, 1), dt.date(2026, 4, 2)]
     with conn.cursor() as cur:
         for t in ("mart_daily", "mart_hourly", "mart_duration_hist", "mart_channel_daily"):
@@ -299,15 +301,15 @@ def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, 
     wh, conn = scratch
     root, files = lake
     cat = postgres.hdfs.paths.catalogs
-    W.load_dims(
+    warehouse.load_dims(
         conn,
         wh,
-        W.list_sources(postgres, cat + "/channels", root),
-        W.list_sources(postgres, cat + "/users", root),
+        warehouse.list_sources(postgres, cat + "/channels", root),
+        warehouse.list_sources(postgres, cat + "/users", root),
     )
     bad_root, part, good, lines = bad_lake
-    sources = W.list_sources(postgres, W.session_dir(postgres, DATES[0]), bad_root)
-    r = W.load_sessions(conn, wh, DATES[0], sources)
+    sources = warehouse.list_sources(postgres, warehouse.session_dir(postgres, DATES[0]), bad_root)
+    r = warehouse.load_sessions(conn, wh, DATES[0], sources)
     n_good = len(good.splitlines())
     by_reason = {}
     for _, _, why in lines:
@@ -336,12 +338,14 @@ def test_malformed_rows_are_rejected_and_the_valid_rows_load(scratch, postgres, 
 
     # Reloading the same files changes nothing (rejects replaced, not appended).
     before = snapshot(conn, wh)
-    r2 = W.load_sessions(conn, wh, DATES[0], sources)
+    r2 = warehouse.load_sessions(conn, wh, DATES[0], sources)
     assert (r2.rows_read, r2.rows_loaded, r2.rejected) == (r.rows_read, r.rows_loaded, r.rejected)
     assert snapshot(conn, wh) == before
     # Fixing the file clears the date's rejects.
     (part / "part-bad.csv").unlink()
-    r3 = W.load_sessions(conn, wh, DATES[0], W.list_sources(postgres, W.session_dir(postgres, DATES[0]), bad_root))
+    r3 = warehouse.load_sessions(
+        conn, wh, DATES[0], warehouse.list_sources(postgres, warehouse.session_dir(postgres, DATES[0]), bad_root)
+    )
     assert (r3.rows_read, r3.rows_loaded, r3.rejected) == (n_good, n_good, {})
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {wh.table('load_rejects')}")
@@ -366,7 +370,7 @@ def test_cli_reports_rejects_by_reason(scratch, postgres, bad_lake, capsys):
 def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path):
     """``python -m producer catalogs`` output (the catalogs contract of iptv.catalogs) loads into dim_user and
     dim_channel: right counts, every attribute, a name with a comma and quotes round-trips exactly."""
-    from producer import catalogs as P
+    from producer import catalogs as producer_catalogs
 
     out = tmp_path / "catalogs"
     proc = subprocess.run(
@@ -377,12 +381,12 @@ def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path)
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    users = P.read_csv(out / "users.csv")
-    channels = P.read_csv(out / "channels.csv")
-    assert len(users) == 40 and all(len(u) == len(P.USER_COLUMNS) for u in users)
+    users = producer_catalogs.read_csv(out / "users.csv")
+    channels = producer_catalogs.read_csv(out / "channels.csv")
+    assert len(users) == 40 and all(len(u) == len(producer_catalogs.USER_COLUMNS) for u in users)
     tricky = 'Иванов, Пётр "Петя" O\'Brien'
     users[6][1] = tricky  # through the producer's own writer: quoted, doubled quotes
-    P.write_csv(users, out / "users.csv")
+    producer_catalogs.write_csv(users, out / "users.csv")
     assert '"Иванов, Пётр ""Петя"" O\'Brien"' in (out / "users.csv").read_text(encoding="utf-8")
     (out / "channels").mkdir()
     (out / "users").mkdir()
@@ -390,8 +394,11 @@ def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path)
     (out / "users.csv").rename(out / "users" / "users.csv")
 
     wh, conn = scratch
-    res = W.load_dims(
-        conn, wh, [W.Source(str(out / "channels" / "channels.csv"))], [W.Source(str(out / "users" / "users.csv"))]
+    res = warehouse.load_dims(
+        conn,
+        wh,
+        [warehouse.Source(str(out / "channels" / "channels.csv"))],
+        [warehouse.Source(str(out / "users" / "users.csv"))],
     )
     assert (res.files, res.channels, res.users, res.skipped) == (2, len(channels), 40, 0)
     with conn.cursor() as cur:

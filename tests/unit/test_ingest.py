@@ -22,7 +22,7 @@ from iptv_sessions.flowfile_formats import parse_batch, render_output
 from iptv_sessions.ingestion import IngestState, OffsetRanges
 from iptv_sessions.schema_validation import default_schema_validator
 from iptv_sessions.session_pairer import PairerConfig, SessionPairer
-from iptv_sessions.state_store import JournalStore, StateStoreLocked
+from iptv_sessions.state_store import JournalStore, StateStoreLockedError
 
 pytestmark = pytest.mark.unit
 
@@ -408,7 +408,7 @@ def test_pair_processor_end_to_end_with_replay(fake_nifiapi, tmp_path):
     # a second processor on the same directory is refused while the first holds it
     other = mod.PairViewingEvents()
     other.identifier = "p-1"
-    with pytest.raises(StateStoreLocked, match="in use by another processor"):
+    with pytest.raises(StateStoreLockedError, match="in use by another processor"):
         other.onScheduled(ctx)
     proc.onStopped(ctx)
     restarted = mod.PairViewingEvents()  # NiFi restarted: a new object reads the stored state

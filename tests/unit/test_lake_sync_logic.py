@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from iptv import lake_sync as L
-from iptv import warehouse as W
+from iptv import lake_sync, warehouse
 from iptv.config import REPO_ROOT, Config
 from iptv.hive_tables import LAKE_TABLES, MART_TABLES, HiveTables
 from iptv.warehouse.sources import csv_records
@@ -21,31 +20,34 @@ def st(length: int, mtime: int, kind: str = "FILE") -> dict:
 
 
 def test_fingerprint_ignores_hidden_files_and_order():
-    a = L.fingerprint([("part-1.csv", st(10, 1)), ("part-2.csv", st(20, 2))])
-    b = L.fingerprint([("part-2.csv", st(20, 2)), ("_SUCCESS", st(0, 3)), ("part-1.csv", st(10, 1))])
+    a = lake_sync.fingerprint([("part-1.csv", st(10, 1)), ("part-2.csv", st(20, 2))])
+    b = lake_sync.fingerprint([("part-2.csv", st(20, 2)), ("_SUCCESS", st(0, 3)), ("part-1.csv", st(10, 1))])
     assert a == b and a.startswith("2:30:")
-    assert L.fingerprint([(".part-3.csv.tmp", st(5, 4)), ("part-1.csv", st(10, 1)), ("part-2.csv", st(20, 2))]) == a
+    assert (
+        lake_sync.fingerprint([(".part-3.csv.tmp", st(5, 4)), ("part-1.csv", st(10, 1)), ("part-2.csv", st(20, 2))])
+        == a
+    )
 
 
 def test_fingerprint_changes_with_files():
     base = [("part-1.csv", st(10, 1))]
-    fp = L.fingerprint(base)
-    assert L.fingerprint(base + [("part-2.csv", st(1, 2))]) != fp  # a new file
-    assert L.fingerprint([("part-1.csv", st(11, 1))]) != fp  # rewritten, other length
-    assert L.fingerprint([("part-1.csv", st(10, 9))]) != fp  # rewritten, same length
+    fp = lake_sync.fingerprint(base)
+    assert lake_sync.fingerprint(base + [("part-2.csv", st(1, 2))]) != fp  # a new file
+    assert lake_sync.fingerprint([("part-1.csv", st(11, 1))]) != fp  # rewritten, other length
+    assert lake_sync.fingerprint([("part-1.csv", st(10, 9))]) != fp  # rewritten, same length
 
 
 def test_empty_directory_counts_as_absent():
-    assert L.fingerprint([]) is None
-    assert L.fingerprint([("_SUCCESS", st(0, 1)), ("sub", st(0, 1, "DIRECTORY"))]) is None
+    assert lake_sync.fingerprint([]) is None
+    assert lake_sync.fingerprint([("_SUCCESS", st(0, 1)), ("sub", st(0, 1, "DIRECTORY"))]) is None
 
 
 def test_keys_round_trip():
-    key = L.partition_key("sessions", dt.date(2026, 3, 2))
+    key = lake_sync.partition_key("sessions", dt.date(2026, 3, 2))
     assert key == "sessions/dt=2026-03-02"
-    assert L.parse_key(key) == ("sessions", dt.date(2026, 3, 2))
-    assert L.parse_key("catalogs/users") == ("catalogs/users", None)
-    assert L.parse_key("sessions/dt=2026-13-40") == ("sessions/dt=2026-13-40", None)
+    assert lake_sync.parse_key(key) == ("sessions", dt.date(2026, 3, 2))
+    assert lake_sync.parse_key("catalogs/users") == ("catalogs/users", None)
+    assert lake_sync.parse_key("sessions/dt=2026-13-40") == ("sessions/dt=2026-13-40", None)
 
 
 def test_first_sync_changes_everything():
@@ -55,7 +57,7 @@ def test_first_sync_changes_everything():
         "raw_events/dt=2026-03-04": "c",
         "catalogs/users": "u",
     }
-    ch = L.detect_changes(current, {})
+    ch = lake_sync.detect_changes(current, {})
     assert ch.dates == [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)]
     assert ch.session_dates == [dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
     assert ch.catalogs
@@ -64,44 +66,44 @@ def test_first_sync_changes_everything():
 
 def test_no_change_is_falsy():
     current = {"sessions/dt=2026-03-02": "b", "catalogs/users": "u"}
-    ch = L.detect_changes(current, dict(current))
+    ch = lake_sync.detect_changes(current, dict(current))
     assert not ch and ch.dates == [] and not ch.catalogs
 
 
 def test_late_file_changes_only_its_date():
     state = {"sessions/dt=2026-03-02": "a", "sessions/dt=2026-03-03": "b", "quarantine/dt=2026-03-03": "q"}
     current = {**state, "sessions/dt=2026-03-02": "a2"}
-    ch = L.detect_changes(current, state)
+    ch = lake_sync.detect_changes(current, state)
     assert ch.dates == ch.session_dates == [dt.date(2026, 3, 2)]
     assert ch.keys_of(dt.date(2026, 3, 2)) == {"sessions/dt=2026-03-02": "a2"}
-    assert L.hive_dates(ch.session_dates) == [dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
+    assert lake_sync.hive_dates(ch.session_dates) == [dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
 
 
 def test_raw_or_quarantine_only_is_not_a_session_change():
     state = {"sessions/dt=2026-03-02": "a"}
-    ch = L.detect_changes({**state, "quarantine/dt=2026-03-05": "q"}, state)
+    ch = lake_sync.detect_changes({**state, "quarantine/dt=2026-03-05": "q"}, state)
     assert ch.dates == [dt.date(2026, 3, 5)] and ch.session_dates == []
 
 
 def test_removed_directory_is_a_change():
     state = {"sessions/dt=2026-03-02": "a", "sessions/dt=2026-03-03": "b"}
-    ch = L.detect_changes({"sessions/dt=2026-03-03": "b"}, state)
+    ch = lake_sync.detect_changes({"sessions/dt=2026-03-03": "b"}, state)
     assert ch.session_dates == [dt.date(2026, 3, 2)]
     assert ch.keys == {"sessions/dt=2026-03-02": None}
-    assert L.apply_keys(state, ch.keys) == {"sessions/dt=2026-03-03": "b"}
+    assert lake_sync.apply_keys(state, ch.keys) == {"sessions/dt=2026-03-03": "b"}
 
 
 def test_state_round_trip_json_and_string_map():
-    state = L.apply_keys({}, {"sessions/dt=2026-03-02": "1:10:abc", "catalogs/users": "1:5:def"})
+    state = lake_sync.apply_keys({}, {"sessions/dt=2026-03-02": "1:10:abc", "catalogs/users": "1:5:def"})
     assert json.loads(json.dumps(state)) == state
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in state.items())  # a NiFi state map
-    assert not L.detect_changes(dict(state), json.loads(json.dumps(state)))
-    assert L.synced_session_dates(state) == [dt.date(2026, 3, 2)]
+    assert not lake_sync.detect_changes(dict(state), json.loads(json.dumps(state)))
+    assert lake_sync.synced_session_dates(state) == [dt.date(2026, 3, 2)]
 
 
 def test_hive_dates_merges_neighbours():
     days = [dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 9)]
-    assert L.hive_dates(days) == [
+    assert lake_sync.hive_dates(days) == [
         dt.date(2026, 3, 2),
         dt.date(2026, 3, 3),
         dt.date(2026, 3, 4),
@@ -112,7 +114,7 @@ def test_hive_dates_merges_neighbours():
 
 def test_idle_sync_touches_no_engine():
     state = {"sessions/dt=2026-03-02": "a"}
-    res, new = L.sync(Config(), state, listing=dict(state))
+    res, new = lake_sync.sync(Config(), state, listing=dict(state))
     assert res.idle and new == state and "nothing changed" in res.summary()
 
 
@@ -120,9 +122,9 @@ def test_listing_failure_is_reported_not_raised(monkeypatch):
     def boom(files):
         raise ConnectionError("namenode down")
 
-    monkeypatch.setattr(L, "lake_listing", boom)
-    monkeypatch.setattr(L.LakeFiles, "from_config", classmethod(lambda cls, cfg: cls({})))
-    res, new = L.sync(Config(), {"k": "v"})
+    monkeypatch.setattr(lake_sync, "lake_listing", boom)
+    monkeypatch.setattr(lake_sync.LakeFiles, "from_config", classmethod(lambda cls, cfg: cls({})))
+    res, new = lake_sync.sync(Config(), {"k": "v"})
     assert new == {"k": "v"} and res.errors and "namenode down" in res.errors[0]
 
 
@@ -131,7 +133,7 @@ def test_mart_statement_overwrites_the_partition_of_the_same_named_mart():
     sql = tables.mart_statement("daily", dt.date(2026, 3, 2))
     assert sql.startswith("INSERT OVERWRITE TABLE `db1`.mart_daily PARTITION (dt = '2026-03-02')")
     assert "FROM `db1`.v_sessions" in sql and "dt >= '2026-03-01'" in sql and "{{" not in sql and "--" not in sql
-    assert set(MART_TABLES.values()) <= set(W.MART_TABLES)  # one name per mart in Hive and Greenplum
+    assert set(MART_TABLES.values()) <= set(warehouse.MART_TABLES)  # one name per mart in Hive and Greenplum
 
 
 def test_catalog_records_split_with_the_contract_width():
@@ -161,7 +163,7 @@ class _Prop:
     def __init__(self, value):
         self.value = value
 
-    def getValue(self):  # noqa: N802
+    def getValue(self):
         return self.value
 
 
@@ -174,7 +176,7 @@ class _StateMap:
     def __init__(self, data):
         self.data = data
 
-    def toMap(self):  # noqa: N802
+    def toMap(self):
         return dict(self.data)
 
 
@@ -183,10 +185,10 @@ class _StateManager:
         self.store: dict = {}
         self.saves = 0
 
-    def getState(self, scope):  # noqa: N802
+    def getState(self, scope):
         return _StateMap(self.store.get(scope, {}))
 
-    def setState(self, data, scope):  # noqa: N802
+    def setState(self, data, scope):
         self.store[scope] = dict(data)
         self.saves += 1
 
@@ -196,10 +198,10 @@ class _Context:
         self.props = props
         self.sm = _StateManager()
 
-    def getProperty(self, d):  # noqa: N802
+    def getProperty(self, d):
         return _Prop(self.props.get(d.name, d.default_value))
 
-    def getStateManager(self):  # noqa: N802
+    def getStateManager(self):
         return self.sm
 
 
@@ -242,11 +244,11 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
     def fake_sync(cfg, state, *, schema):
         calls.append((dict(state), schema))
         if state:
-            return L.SyncResult(), dict(state)  # idle
-        res = L.SyncResult(dates=["2026-03-02"], hive_dates=["2026-03-02", "2026-03-03"], rows_loaded=5)
+            return lake_sync.SyncResult(), dict(state)  # idle
+        res = lake_sync.SyncResult(dates=["2026-03-02"], hive_dates=["2026-03-02", "2026-03-03"], rows_loaded=5)
         return res, {"sessions/dt=2026-03-02": "1:10:abc"}
 
-    monkeypatch.setattr(L, "sync", fake_sync)
+    monkeypatch.setattr(lake_sync, "sync", fake_sync)
     ctx = _Context({"Config File": "config/local.yaml", "Warehouse Schema": "iptv_dw_x"})
     proc = processor_module.SyncWarehouse()
     out = proc.create(ctx)
@@ -261,7 +263,9 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
 
 
 def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
-    monkeypatch.setattr(L, "sync", lambda cfg, state, *, schema: (L.SyncResult(errors=["2026-03-02: boom"]), {}))
+    monkeypatch.setattr(
+        lake_sync, "sync", lambda cfg, state, *, schema: (lake_sync.SyncResult(errors=["2026-03-02: boom"]), {})
+    )
     out = processor_module.SyncWarehouse().create(_Context({}))
     assert out.relationship == "failure" and out.attributes["iptv.sync.errors"] == "1"
 
@@ -271,9 +275,11 @@ def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module,
 
     def fake_sync(cfg, state, *, schema):
         seen.append(dict(state))
-        return (L.SyncResult(), dict(state)) if state else (L.SyncResult(dates=["2026-03-02"]), {"k": "v"})
+        return (
+            (lake_sync.SyncResult(), dict(state)) if state else (lake_sync.SyncResult(dates=["2026-03-02"]), {"k": "v"})
+        )
 
-    monkeypatch.setattr(L, "sync", fake_sync)
+    monkeypatch.setattr(lake_sync, "sync", fake_sync)
     ctx = _Context({})
     broken = ctx.sm.setState
 

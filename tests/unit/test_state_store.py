@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from iptv_sessions import state_store
-from iptv_sessions.state_store import JournalStore, StateStoreError, StateStoreLocked
+from iptv_sessions.state_store import JournalStore, StateStoreError, StateStoreLockedError
 
 pytestmark = pytest.mark.unit
 
@@ -329,7 +329,7 @@ def test_clear_resets_the_state_and_keeps_the_lock(tmp_path):
         store.clear()
         assert (store.generation, store.snapshot_bytes, store.journal_bytes) == (0, 0, 0)
         assert names(tmp_path) == {"LOCK", "journal-0.log"}
-        with pytest.raises(StateStoreLocked):
+        with pytest.raises(StateStoreLockedError):
             JournalStore(tmp_path)
         store.append(rec(2))
     assert reopen(tmp_path) == (None, [rec(2)])
@@ -338,7 +338,7 @@ def test_clear_resets_the_state_and_keeps_the_lock(tmp_path):
 def test_second_store_on_the_same_directory_is_locked_out_until_close(tmp_path):
     first = JournalStore(tmp_path)
     first.load()
-    with pytest.raises(StateStoreLocked, match=rf"in use by another processor \(pid {os.getpid()}\)"):
+    with pytest.raises(StateStoreLockedError, match=rf"in use by another processor \(pid {os.getpid()}\)"):
         JournalStore(tmp_path)
     first.close()
     with JournalStore(tmp_path) as second:
@@ -382,7 +382,7 @@ def test_sigkill_during_appends_leaves_a_loadable_prefix(tmp_path):
                 break
             acknowledged = int(line)
         assert acknowledged >= 15, "child did not append"
-        with pytest.raises(StateStoreLocked, match=rf"pid {proc.pid}\)"):
+        with pytest.raises(StateStoreLockedError, match=rf"pid {proc.pid}\)"):
             JournalStore(tmp_path)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL

@@ -9,8 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from iptv import hive_tables, sql
-from iptv import warehouse as W
+from iptv import hive_tables, sql, warehouse
 from iptv.config import REPO_ROOT, Config, ConfigError, with_overrides
 from iptv.sql import Ident, Raw
 
@@ -106,12 +105,12 @@ def test_every_file_uses_the_one_convention():
 
 def test_every_greenplum_file_renders_on_both_dialects():
     day = dt.date(2026, 3, 2)
-    for path in sorted(W.SQL_DIR.rglob("*.sql")):
+    for path in sorted(warehouse.SQL_DIR.rglob("*.sql")):
         if path in NOT_RENDERED:
             continue
-        for dialect in W.DIALECTS:
-            wh = W.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
-            out = wh.sql(str(path.relative_to(W.SQL_DIR)), dt=day, table=Ident("stg_x"))
+        for dialect in warehouse.DIALECTS:
+            wh = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
+            out = wh.sql(str(path.relative_to(warehouse.SQL_DIR)), dt=day, table=Ident("stg_x"))
             assert "@greenplum" not in out and "{{" not in out and "--" not in out, path
 
 
@@ -127,8 +126,8 @@ def test_every_hive_file_renders(cfg):
 
 
 def test_ddl_per_dialect():
-    gp = W.Warehouse(CFG).sql("ddl.sql")
-    pg = W.Warehouse(with_overrides(CFG, {"postgres.dialect": "postgres"})).sql("ddl.sql")
+    gp = warehouse.Warehouse(CFG).sql("ddl.sql")
+    pg = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": "postgres"})).sql("ddl.sql")
     assert "DISTRIBUTED" not in pg and "appendoptimized" not in pg
     assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == 9  # 8 + load_rejects
     fact = re.search(r'CREATE TABLE IF NOT EXISTS "iptv_dw"\.fact_session .*?;', gp, re.DOTALL).group(0)
@@ -137,7 +136,7 @@ def test_ddl_per_dialect():
 
 
 def test_identifiers_and_schema():
-    wh = W.Warehouse(CFG, schema="iptv_dw_test")
+    wh = warehouse.Warehouse(CFG, schema="iptv_dw_test")
     sql_text = wh.sql("grants.sql")
     assert 'GRANT SELECT ON ALL TABLES IN SCHEMA "iptv_dw_test" TO "iptv_reader"' in sql_text
     assert "iptv_dw " not in sql_text and '"iptv_dw"' not in sql_text
@@ -147,12 +146,12 @@ def test_identifiers_and_schema():
         'COPY "stg_user" FROM STDIN WITH (FORMAT csv)'
     )
     with pytest.raises(ValueError):
-        W.Warehouse(CFG, schema="bad; name")
+        warehouse.Warehouse(CFG, schema="bad; name")
 
 
 def test_unknown_dialect_is_a_config_error():
     with pytest.raises(ConfigError):
-        W.Warehouse(with_overrides(CFG, {"postgres.dialect": "oracle"}))
+        warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": "oracle"}))
 
 
 # ------------------------------------------------------------------------------------------ Hive files

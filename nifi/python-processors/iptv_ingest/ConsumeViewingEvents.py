@@ -114,14 +114,14 @@ class ConsumeViewingEvents(FlowFileSource):
         self.left = time.monotonic()  # when create() last returned a batch
         self.settings: dict = {}
 
-    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+    def getPropertyDescriptors(self):
         return self.PROPERTIES
 
-    def getRelationships(self):  # noqa: N802
+    def getRelationships(self):
         return [Relationship(REL_SUCCESS, "Batches of Kafka messages, and empty tick FlowFiles.")]
 
     # ------------------------------------------------------------------ lifecycle
-    def onScheduled(self, context) -> None:  # noqa: N802
+    def onScheduled(self, context) -> None:
         from confluent_kafka import Consumer  # only inside the venv NiFi builds
 
         self.topic = context.getProperty(self.TOPIC).getValue()
@@ -152,7 +152,7 @@ class ConsumeViewingEvents(FlowFileSource):
         self.pending = PendingCommits()
         self.last_emit = time.monotonic()
 
-    def onStopped(self, context) -> None:  # noqa: N802
+    def onStopped(self, context) -> None:
         # Every batch emitted so far belongs to a committed NiFi session: commit its offsets, then leave.
         try:
             self._commit_pending()
@@ -222,6 +222,6 @@ class ConsumeViewingEvents(FlowFileSource):
 
 
 def _bytes_unit():
-    from nifiapi.properties import DataUnit  # noqa: PLC0415
+    from nifiapi.properties import DataUnit
 
     return DataUnit.B

@@ -91,16 +91,16 @@ class PutHdfsPartitioned(FlowFileTransform):
         self.bases: dict[str, str] = {}
         self.pause = 2.0
 
-    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+    def getPropertyDescriptors(self):
         return self.PROPERTIES
 
-    def getRelationships(self):  # noqa: N802
+    def getRelationships(self):
         return [
             Relationship(REL_SUCCESS, "Written to HDFS."),
             Relationship(REL_RETRY, "Could not be written (yet); loop it back to this processor."),
         ]
 
-    def onScheduled(self, context) -> None:  # noqa: N802
+    def onScheduled(self, context) -> None:
         timeout = float(context.getProperty(self.TIMEOUT).asTimePeriod(TimeUnit.MILLISECONDS)) / 1000.0
         self.fs = WebHdfs(
             context.getProperty(self.WEBHDFS_URL).getValue(),

@@ -84,7 +84,7 @@ class WebHdfs:
     contract tests (tests/integration/test_hdfs.py)."""
 
     def __init__(self, url: str, user: str, timeout: float = 30.0, session=None) -> None:
-        import requests  # noqa: PLC0415 - only inside the processor's venv / the project venv
+        import requests
 
         self.base = url.rstrip("/") + "/webhdfs/v1"
         self.user = user

@@ -133,10 +133,10 @@ class PairViewingEvents(FlowFileTransform):
         self._failures = ingestion.FailedAttempts()
         self.clock = time.time  # replaceable in tests
 
-    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+    def getPropertyDescriptors(self):
         return self.PROPERTIES
 
-    def getRelationships(self):  # noqa: N802
+    def getRelationships(self):
         return [
             Relationship(
                 REL_SUCCESS,
@@ -144,12 +144,12 @@ class PairViewingEvents(FlowFileTransform):
             )
         ]
 
-    def onScheduled(self, context) -> None:  # noqa: N802
+    def onScheduled(self, context) -> None:
         self._settings = self._read_settings(context)
         self._close_store()
         self._open_state(context)
 
-    def onStopped(self, context) -> None:  # noqa: N802
+    def onStopped(self, context) -> None:
         self._close_store()
 
     def _close_store(self) -> None:

@@ -24,7 +24,7 @@ def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None
     if not schema_path:
         return None
     try:
-        import jsonschema  # noqa: PLC0415 - optional dependency
+        import jsonschema
     except ImportError:
         return None
     with open(schema_path, encoding="utf-8") as fh:
@@ -72,7 +72,7 @@ def _compile_fast_validator(schema: dict) -> Callable[[Any], bool] | None:
     """A compiled is-valid check (``fastjsonschema``, ~50x faster than jsonschema's iter_errors) when the package is
     importable and the schema only uses keywords that mean the same in draft-07; else None."""
     try:
-        import fastjsonschema  # noqa: PLC0415 - optional accelerator
+        import fastjsonschema
     except ImportError:
         return None
     if not _schema_keywords(schema) <= _DRAFT7_SAFE_KEYWORDS:

@@ -35,7 +35,7 @@ import errno
 import fcntl
 import logging
 import os
-import pickle  # noqa: S403 - see the trust note below
+import pickle
 import re
 import struct
 import zlib
@@ -83,7 +83,7 @@ class StateStoreError(RuntimeError):
     """The state directory cannot be used as is (corrupt snapshot, foreign or future file format, misuse)."""
 
 
-class StateStoreLocked(StateStoreError):
+class StateStoreLockedError(StateStoreError):
     """The state directory is held by another live process or another store object."""
 
 
@@ -306,7 +306,7 @@ class JournalStore:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise StateStoreLocked(
+                raise StateStoreLockedError(
                     f"state directory {self.directory} is in use by another processor (pid {holder})"
                 ) from None
             raise

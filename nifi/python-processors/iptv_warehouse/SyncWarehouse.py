@@ -90,16 +90,16 @@ class SyncWarehouse(FlowFileSource):
         self.schema = "iptv_dw"
         self.unsaved: dict[str, str] | None = None
 
-    def getPropertyDescriptors(self):  # noqa: N802 - NiFi's API name
+    def getPropertyDescriptors(self):
         return self.PROPERTIES
 
-    def getRelationships(self):  # noqa: N802
+    def getRelationships(self):
         return [
             Relationship(REL_SUCCESS, "JSON summary of a run that synced something."),
             Relationship(REL_FAILURE, "JSON summary of a run where some date failed (it is retried next run)."),
         ]
 
-    def onScheduled(self, context) -> None:  # noqa: N802
+    def onScheduled(self, context) -> None:
         root = Path(context.getProperty(self.PROJECT_ROOT).getValue() or DEFAULT_ROOT)
         # NiFi's Python bridge runs this processor in a virtualenv of its own, built from the processor's declared
         # dependencies, where the project is not installed: the iptv package can only come from the checkout.
