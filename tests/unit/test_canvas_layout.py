@@ -106,7 +106,7 @@ def test_every_label_of_the_flows_shows_real_values(flow):
     text = "\n".join(lb["label"] for lb in labels)
     if flow == "ingestion":
         assert cfg["kafka"]["topics"]["viewing_events"]["name"] in text
-        for path in ("raw_events", "sessions", "quarantine"):
+        for path in ("viewing_events", "sessions", "quarantine"):
             assert cfg["hdfs"]["paths"][path] in text
     else:
         assert params["iptv.config.file"] in text and params["warehouse.schema"] in text
