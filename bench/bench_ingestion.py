@@ -7,7 +7,7 @@
 Fills a fresh 3-partition topic with one simulated day (no faults), runs ConsumerPerformance on it (rate without
 JVM start-up, as the tool reports it), then deploys a bench instance of the flow (iptv.nifi.deploy, own
 topic/group/HDFS base) stopped, waits until its processors are valid, starts it and times until every event is
-in HDFS raw (bytes landed = bytes of the distinct events) and the sessions have landed. Prints both rates and
+in HDFS viewing_events (bytes landed = bytes of the distinct events) and the sessions have landed. Prints both rates and
 their ratio; writes bench/results/bench_ingestion.json. Needs Kafka, HDFS and NiFi up (`make up`).
 
 It also measures the flow's first stage alone, the ceiling of any pairer: a second instance with only
@@ -30,6 +30,7 @@ from pathlib import Path
 
 from iptv import hdfs_client
 from iptv.config import Config, load_config
+from iptv.datasets import VIEWING_EVENTS
 from iptv.kafka_admin import admin_client
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi.flows import parameters_from_config
@@ -70,6 +71,7 @@ def raw_expectation(cfg: Config, topic: str) -> tuple[int, int]:
     )
     c.assign([TopicPartition(topic, p, 0) for p in range(3)])
     n = size = 0
+    columns = VIEWING_EVENTS.column_names
     eof: set[int] = set()
     while len(eof) < 3:
         for m in c.consume(10000, timeout=1.0):
@@ -78,7 +80,7 @@ def raw_expectation(cfg: Config, topic: str) -> tuple[int, int]:
                 continue
             e = json.loads(m.value())
             n += 1
-            size += len(f"{e['session_id']},{e['user_id']},{e['channel_id']},{e['timer']},{e['status']}\n")
+            size += len(",".join(str(e[k]) for k in columns) + "\n")
     c.close()
     return n, size
 
@@ -122,7 +124,7 @@ def deploy_stopped(cfg: Config, topic: str, instance: str, base: str, extra: dic
     (process group id, its parameters)."""
     overrides = {
         "kafka.topic": topic,
-        "hdfs.raw.events.path": f"{base}/raw",
+        "hdfs.viewing.events.path": f"{base}/viewing_events",
         "hdfs.sessions.path": f"{base}/sessions",
         "hdfs.quarantine.path": f"{base}/quarantine",
         "batch.max.wait": "1 sec",
@@ -171,7 +173,7 @@ def run_flow(
     try:
         timing = time_until(
             lambda: nipyapi.canvas.schedule_process_group(pg_id, True),
-            lambda: landed_bytes(cfg, f"{base}/raw"),
+            lambda: landed_bytes(cfg, f"{base}/viewing_events"),
             expected_bytes,
             timeout,
             every=0.2,

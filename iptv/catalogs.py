@@ -1,4 +1,5 @@
-"""The catalogs data contract: the columns of ``catalogs/channels/`` and ``catalogs/users/``, defined once.
+"""The catalogs data contract: the columns of ``catalogs/channels/`` and ``catalogs/users/``, as the dataset
+definition (``schemas/datasets.json``, :mod:`iptv.datasets`: datasets ``channels`` and ``users``) gives them.
 
 The producer (``producer/catalogs.py``) writes these columns in this order, as headerless RFC 4180 CSV (quoted
 only when needed, doubled quotes); Hive (``hive/create_tables.sql``, tables ``channels`` and ``users``), the
@@ -14,10 +15,12 @@ attributes (a value that does not parse becomes NULL; the row still loads).
 
 from __future__ import annotations
 
+from iptv.datasets import CATALOGS, CHANNELS, DATASETS, USERS
+
 #: channels.csv: channel id, name, share of watch time (%), share of viewers (%) -- from the rating table.
-CHANNEL_COLUMNS: tuple[str, ...] = ("channel_id", "channel_name", "watch_time_share_pct", "viewer_share_pct")
+CHANNEL_COLUMNS: tuple[str, ...] = CHANNELS.column_names
 #: users.csv: subscriber id (1..N, the simulated user ids), full name, gender M/F, birth date, city, signup date
 #: (dates YYYY-MM-DD).
-USER_COLUMNS: tuple[str, ...] = ("user_id", "full_name", "gender", "birth_date", "city", "signup_date")
+USER_COLUMNS: tuple[str, ...] = USERS.column_names
 
-CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {"channels": CHANNEL_COLUMNS, "users": USER_COLUMNS}
+CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {name: DATASETS[name].column_names for name in CATALOGS}

@@ -94,7 +94,7 @@ class KafkaConfig(InstalledServiceConfig):
 class HdfsPaths:
     """``hdfs.paths``: the lake's directories."""
 
-    raw_events: str = "/data/iptv/raw/viewing_events"
+    viewing_events: str = "/data/iptv/raw/viewing_events"
     sessions: str = "/data/iptv/sessions"
     quarantine: str = "/data/iptv/quarantine"
     catalogs: str = "/data/iptv/catalogs"

@@ -7,6 +7,8 @@ values (:meth:`HiveTables.values`, rendered by :mod:`iptv.sql`):
 
 - ``database``: the database, an identifier;
 - ``<table>_location`` for viewing_events, sessions, quarantine, channels, users: its directory, a literal;
+- ``<table>_columns`` for the same tables: its column list from the dataset definition (:mod:`iptv.datasets`),
+  a :class:`~iptv.sql.Raw` fragment ``name TYPE, ...``, so that no .sql file spells a dataset's columns;
 - with a date: ``dt`` and ``min_dt`` = dt - 1 day (the earliest start date of a session that may still run into
   dt; sessions last under 6 h), and ``<table>_partition``, the dt= directory of each partitioned table.
 
@@ -23,21 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from iptv.config import REPO_ROOT, Config
-from iptv.sql import Ident, file_statements
+from iptv.datasets import DATASETS, PARTITIONED
+from iptv.sql import Ident, Raw, file_statements
 
 HIVE_DIR = REPO_ROOT / "hive"
 #: The per-date marts: hive/marts/<name>.sql writes table mart_<name> (as greenplum/marts/<name>.sql does).
 MARTS = ("daily", "channel_daily", "hourly", "duration_hist")
 MART_TABLES = {name: f"mart_{name}" for name in MARTS}
-#: Tables over the lake, and the config hdfs.paths directory each reads.
-LAKE_TABLES = {
-    "viewing_events": "raw_events",
-    "sessions": "sessions",
-    "quarantine": "quarantine",
-    "channels": "catalogs",
-    "users": "catalogs",
-}
-PARTITIONED = ("viewing_events", "sessions", "quarantine")
+#: Tables over the lake: one per dataset, under its name (PARTITIONED: those with dt= partitions).
+LAKE_TABLES = tuple(DATASETS)
 #: hive/*.sql files that create the database's objects, in order (idempotent).
 SETUP_FILES = ("create_tables.sql", "views.sql", "marts/tables.sql")
 LOOKBACK_DAYS = 1
@@ -58,15 +54,14 @@ class HiveTables:
     def from_config(cls, cfg: Config) -> HiveTables:
         base = cfg.hdfs.default_fs.rstrip("/")
         paths = cfg.hdfs.paths.as_dict()
-        locations = {table: base + paths[key].rstrip("/") for table, key in LAKE_TABLES.items()}
-        locations["channels"] += "/channels"
-        locations["users"] += "/users"
+        locations = {table: base + DATASETS[table].directory(paths) for table in LAKE_TABLES}
         return cls(cfg.hive.database, locations)
 
     def values(self, day: str | dt.date | None = None, lookback_days: int = LOOKBACK_DAYS) -> dict[str, Any]:
         """The placeholder values of the hive/*.sql files (see the module doc); the date ones only with ``day``."""
         out: dict[str, Any] = {"database": Ident(self.database)}
         out.update({f"{table}_location": uri for table, uri in self.locations.items()})
+        out.update(column_values())
         if day is not None:
             d = _day(day)
             out["dt"] = d
@@ -96,6 +91,12 @@ class HiveTables:
         """Recompute the partition ``day`` of each mart of ``marts`` (INSERT OVERWRITE)."""
         for mart in marts:
             cursor.execute(self.mart_statement(mart, day))
+
+
+def column_values() -> dict[str, Raw]:
+    """``<table>_columns`` of every table over the lake: its Hive column list
+    (:meth:`iptv.datasets.Dataset.hive_columns`)."""
+    return {f"{table}_columns": Raw(DATASETS[table].hive_columns()) for table in LAKE_TABLES}
 
 
 def _run(cursor: Any, statements: Iterable[str]) -> None:

@@ -1,8 +1,8 @@
 """The sync state of the lake and what changed in it: pure logic of :mod:`iptv.lake_sync` (stdlib only).
 
 The *sync state* is a flat ``{key: fingerprint}`` dict of strings (JSON-able and a valid NiFi state map) where a
-key is ``<kind>/dt=<date>`` (kind = sessions, raw_events, quarantine: the config ``hdfs.paths`` keys of the
-partitioned directories) or ``catalogs/<name>``, and a fingerprint is a hash of the names, lengths and
+key is ``<kind>/dt=<date>`` (kind = viewing_events, sessions, quarantine: the partitioned datasets of
+:mod:`iptv.datasets`) or ``catalogs/<name>``, and a fingerprint is a hash of the names, lengths and
 modification times of the visible data files of that directory (from one WebHDFS LISTSTATUS per directory).
 A date is *changed* when one of its directories has a fingerprint other than the synced one.
 """
@@ -16,9 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Partitioned lake directories (config hdfs.paths keys) whose dt= subdirectories are watched.
-KINDS = ("sessions", "raw_events", "quarantine")
-CATALOGS = ("channels", "users")
+from iptv import datasets
+
+#: Partitioned datasets whose dt= directories are watched, and the catalogs (catalogs/<name> keys).
+KINDS = datasets.PARTITIONED
+CATALOGS = datasets.CATALOGS
 
 DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
@@ -64,6 +66,9 @@ class Changes:
     session_dates: list[dt.date] = field(default_factory=list)  # dates whose sessions changed, sorted
     catalogs: bool = False
     keys: dict[str, str | None] = field(default_factory=dict)  # changed key -> new fingerprint (None: removed)
+    #: Keys of the state that name no directory of the lake (neither a dataset's dt= nor a catalog, e.g. of a
+    #: dataset since renamed): nothing to sync, to be dropped from the state.
+    stale: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -80,8 +85,11 @@ def detect_changes(current: Mapping[str, str], state: Mapping[str, str]) -> Chan
         new, old = current.get(key), state.get(key)
         if new == old:
             continue
-        ch.keys[key] = new
         kind, day = parse_key(key)
+        if day is None and new is None and not kind.startswith("catalogs/"):
+            ch.stale.append(key)
+            continue
+        ch.keys[key] = new
         if day is None:
             if kind.startswith("catalogs/"):
                 ch.catalogs = True

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from iptv.config import Config
+from iptv.datasets import DATASETS
 from iptv.hive_tables import HiveTables
 from iptv.lake_state import (
     CATALOGS,
@@ -80,8 +81,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def lake_listing(files: LakeFiles) -> dict[str, str]:
-    """The current ``{key: fingerprint}`` of the lake: every non-empty dt= directory of sessions, raw events and
-    quarantine, and the catalog directories (WebHDFS LISTSTATUS, one call per directory)."""
+    """The current ``{key: fingerprint}`` of the lake: every non-empty dt= directory of viewing_events, sessions
+    and quarantine, and the catalog directories (WebHDFS LISTSTATUS, one call per directory)."""
     from iptv.hdfs_client import HdfsError
 
     client = files.client
@@ -96,7 +97,7 @@ def lake_listing(files: LakeFiles) -> dict[str, str]:
             raise
 
     for kind in KINDS:
-        base = files.paths[kind].rstrip("/")
+        base = DATASETS[kind].directory(files.paths)
         for name, st in listing(base) or []:
             m = DT_DIR.match(name)
             if st.get("type") != "DIRECTORY" or not m:
@@ -270,6 +271,8 @@ def sync(
         res.seconds = time.monotonic() - t0
         return res, state
     ch = detect_changes(current, state)
+    if ch.stale:
+        state = apply_keys(state, dict.fromkeys(ch.stale))
     if not ch:
         res.seconds = time.monotonic() - t0
         return res, state

@@ -15,6 +15,8 @@ from typing import Any
 
 from iptv import hdfs_client, hive_client
 from iptv.config import REPO_ROOT, Config
+from iptv.datasets import VIEWING_EVENTS
+from iptv.hive_tables import column_values
 from iptv.kafka_admin import admin_client
 from iptv.sql import Ident
 
@@ -96,9 +98,8 @@ def run_check(cfg: Config, sessions: int = 5, timeout: float = 60.0) -> CheckRes
         consumer.close()
         log.info("kafka: %d/%d events consumed back from %s", len(received), len(events), topic)
 
-        csv_lines = [
-            f"{e['session_id']},{e['user_id']},{e['channel_id']},{e['timer']},{e['status']}\n" for e in received
-        ]
+        columns = VIEWING_EVENTS.column_names
+        csv_lines = [",".join(str(e[c]) for c in columns) + "\n" for e in received]
         hdfs_path = f"{hdfs_dir}/events.csv"
         hdfs_client.write_text(cfg, hdfs_path, "".join(csv_lines), overwrite=True)
         log.info("hdfs: %d lines written to %s", len(csv_lines), hdfs_path)
@@ -109,6 +110,7 @@ def run_check(cfg: Config, sessions: int = 5, timeout: float = 60.0) -> CheckRes
                 conn.cursor(),
                 CHECK_SQL,
                 {
+                    **column_values(),
                     "database": Ident(cfg.hive.database),
                     "table": Ident(table),
                     "location": cfg.hdfs.default_fs.rstrip("/") + hdfs_dir,

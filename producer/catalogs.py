@@ -20,15 +20,23 @@ from typing import Any
 import numpy as np
 from faker import Faker
 
-# The column contract (CHANNEL_COLUMNS, USER_COLUMNS) is defined once, in iptv.catalogs.
-from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS  # noqa: F401
+# The column contract (CHANNEL_COLUMNS, USER_COLUMNS): datasets channels and users of schemas/datasets.json.
+from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS
 from producer.reference import Rating, load_rating
+
+
+def _ordered(record: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    """A record's values in the column order of the catalogs contract."""
+    return tuple(record[c] for c in columns)
 
 
 def channel_rows(rating: Rating | None = None) -> list[tuple[Any, ...]]:
     rating = rating or load_rating()
     return [
-        (int(c), n, f"{w:g}", f"{v:g}")
+        _ordered(
+            {"channel_id": int(c), "channel_name": n, "watch_time_share_pct": f"{w:g}", "viewer_share_pct": f"{v:g}"},
+            CHANNEL_COLUMNS,
+        )
         for c, n, w, v in zip(rating.channel_id, rating.name, rating.watch_pct, rating.viewer_pct, strict=True)
     ]
 
@@ -50,16 +58,15 @@ def user_rows(n_users: int = 10_000, seed: int = 0, today: dt.date | None = None
             name = f"{fake.last_name_male()} {fake.first_name_male()} {fake.middle_name_male()}"
         else:
             name = f"{fake.last_name_female()} {fake.first_name_female()} {fake.middle_name_female()}"
-        rows.append(
-            (
-                i + 1,
-                name,
-                "M" if male[i] else "F",
-                dt.date.fromordinal(int(births[i])).isoformat(),
-                fake.city_name(),
-                dt.date.fromordinal(int(signups[i])).isoformat(),
-            )
-        )
+        record = {
+            "user_id": i + 1,
+            "full_name": name,
+            "gender": "M" if male[i] else "F",
+            "birth_date": dt.date.fromordinal(int(births[i])).isoformat(),
+            "city": fake.city_name(),
+            "signup_date": dt.date.fromordinal(int(signups[i])).isoformat(),
+        }
+        rows.append(_ordered(record, USER_COLUMNS))
     return rows
 
 

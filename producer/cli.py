@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, send],
         help="the N days before --date, to Kafka or to HDFS files by date",
         description="Simulate the --days days before --date and send them as fast as possible to Kafka (--to kafka) "
-        "or write headerless CSV files to HDFS under hdfs.paths.raw_events/dt=YYYY-MM-DD/ (--to hdfs; the date a "
+        "or write headerless CSV files to HDFS under hdfs.paths.viewing_events/dt=YYYY-MM-DD/ (--to hdfs; the date a "
         "message falls on is its send time).",
     )
     back.add_argument("--days", type=_positive, default=7, help="number of days (default 7)")
@@ -359,7 +359,7 @@ def _backfill_hdfs(
     plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: Config, name: str, what: str
 ) -> int:
     hdfs = ProjectHdfs(cfg)
-    root = cfg.hdfs.paths.raw_events.rstrip("/")
+    root = cfg.hdfs.paths.viewing_events.rstrip("/")
     t0 = time.monotonic()
     by_day: dict[int, list[str]] = {}
     for t, _key, value in plan.messages():

@@ -9,6 +9,7 @@ them lazily in send order: by send time (= event time unless a fault moved it), 
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from iptv.config import REPO_ROOT
+from iptv.datasets import SESSIONS, VIEWING_EVENTS
 from producer.model import Sessions
 
 SCHEMA_PATH = REPO_ROOT / "schemas" / "viewing_event.schema.json"
@@ -46,6 +48,11 @@ def format_time(epoch: int) -> str:
 def render(fmt: str, session_id: str, user_id: int, channel_id: int, timer: str, status: str) -> str:
     """One message value: a JSON object (Kafka) or a headerless CSV line without newline (HDFS files)."""
     return (_JSON if fmt == "json" else _CSV) % (session_id, user_id, channel_id, timer, status)
+
+
+# render() writes its parameters in their order: they must be the columns of dataset viewing_events.
+if tuple(inspect.signature(render).parameters)[1:] != VIEWING_EVENTS.column_names:
+    raise ImportError(f"producer.events.render does not take the columns {VIEWING_EVENTS.column_names} in order")
 
 
 class Plan:
@@ -161,7 +168,8 @@ class Plan:
         return out
 
 
-TRUTH_HEADER = ["session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s"]
+#: The truth file's header: the columns of dataset sessions (schemas/datasets.json), which its rows follow.
+TRUTH_HEADER = list(SESSIONS.column_names)
 
 
 def write_truth(sessions: Sessions, path: str | Path) -> int:
@@ -174,16 +182,15 @@ def write_truth(sessions: Sessions, path: str | Path) -> int:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(TRUTH_HEADER)
         for k, i in enumerate(order.tolist()):
-            w.writerow(
-                [
-                    sessions.session_id[i],
-                    int(sessions.user_id[i]),
-                    int(sessions.channel_id[i]),
-                    starts[k],
-                    ends[k],
-                    int(sessions.end[i] - sessions.start[i]),
-                ]
-            )
+            row = {
+                "session_id": sessions.session_id[i],
+                "user_id": int(sessions.user_id[i]),
+                "channel_id": int(sessions.channel_id[i]),
+                "time_start": starts[k],
+                "time_end": ends[k],
+                "duration_s": int(sessions.end[i] - sessions.start[i]),
+            }
+            w.writerow([row[c] for c in TRUTH_HEADER])
     return len(order)
 
 

@@ -137,7 +137,7 @@ def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
         "event.schema.file": str(SCHEMA_FILE) if local_nifi and SCHEMA_FILE.exists() else "",
         "hdfs.webhdfs.url": h.webhdfs_url,
         "hdfs.user": h.user,
-        "hdfs.raw.events.path": h.paths.raw_events,
+        "hdfs.viewing.events.path": h.paths.viewing_events,
         "hdfs.sessions.path": h.paths.sessions,
         "hdfs.quarantine.path": h.paths.quarantine,
         "hdfs.timeout": ing.hdfs_timeout,

@@ -6,7 +6,9 @@ file gets these values, and the caller adds its own (``dt``, ``table``):
 
 - ``schema``: the schema, an identifier (``{{ schema }}.fact_session``); ``schema_name``: the same as a literal;
 - ``reader_user``, ``loader_user``: the roles of ``postgres.reader_user`` / ``postgres.loader_user``,
-  identifiers.
+  identifiers;
+- ``<dataset>_staging_columns``: one TEXT column per column of a dataset's files, from the dataset definition
+  (:meth:`iptv.datasets.Dataset.staging_columns`), for the staging tables of ``load/``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import re
 from typing import Any
 
 from iptv.config import REPO_ROOT, Config, ConfigError
-from iptv.sql import Ident, render_file
+from iptv.datasets import DATASETS
+from iptv.sql import Ident, Raw, render_file
 
 SQL_DIR = REPO_ROOT / "greenplum"
 DEFAULT_SCHEMA = "iptv_dw"
@@ -57,6 +60,7 @@ class Warehouse:
     def values(self, **more: Any) -> dict[str, Any]:
         """The placeholder values of every greenplum/*.sql file, plus ``more``."""
         out: dict[str, Any] = {"schema": Ident(self.schema), "schema_name": self.schema}
+        out.update({f"{name}_staging_columns": Raw(ds.staging_columns()) for name, ds in DATASETS.items()})
         for key, role in self.roles.items():
             out[key] = Ident(role)
         return {**out, **more}

@@ -1,10 +1,10 @@
 """The loader's input files: where they are (HDFS or a local mirror of its layout), how they are read, and how
 their text is split into CSV records.
 
-:class:`LakeFiles` takes the layout from config ``hdfs.paths`` once, with one WebHDFS client
-(:mod:`iptv.hdfs_client`) or a local directory holding the same layout
-(``<local_root>/data/iptv/sessions/dt=YYYY-MM-DD/*.csv``); each :class:`Source` it lists carries what it needs
-to be read, so the loads need no configuration.
+:class:`LakeFiles` takes the layout from config ``hdfs.paths`` once (each dataset's directory as
+:mod:`iptv.datasets` defines it), with one WebHDFS client (:mod:`iptv.hdfs_client`) or a local directory
+holding the same layout (``<local_root>/data/iptv/sessions/dt=YYYY-MM-DD/*.csv``); each :class:`Source` it
+lists carries what it needs to be read, so the loads need no configuration.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from iptv.config import Config
+from iptv.datasets import SESSIONS, dataset
 
 
 class LoadError(RuntimeError):
@@ -88,10 +89,10 @@ class LakeFiles:
         return cls(cfg.hdfs.paths.as_dict(), client=hdfs_client.client(cfg))
 
     def session_dir(self, day: str | dt.date) -> str:
-        return f"{self.paths['sessions'].rstrip('/')}/dt={as_date(day).isoformat()}"
+        return f"{SESSIONS.directory(self.paths)}/{SESSIONS.partition_column}={as_date(day).isoformat()}"
 
     def catalog_dir(self, name: str) -> str:
-        return f"{self.paths['catalogs'].rstrip('/')}/{name}"
+        return dataset(name).directory(self.paths)
 
     def sources(self, directory: str) -> list[Source]:
         """The data files of ``directory`` (an HDFS path as in hdfs.paths). LoadError if it does not exist."""

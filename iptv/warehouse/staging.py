@@ -13,17 +13,20 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS
+from iptv.datasets import CHANNELS, SESSIONS, USERS
 from iptv.sql import Ident
 from iptv.warehouse.schema import Warehouse
 from iptv.warehouse.sources import Source, csv_records
 
 log = logging.getLogger(__name__)
 
-#: Fields of a sessions record (the data contract of ``sessions/dt=<date>/``).
-SESSION_FIELDS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
+#: Fields of a sessions record (dataset ``sessions`` of schemas/datasets.json, files ``sessions/dt=<date>/``).
+SESSION_FIELDS = SESSIONS.column_names
 #: Catalog staging tables (greenplum/load/dims.sql) and the number of fields of their records.
-CATALOG_STAGING = {"channels": ("stg_channel", len(CHANNEL_COLUMNS)), "users": ("stg_user", len(USER_COLUMNS))}
+CATALOG_STAGING = {
+    CHANNELS.name: ("stg_channel", len(CHANNELS.columns)),
+    USERS.name: ("stg_user", len(USERS.columns)),
+}
 
 
 class CopyStream:

@@ -2,7 +2,7 @@
 own topic, consumer group and HDFS base path set through parameters), fed by the producer (2,000 subscribers'
 day at --speed max with 5 % faults), landing on the real HDFS. After the flow drains:
 
-* raw holds exactly the distinct valid events of the topic, each once, in dt = date of its timer;
+* viewing_events holds exactly the distinct valid events of the topic, each once, in dt = date of its timer;
 * sessions equal the producer's truth file, each once, in dt = date of time_start;
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
@@ -34,6 +34,7 @@ import pytest
 
 from iptv import hdfs_client
 from iptv.config import Config
+from iptv.datasets import QUARANTINE, SESSIONS, VIEWING_EVENTS
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
@@ -141,7 +142,7 @@ def expected_raw(messages: list[bytes]) -> Counter:
         event, _reason, _detail = validate_message(raw, validator)
         if event is None:
             continue
-        key = tuple(event[k] for k in ("session_id", "user_id", "channel_id", "timer", "status"))
+        key = tuple(event[k] for k in VIEWING_EVENTS.column_names)
         if key in seen:
             continue
         seen.add(key)
@@ -187,11 +188,11 @@ class Harness:
         self.instance = f"test-{self.tag}"
         self.topic = f"iptv-test-ingest-{self.tag}"
         self.base = f"/tmp/iptv-test-ingest-{self.tag}"
-        self.paths = {k: f"{self.base}/{k}" for k in ("raw", "sessions", "quarantine")}
+        self.paths = {k: f"{self.base}/{k}" for k in (VIEWING_EVENTS.name, SESSIONS.name, QUARANTINE.name)}
         self.tmp = tmp_path
         self.overrides = {
             "kafka.topic": self.topic,
-            "hdfs.raw.events.path": self.paths["raw"],
+            "hdfs.viewing.events.path": self.paths["viewing_events"],
             "hdfs.sessions.path": self.paths["sessions"],
             "hdfs.quarantine.path": self.paths["quarantine"],
             "pairing.event.timeout": "1 sec",
@@ -254,12 +255,17 @@ class Harness:
             pass
 
 
+def _dated_by(dataset) -> int:
+    """The index of the column whose date is a record's dt= partition."""
+    return dataset.column_names.index(dataset.partition_of)
+
+
 def check_landed(landed: dict[str, list[tuple[str, str]]], messages, manifest: Path, truth: Path) -> dict[str, int]:
-    # raw: exactly the distinct valid events, once each, dated by their timer
-    raw = Counter(line for _dt, line in landed["raw"])
+    # viewing_events: exactly the distinct valid events, once each, dated by their timer
+    raw = Counter(line for _dt, line in landed["viewing_events"])
     want_raw = expected_raw(messages)
-    assert raw == want_raw, f"raw differs: missing {len(want_raw - raw)}, extra {len(raw - want_raw)}"
-    assert all(line.split(",")[3][:10] == dt for dt, line in landed["raw"])
+    assert raw == want_raw, f"viewing_events differ: missing {len(want_raw - raw)}, extra {len(raw - want_raw)}"
+    assert all(line.split(",")[_dated_by(VIEWING_EVENTS)][:10] == dt for dt, line in landed["viewing_events"])
     # sessions: the truth file exactly, dated by time_start
     with truth.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -269,21 +275,22 @@ def check_landed(landed: dict[str, list[tuple[str, str]]], messages, manifest: P
         f"sessions differ: missing {list((want_sessions - sessions).items())[:3]}, "
         f"extra {list((sessions - want_sessions).items())[:3]}"
     )
-    assert all(line.split(",")[3][:10] == dt for dt, line in landed["sessions"])
+    assert all(line.split(",")[_dated_by(SESSIONS)][:10] == dt for dt, line in landed["sessions"])
     # quarantine: every injected fault's message(s), with the expected reason, once each
     q_rows = [(dt, next(csv.reader(io.StringIO(line)))) for dt, line in landed["quarantine"]]
-    assert all(len(r) == 5 and r[2][:10] == dt for dt, r in q_rows)
-    got_q = Counter((r[0], r[4]) for _dt, r in q_rows)
+    q = {c: i for i, c in enumerate(QUARANTINE.column_names)}
+    assert all(len(r) == len(q) and r[_dated_by(QUARANTINE)][:10] == dt for dt, r in q_rows)
+    got_q = Counter((r[q["reason"]], r[q["raw"]]) for _dt, r in q_rows)
     want_q = expected_quarantine(manifest)
     assert got_q == want_q, (
         f"quarantine differs: missing {list((want_q - got_q).items())[:3]}, extra {list((got_q - want_q).items())[:3]}"
     )
-    return {"raw": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
+    return {"viewing_events": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
 
 
 def expected_counts(messages, manifest: Path, truth: Path) -> dict[str, int]:
     return {
-        "raw": sum(expected_raw(messages).values()),
+        "viewing_events": sum(expected_raw(messages).values()),
         "sessions": len(truth.read_text(encoding="utf-8").splitlines()) - 1,
         "quarantine": sum(expected_quarantine(manifest).values()),
     }
@@ -337,11 +344,12 @@ def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
     fs = hdfs_client.client(h.cfg)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        summary = fs.status(h.paths["raw"], strict=False) and fs.content(h.paths["raw"], strict=False)
+        events = h.paths["viewing_events"]
+        summary = fs.status(events, strict=False) and fs.content(events, strict=False)
         if summary and summary["length"] > 0:
             return
         time.sleep(0.2)
-    pytest.fail(f"nothing landed in {h.paths['raw']} within {timeout:.0f} s")
+    pytest.fail(f"nothing landed in {h.paths['viewing_events']} within {timeout:.0f} s")
 
 
 def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
@@ -365,9 +373,10 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
         copy_records(h.cfg, h.topic, first)
         _wait_first_landing(h)
         crash()
-        n = len(h.landed()["raw"])
-        print(f"crashed with {n} of {want['raw']} raw events landed; {len(first)} of {len(records)} messages sent")
-        assert 0 < n < want["raw"]
+        n = len(h.landed()["viewing_events"])
+        sent = f"{len(first)} of {len(records)} messages sent"
+        print(f"crashed with {n} of {want['viewing_events']} events landed, {sent}")
+        assert 0 < n < want["viewing_events"]
         copy_records(h.cfg, h.topic, second)
         landed = h.wait_drained(want)
         got = check_landed(landed, messages, manifest, truth)

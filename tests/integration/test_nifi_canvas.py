@@ -89,7 +89,7 @@ def test_rest_positions_follow_the_data_path_without_overlap(nifi, flows):
 def test_labels_show_real_values(nifi, flows):
     ingestion = "\n".join(_labels(flows["ingestion"]["pg_id"]))
     assert nifi.kafka.topics["viewing_events"].name in ingestion
-    for path in (nifi.hdfs.paths.raw_events, nifi.hdfs.paths.sessions, nifi.hdfs.paths.quarantine):
+    for path in (nifi.hdfs.paths.viewing_events, nifi.hdfs.paths.sessions, nifi.hdfs.paths.quarantine):
         assert path in ingestion
     assert flows["ingestion"]["stamp"] in ingestion
     sync = "\n".join(_labels(flows["warehouse-sync"]["pg_id"]))

@@ -33,7 +33,7 @@ def hdfs_root(hdfs):
 def run_cli(root: str, *args: str):
     env = {
         **os.environ,
-        "IPTV__HDFS__PATHS__RAW_EVENTS": f"{root}/raw/viewing_events",
+        "IPTV__HDFS__PATHS__VIEWING_EVENTS": f"{root}/raw/viewing_events",
         "IPTV__HDFS__PATHS__CATALOGS": f"{root}/catalogs",
     }
     return subprocess.run([sys.executable, "-m", "producer", *args, "--no-progress"], cwd=REPO_ROOT, env=env,

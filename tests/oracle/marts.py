@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from iptv import catalogs
+from iptv import datasets
 
 SQL_DIR = Path(__file__).resolve().parent
 SCALE = 6
@@ -65,17 +65,19 @@ DURATION_BUCKETS: list[tuple[str, int]] = [
     ("4h+", 14400),
 ]
 
-SESSION_COLUMNS = {
-    "session_id": "VARCHAR",
-    "user_id": "BIGINT",
-    "channel_id": "BIGINT",
-    "time_start": "TIMESTAMP",
-    "time_end": "TIMESTAMP",
-    "duration_s": "BIGINT",
-}
-# The catalogs as the producer writes them (the contract of iptv.catalogs); only the ids need a type here.
-CHANNEL_COLUMNS = {c: "BIGINT" if c == "channel_id" else "VARCHAR" for c in catalogs.CHANNEL_COLUMNS}
-USER_COLUMNS = {c: "BIGINT" if c == "user_id" else "VARCHAR" for c in catalogs.USER_COLUMNS}
+#: DuckDB type of a column type of the dataset definition; other types (decimals, dates) are read as VARCHAR,
+#: as the Hive catalog tables read them (the reference casts what it uses).
+_DUCKDB_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "timestamp": "TIMESTAMP"}
+
+
+def _duckdb_columns(dataset: datasets.Dataset) -> dict[str, str]:
+    return {c.name: _DUCKDB_TYPES.get(c.type, "VARCHAR") for c in dataset.columns}
+
+
+# The files as the lake holds them (schemas/datasets.json).
+SESSION_COLUMNS = _duckdb_columns(datasets.SESSIONS)
+CHANNEL_COLUMNS = _duckdb_columns(datasets.CHANNELS)
+USER_COLUMNS = _duckdb_columns(datasets.USERS)
 
 
 def ratio(num: int, den: int, scale: int = SCALE) -> Decimal | None:

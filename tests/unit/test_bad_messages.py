@@ -58,7 +58,7 @@ def batch(messages: list[str | bytes], first_offset: int = 0) -> bytes:
 
 def landed(content: bytes) -> dict[str, list[list[str]]]:
     """The output of the pairer as the HDFS writer parses it: rows per kind."""
-    rows: dict[str, list[list[str]]] = {"raw": [], "sessions": [], "quarantine": []}
+    rows: dict[str, list[list[str]]] = {"viewing_events": [], "sessions": [], "quarantine": []}
     for sec in hdfs_sections.parse_sections(content):
         rows[sec.kind].extend(csv.reader(io.StringIO(sec.data.decode("utf-8"))))
     return rows
@@ -81,7 +81,7 @@ def test_deeply_nested_message_in_the_middle_of_a_batch_lands_the_rest():
     rows = landed(res.content)
     assert len(rows["sessions"]) == 50
     assert sorted(r[0] for r in rows["sessions"]) == [sid_of(i + 1) for i in range(50)]
-    assert len(rows["raw"]) == 100
+    assert len(rows["viewing_events"]) == 100
     assert rows["quarantine"] == [["invalid_json", "", "2033-05-18T03:33:20.000Z", "nested too deeply", NESTED]]
 
 
@@ -160,7 +160,7 @@ def test_failing_batch_is_split_so_the_rest_lands_exactly_once(monkeypatch):
     assert res.isolated
     rows = landed(res.content)
     assert sorted(r[0] for r in rows["sessions"]) == [sid_of(i + 1) for i in range(40)]
-    assert len(rows["raw"]) == 80
+    assert len(rows["viewing_events"]) == 80
     assert [(r[0], r[1], r[4]) for r in rows["quarantine"]] == [("batch_failed", victim, trouble)]
     assert "simulated bug in expiry" in rows["quarantine"][0][3]
     assert victim not in st_.pairer.entries  # the failing part's changes were not adopted
@@ -250,7 +250,7 @@ def test_every_input_accounted_for_exactly_once(batches):
         c = res.counters
         invalid = sum(c["quarantined"][r] for r in _INVALID)
         assert c["events_in"] == len(messages)
-        assert len(messages) == res.counts["raw"] + c["duplicates_dropped"] + invalid
+        assert len(messages) == res.counts["viewing_events"] + c["duplicates_dropped"] + invalid
         rows = landed(res.content)  # valid UTF-8 CSV whose sections' line counts add up
-        assert len(rows["raw"]) == res.counts["raw"]
+        assert len(rows["viewing_events"]) == res.counts["viewing_events"]
         assert len(rows["quarantine"]) >= invalid

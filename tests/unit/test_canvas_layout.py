@@ -106,7 +106,7 @@ def test_every_label_of_the_flows_shows_real_values(flow):
     text = "\n".join(lb["label"] for lb in labels)
     if flow == "ingestion":
         assert cfg.kafka.topics["viewing_events"].name in text
-        for path in (cfg.hdfs.paths.raw_events, cfg.hdfs.paths.sessions, cfg.hdfs.paths.quarantine):
+        for path in (cfg.hdfs.paths.viewing_events, cfg.hdfs.paths.sessions, cfg.hdfs.paths.quarantine):
             assert path in text
     else:
         assert params["iptv.config.file"] in text and params["warehouse.schema"] in text

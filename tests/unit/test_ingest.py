@@ -107,15 +107,15 @@ def test_sections_raw_sessions_quarantine_with_dates():
     )
     res = st.process("ff-1", content, now=T0)
     got = sections(res.content)
-    assert got[("raw", "2025-03-05")] == [f"{A},1,5,2025-03-05 23:50:00,enabled"]
-    assert len(got[("raw", "2025-03-06")]) == 4
+    assert got[("viewing_events", "2025-03-05")] == [f"{A},1,5,2025-03-05 23:50:00,enabled"]
+    assert len(got[("viewing_events", "2025-03-06")]) == 4
     assert got[("sessions", "2025-03-05")] == [f"{A},1,5,2025-03-05 23:50:00,2025-03-06 00:10:00,1200"]
     arrival_dt = "2033-05-18"  # date of T0
     rows = list(csv.reader(io.StringIO("\n".join(got[("quarantine", arrival_dt)]))))
     assert [r[0] for r in rows] == ["invalid_json", "unknown_channel", "end_before_start", "end_before_start"]
     assert all(len(r) == 5 for r in rows) and rows[0][4] == "{not json" and rows[0][1] == ""
     assert json.loads(rows[2][4])["status"] == "enabled" and json.loads(rows[3][4])["status"] == "disabled"
-    assert res.counts == {"raw": 5, "sessions": 1, "quarantine": 4}
+    assert res.counts == {"viewing_events": 5, "sessions": 1, "quarantine": 4}
     assert res.counters["duplicates_dropped"] == 1
 
 
@@ -141,7 +141,7 @@ def test_redelivered_offsets_are_skipped_silently():
     assert res.skipped_redelivered == 2 and res.counters["duplicates_dropped"] == 0
     got = sections(res.content)
     assert got == {
-        ("raw", "2025-03-05"): [f"{A},1,5,2025-03-05 10:05:00,disabled"],
+        ("viewing_events", "2025-03-05"): [f"{A},1,5,2025-03-05 10:05:00,disabled"],
         ("sessions", "2025-03-05"): [f"{A},1,5,2025-03-05 10:00:00,2025-03-05 10:05:00,300"],
     }
 
@@ -246,13 +246,17 @@ def test_write_sections_deterministic_names_overwrite_on_retry():
         ],
     )
     fs = FakeFs()
-    bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q/"}
-    assert hdfs_sections.write_sections(fs, bases, "uuid-1", content) == {"raw": 1, "sessions": 0, "quarantine": 1}
+    bases = {"viewing_events": "/r", "sessions": "/s", "quarantine": "/q/"}
+    assert hdfs_sections.write_sections(fs, bases, "uuid-1", content) == {
+        "viewing_events": 1,
+        "sessions": 0,
+        "quarantine": 1,
+    }
     hdfs_sections.write_sections(fs, bases, "uuid-1", content)
     assert sorted(fs.files) == ["/q/dt=2025-03-06/part-uuid-1.csv", "/r/dt=2025-03-05/part-uuid-1.csv"]
     assert hdfs_sections.parse_sections(b"") == []
     with pytest.raises(ValueError):
-        hdfs_sections.parse_sections(b"#@ raw dt=2025-03-05 n=2\nonly one\n")
+        hdfs_sections.parse_sections(b"#@ viewing_events dt=2025-03-05 n=2\nonly one\n")
     with pytest.raises(ValueError):
         hdfs_sections.parse_sections(b"no marker\n")
 
@@ -564,7 +568,7 @@ def test_put_processor_routes_failures_to_retry(fake_nifiapi):
     mod = fake_nifiapi["PutHdfsPartitioned"]
     proc = mod.PutHdfsPartitioned()
     proc.fs = FakeFs(fail_times=1)
-    proc.bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q"}
+    proc.bases = {"viewing_events": "/r", "sessions": "/s", "quarantine": "/q"}
     proc.pause = 0
     content, _ = render_output([], [], [])
     assert proc.transform(None, _FlowFile("u0", content)).relationship == "success"
@@ -572,7 +576,7 @@ def test_put_processor_routes_failures_to_retry(fake_nifiapi):
     first = proc.transform(None, _FlowFile("u1", content))
     assert first.relationship == "retry" and "namenode down" in first.attributes["iptv.hdfs.error"]
     second = proc.transform(None, _FlowFile("u1", content))
-    assert second.relationship == "success" and second.attributes["iptv.hdfs.raw.written"] == "1"
+    assert second.relationship == "success" and second.attributes["iptv.hdfs.viewing_events.written"] == "1"
     assert list(proc.fs.files) == ["/r/dt=2025-03-05/part-u1.csv"]
 
 
@@ -658,10 +662,13 @@ def test_sections_gzip_and_only_newline_ends_a_line():
         "arrival_ts": "2025-03-05T10:00:00.000Z",
     }
     plain, counts = render_output([(A, 1, 2, "2025-03-05 10:00:00", "enabled")], [], [q])
-    assert counts == {"raw": 1, "sessions": 0, "quarantine": 1}
+    assert counts == {"viewing_events": 1, "sessions": 0, "quarantine": 1}
     for content in (plain, gzip.compress(plain)):
         secs = hdfs_sections.parse_sections(content)
-        assert [(s.kind, s.dt, s.lines) for s in secs] == [("raw", "2025-03-05", 1), ("quarantine", "2025-03-05", 1)]
+        assert [(s.kind, s.dt, s.lines) for s in secs] == [
+            ("viewing_events", "2025-03-05", 1),
+            ("quarantine", "2025-03-05", 1),
+        ]
         assert "\u2028" in secs[1].data.decode()
     with pytest.raises(ValueError, match="marker says 2"):
         hdfs_sections.parse_sections(plain.replace(b"n=1", b"n=2", 1))
@@ -738,7 +745,7 @@ def test_put_processor_writes_unreadable_content_as_quarantine(fake_nifiapi):
     mod = fake_nifiapi["PutHdfsPartitioned"]
     proc = mod.PutHdfsPartitioned()
     proc.fs = FakeFs()
-    proc.bases = {"raw": "/r", "sessions": "/s", "quarantine": "/q"}
+    proc.bases = {"viewing_events": "/r", "sessions": "/s", "quarantine": "/q"}
     proc.pause = 0
     result = proc.transform(None, _FlowFile("u1", b"not sections\nat all\n"))
     assert result.relationship == "success" and result.attributes["iptv.hdfs.quarantine.written"] == "2"

@@ -67,7 +67,7 @@ def test_prepared_snapshot_names_stamp_and_values():
     cfg = load_config()
     params = flows.parameters_from_config(cfg, "t1", {"pairing.grace": "30 sec", "kafka.topic": "x"})
     assert params["kafka.group.id"] == "iptv-nifi-ingestion-t1" and params["kafka.topic"] == "x"
-    assert params["hdfs.raw.events.path"] == cfg.hdfs.paths.raw_events
+    assert params["hdfs.viewing.events.path"] == cfg.hdfs.paths.viewing_events
     assert params["channel.catalog"] == "1-148"
     # the managed stack keeps the pairing journal beside NiFi's own local state, not in its install directory
     assert params["pairing.state.dir"] == str(state_dir(cfg) / "data" / "nifi" / "state" / "iptv-pairing")

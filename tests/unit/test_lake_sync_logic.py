@@ -54,7 +54,7 @@ def test_first_sync_changes_everything():
     current = {
         "sessions/dt=2026-03-03": "a",
         "sessions/dt=2026-03-02": "b",
-        "raw_events/dt=2026-03-04": "c",
+        "viewing_events/dt=2026-03-04": "c",
         "catalogs/users": "u",
     }
     ch = lake_sync.detect_changes(current, {})

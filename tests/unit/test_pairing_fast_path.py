@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from iptv_sessions import event_contract, quarantine_reasons
-from iptv_sessions.event_contract import validate_message
+from iptv_sessions.event_contract import EVENT_FIELDS, validate_message
 from iptv_sessions.fast_path import CANONICAL_SCHEMA_DIGEST, match_canonical_event, midnight, schema_rules_digest
 from iptv_sessions.schema_validation import default_schema_validator, load_schema_validator
 from iptv_sessions.session_pairer import PairerConfig, SessionPairer
@@ -25,7 +25,7 @@ SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
 CHANNELS = frozenset(range(1, 149))
 CONFIG = PairerConfig(timeout_s=3600, grace_s=30.0, retention_s=6 * 3600, channels=CHANNELS)
 T0 = 1_700_000_000.0
-FIELDS = ("session_id", "user_id", "channel_id", "timer", "status")
+FIELDS = EVENT_FIELDS  # the canonical message's key order: the columns of dataset viewing_events
 VALIDATOR = default_schema_validator()
 
 

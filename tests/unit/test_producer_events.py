@@ -10,6 +10,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from iptv.datasets import SESSIONS
 from producer.events import Plan, format_times, load_schema, write_truth
 from producer.model import Simulator, epoch_seconds
 
@@ -126,7 +127,7 @@ def test_truth_file(tmp_path, plan):
     rows = list(csv.DictReader(open(path, encoding="utf-8")))
     assert n == len(rows) == plan.n_sessions
     r = rows[0]
-    assert set(r) == {"session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s"}
+    assert tuple(r) == SESSIONS.column_names
     start = dt.datetime.strptime(r["time_start"], "%Y-%m-%d %H:%M:%S")
     end = dt.datetime.strptime(r["time_end"], "%Y-%m-%d %H:%M:%S")
     assert (end - start).total_seconds() == int(r["duration_s"])

@@ -163,7 +163,7 @@ def test_hive_values(cfg):
     assert v["database"] == Ident(cfg.hive.database)
     base = cfg.hdfs.default_fs.rstrip("/")
     assert v["sessions_location"] == base + cfg.hdfs.paths.sessions.rstrip("/")
-    assert v["viewing_events_partition"] == base + cfg.hdfs.paths.raw_events.rstrip("/") + "/dt=2026-03-01"
+    assert v["viewing_events_partition"] == base + cfg.hdfs.paths.viewing_events.rstrip("/") + "/dt=2026-03-01"
     assert v["users_location"] == base + cfg.hdfs.paths.catalogs.rstrip("/") + "/users"
     assert "dt" not in hive_tables.sql_values(cfg)
 

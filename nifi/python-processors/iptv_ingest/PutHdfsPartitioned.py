@@ -1,9 +1,10 @@
 """NiFi 2 Python processor: land the dated sections of ``PairViewingEvents`` on HDFS (WebHDFS), idempotently.
 
-Each section (raw events, sessions, quarantine; one per date) is written to ``<directory>/dt=<date>/part-<uuid>.csv``
-where ``uuid`` is the FlowFile's: a retry, or a replay after a restart, overwrites the same file. Writes go to a
-hidden temporary name first and are renamed into place. Failures (HDFS down, ...) route the FlowFile to ``retry``
-(connect it back to this processor) after a short pause. See hdfs_sections.py and docs/ingestion.md.
+Each section (viewing_events, sessions, quarantine; one per date) is written to
+``<directory>/dt=<date>/part-<uuid>.csv`` where ``uuid`` is the FlowFile's: a retry, or a replay after a restart,
+overwrites the same file. Writes go to a hidden temporary name first and are renamed into place. Failures (HDFS
+down, ...) route the FlowFile to ``retry`` (connect it back to this processor) after a short pause. See
+hdfs_sections.py and docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ class PutHdfsPartitioned(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.5.0"
+        version = "0.6.0"
         description = (
-            "Writes the dated CSV sections of PairViewingEvents (raw events, sessions, quarantine) to HDFS over "
+            "Writes the dated CSV sections of PairViewingEvents (viewing_events, sessions, quarantine) to HDFS over "
             "WebHDFS under <directory>/dt=<date>/part-<flowfile uuid>.csv (temporary name + rename; a retry "
             "overwrites). HDFS failures go to 'retry'; content that is not valid sections is written as quarantine "
             "records (unreadable_output), since no retry could mend it."
@@ -50,9 +51,9 @@ class PutHdfsPartitioned(FlowFileTransform):
         required=True,
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
-    RAW_DIR = PropertyDescriptor(
-        name="Raw Events Directory",
-        description="Base directory of raw events (dt=<date of timer> below it).",
+    VIEWING_EVENTS_DIR = PropertyDescriptor(
+        name="Viewing Events Directory",
+        description="Base directory of the viewing events (dt=<date of timer> below it).",
         required=True,
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
@@ -83,7 +84,7 @@ class PutHdfsPartitioned(FlowFileTransform):
         validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
     )
 
-    PROPERTIES = [WEBHDFS_URL, HDFS_USER, RAW_DIR, SESSIONS_DIR, QUARANTINE_DIR, TIMEOUT, RETRY_PAUSE]
+    PROPERTIES = [WEBHDFS_URL, HDFS_USER, VIEWING_EVENTS_DIR, SESSIONS_DIR, QUARANTINE_DIR, TIMEOUT, RETRY_PAUSE]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
@@ -107,8 +108,9 @@ class PutHdfsPartitioned(FlowFileTransform):
             context.getProperty(self.HDFS_USER).getValue(),
             timeout=timeout,
         )
+        # Section kind (= dataset name, schemas/datasets.json) -> its directory.
         self.bases = {
-            "raw": context.getProperty(self.RAW_DIR).getValue(),
+            "viewing_events": context.getProperty(self.VIEWING_EVENTS_DIR).getValue(),
             "sessions": context.getProperty(self.SESSIONS_DIR).getValue(),
             "quarantine": context.getProperty(self.QUARANTINE_DIR).getValue(),
         }

@@ -1,9 +1,11 @@
 """Writing the dated sections of ``PairViewingEvents`` to HDFS over WebHDFS (pure logic + requests).
 
 Section format (written by iptv_sessions/flowfile_formats.py): a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>``
-followed by that many CSV lines. Each section goes to ``<base of kind>/dt=<date>/part-<flowfile uuid>.csv``:
-written to a hidden ``.part-<uuid>.csv.tmp`` (ignored by Hive/Spark) and renamed, replacing a file left by an
-earlier attempt. The name depends only on the FlowFile, so a retry or a replay overwrites, never duplicates.
+followed by that many CSV lines. The kind is a dataset's name (schemas/datasets.json); content with a kind that
+has no configured directory is unreadable (written as quarantine records). Each section goes to
+``<base of kind>/dt=<date>/part-<flowfile uuid>.csv``: written to a hidden ``.part-<uuid>.csv.tmp`` (ignored by
+Hive/Spark) and renamed, replacing a file left by an earlier attempt. The name depends only on the FlowFile, so a
+retry or a replay overwrites, never duplicates.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ import io
 import re
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 SECTION_MARKER = "#@ "
 _MARKER_BYTES = SECTION_MARKER.encode("ascii")
 GZIP_MAGIC = b"\x1f\x8b"
-KINDS = ("raw", "sessions", "quarantine")
+#: The kind of the records written for content that is not valid sections.
+QUARANTINE = "quarantine"
+#: Section kinds of older PairViewingEvents versions -> the dataset they are: their FlowFiles may still be queued,
+#: or replayed from the pairer's journal, after an upgrade, and must land where the new ones do.
+KIND_ALIASES = {"raw": "viewing_events"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _DT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_KIND = re.compile(r"[a-z][a-z0-9_]*")
 #: Quarantine reason of content that is not valid sections (columns as in iptv_sessions/flowfile_formats.py).
 UNREADABLE_OUTPUT = "unreadable_output"
 
@@ -35,12 +43,14 @@ class Section:
     lines: int
 
 
-def parse_sections(content: bytes) -> list[Section]:
-    """Split the content (plain or gzip) into sections; checks each marker's line count. Works on whole blocks
+def parse_sections(content: bytes, kinds: Iterable[str] | None = None) -> list[Section]:
+    """Split the content (plain or gzip) into sections; checks each marker's line count and kind (one of
+    ``kinds``; without them, any dataset-like name), a ValueError otherwise. Works on whole blocks
     (one ``find`` per section, not a Python step per line): only ``\\n`` ends a line, so a quarantined message
     holding other Unicode line separators stays one record."""
     if content[:2] == GZIP_MAGIC:  # the pairer gzips its output (iptv_sessions/ingestion.py)
         content = gzip.decompress(content)
+    known = None if kinds is None else frozenset(kinds)
     sections: list[Section] = []
     if not content:
         return sections
@@ -56,9 +66,10 @@ def parse_sections(content: bytes) -> list[Section]:
         try:
             fields = dict(w.split("=", 1) for w in words[1:])
             kind, dt, n = words[0], fields.get("dt", ""), int(fields["n"])
+            kind = KIND_ALIASES.get(kind, kind)
         except (IndexError, KeyError, ValueError):
             raise ValueError(f"bad section marker {line.strip()!r}") from None
-        if kind not in KINDS or not _DT.fullmatch(dt):
+        if not (_KIND.fullmatch(kind) if known is None else kind in known) or not _DT.fullmatch(dt):
             raise ValueError(f"bad section marker {line.strip()!r}")
         nxt = content.find(b"\n" + _MARKER_BYTES, eol)
         end = size if nxt < 0 else nxt + 1
@@ -146,17 +157,18 @@ def unreadable_section(content: bytes, error: str, now: float) -> Section:
     lines = [line for line in content.decode("utf-8", errors="replace").split("\n") if line]
     for line in lines:
         writer.writerow([UNREADABLE_OUTPUT, "", arrival_ts, detail, line.replace("\r", "\\r")])
-    return Section("quarantine", time.strftime("%Y-%m-%d", arrival), buf.getvalue().encode("utf-8"), len(lines))
+    return Section(QUARANTINE, time.strftime("%Y-%m-%d", arrival), buf.getvalue().encode("utf-8"), len(lines))
 
 
 def write_sections(
     fs: WebHdfs, bases: dict[str, str], name: str, content: bytes, now: float | None = None
 ) -> dict[str, int]:
-    """Write every section of ``content``; returns lines written per kind. Content that does not parse as
-    sections is written as quarantine records (:func:`unreadable_section`); HDFS errors raise."""
-    counts = {k: 0 for k in KINDS}
+    """Write every section of ``content``, each to the base directory of its kind in ``bases`` (which names
+    every kind written, quarantine included); returns lines written per kind. Content that does not parse as
+    sections of those kinds is written as quarantine records (:func:`unreadable_section`); HDFS errors raise."""
+    counts = {k: 0 for k in bases}
     try:
-        sections = parse_sections(content)
+        sections = parse_sections(content, bases)
     except (ValueError, OSError, EOFError, zlib.error) as exc:  # the content, not HDFS: no retry can mend it
         sections = [unreadable_section(content, f"{type(exc).__name__}: {exc}", time.time() if now is None else now)]
     for sec in sections:

@@ -20,10 +20,19 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
 from nifiapi.relationship import Relationship
 
 try:  # package import (tests)
-    from iptv_sessions import channel_catalog, event_contract, ingestion, schema_validation, session_pairer, state_store
+    from iptv_sessions import (
+        channel_catalog,
+        event_contract,
+        flowfile_formats,
+        ingestion,
+        schema_validation,
+        session_pairer,
+        state_store,
+    )
 except ImportError:  # NiFi loads sibling modules as top-level modules
     import channel_catalog
     import event_contract
+    import flowfile_formats
     import ingestion
     import schema_validation
     import session_pairer
@@ -39,11 +48,11 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.5.1"
+        version = "0.6.0"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
-            "distinct valid events (raw), sessions and quarantine records, as headerless CSV. Input: batches of "
+            "distinct valid events (viewing_events), sessions and quarantine, as headerless CSV. Input: batches of "
             "ConsumeViewingEvents (partition, offset, message per line); an empty FlowFile is a tick. State (pending "
             "halves, processed offsets, last output for replay) is kept in a local journal (State Directory): one "
             "fsynced record of what changed per batch, compacted into snapshots. One concurrent task. A message that "
@@ -140,7 +149,7 @@ class PairViewingEvents(FlowFileTransform):
         return [
             Relationship(
                 REL_SUCCESS,
-                "Dated sections of raw events, sessions and quarantine records (for PutHdfsPartitioned).",
+                "Dated sections of viewing_events, sessions and quarantine records (for PutHdfsPartitioned).",
             )
         ]
 
@@ -279,9 +288,7 @@ class PairViewingEvents(FlowFileTransform):
         quarantined = sum((counters.get("quarantined") or {}).values())
         attributes = {
             "mime.type": "application/gzip" if result.content else "text/plain",
-            "iptv.raw.count": str(result.counts.get("raw", 0)),
-            "iptv.sessions.count": str(result.counts.get("sessions", 0)),
-            "iptv.quarantine.count": str(result.counts.get("quarantine", 0)),
+            **{f"iptv.{kind}.count": str(result.counts.get(kind, 0)) for kind in flowfile_formats.KINDS},
             "iptv.redelivered.skipped": str(result.skipped_redelivered),
             "iptv.duplicates.dropped": str(counters.get("duplicates_dropped", 0)),
             "iptv.replayed": "true" if result.replayed else "false",

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 try:  # package import (tests)
-    from iptv_sessions import quarantine_reasons
+    from iptv_sessions import lake_datasets, quarantine_reasons
 except ImportError:  # NiFi loads sibling modules as top-level modules
+    import lake_datasets
     import quarantine_reasons
 
-SESSION_COLUMNS = ("session_id", "user_id", "channel_id", "time_start", "time_end", "duration_s")
 COUNTER_KEYS = ("events_in", "sessions_out", "duplicates_dropped", "evicted", "expired", "ticks")
 
 
@@ -36,6 +36,14 @@ class Session(NamedTuple):
         return f"{self[0]},{self[1]},{self[2]},{self[3]},{self[4]},{self[5]}"
 
 
+#: The order of the fields of an event tuple of BatchResult.events (plain tuples on the hot path: a NamedTuple
+#: costs 20 times as much to create), as the pairer builds them and flowfile_formats writes them.
+EVENT_TUPLE = ("session_id", "user_id", "channel_id", "timer", "status")
+#: What this code writes must be the definition's columns (schemas/datasets.json): checked here, at import.
+SESSION_COLUMNS = lake_datasets.require_columns("sessions", Session._fields, "batch_result.Session")
+EVENT_COLUMNS = lake_datasets.require_columns("viewing_events", EVENT_TUPLE, "batch_result.EVENT_TUPLE")
+
+
 @dataclass
 class BatchResult:
     """What one SessionPairer.process_batch call produced, in deterministic order."""
@@ -45,8 +53,8 @@ class BatchResult:
     counters: dict[str, Any] = field(default_factory=dict)
     #: Distinct valid events of the batch (schema-valid, not an identical duplicate), in arrival order. Includes
     #: events that are quarantined later by a pairing rule (unknown channel, conflicts, unmatched): they are
-    #: valid events of the stream, landed as raw data.
-    #: Each is a tuple ``(session_id, user_id, channel_id, timer, status)`` (the raw CSV columns).
+    #: valid events of the stream, landed in viewing_events.
+    #: Each is a tuple ``(session_id, user_id, channel_id, timer, status)`` (EVENT_TUPLE: dataset viewing_events).
     events: list[tuple[str, int, int, str, str]] = field(default_factory=list)
 
     def sessions_csv(self) -> str:

@@ -24,11 +24,13 @@ from hashlib import blake2b as _blake2b
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import quarantine_reasons
+    from iptv_sessions import lake_datasets, quarantine_reasons
 except ImportError:  # NiFi loads sibling modules as top-level modules
+    import lake_datasets
     import quarantine_reasons
 
-EVENT_FIELDS = ("session_id", "user_id", "channel_id", "timer", "status")
+#: The fields of an event: the columns of dataset viewing_events (schemas/datasets.json).
+EVENT_FIELDS = lake_datasets.column_names("viewing_events")
 STATUSES = ("enabled", "disabled")
 TIMER_FORMAT = "%Y-%m-%d %H:%M:%S"
 SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")

@@ -7,11 +7,15 @@ Input (one FlowFile = one consumer batch of ``ConsumeViewingEvents``): one line 
 Output (one FlowFile): sections, each introduced by a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>`` and
 followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hdfs_sections.py):
 
-* ``raw``: distinct valid events ``session_id,user_id,channel_id,timer,status`` (dt = date of ``timer``);
-* ``sessions``: ``session_id,user_id,channel_id,time_start,time_end,duration_s`` (dt = date of ``time_start``);
-* ``quarantine``: RFC 4180 ``reason,session_id,arrival_ts,detail,raw`` (dt = date of ``arrival_ts``); a pair
-  rejected as a whole (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw
-  message are written as ``\\n`` / ``\\r`` so that every record is one physical line.
+* ``viewing_events``: the distinct valid events (dt = date of ``timer``);
+* ``sessions``: the sessions formed (dt = date of ``time_start``);
+* ``quarantine``: RFC 4180 quoted records (dt = date of ``arrival_ts``); a pair rejected as a whole
+  (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw message are written
+  as ``\\n`` / ``\\r`` so that every record is one physical line.
+
+A section's kind is the name of its dataset, and its lines have that dataset's columns: both from the dataset
+definition schemas/datasets.json (lake_datasets.py), checked at import (batch_result.py for the fixed
+f-strings of events and sessions).
 """
 
 from __future__ import annotations
@@ -22,10 +26,20 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+try:  # package import (tests)
+    from iptv_sessions import batch_result, lake_datasets
+except ImportError:  # NiFi loads sibling modules as top-level modules
+    import batch_result
+    import lake_datasets
+
 SECTION_MARKER = "#@ "
 GZIP_MAGIC = b"\x1f\x8b"
-KINDS = ("raw", "sessions", "quarantine")
-QUARANTINE_COLUMNS = ("reason", "session_id", "arrival_ts", "detail", "raw")
+#: The section kinds, in output order: the datasets written (a KeyError at import if one is not defined).
+EVENTS, SESSIONS, QUARANTINE = KINDS = ("viewing_events", "sessions", "quarantine")
+QUARANTINE_COLUMNS = lake_datasets.column_names(QUARANTINE)
+#: The columns of each section kind. Events and sessions are written by fixed f-strings over the tuples of
+#: batch_result, which checks at import that those tuples hold the definition's columns in its order.
+COLUMNS = {EVENTS: batch_result.EVENT_COLUMNS, SESSIONS: batch_result.SESSION_COLUMNS, QUARANTINE: QUARANTINE_COLUMNS}
 
 # ------------------------------------------------------------------------------------------------ input
 
@@ -106,13 +120,15 @@ def _one_line(text: str) -> str:
 
 
 def quarantine_lines(q: dict) -> list[str]:
-    """CSV lines (reason,session_id,arrival_ts,detail,raw) of one quarantine record: one per message."""
+    """CSV lines (QUARANTINE_COLUMNS) of one quarantine record (batch_result.quarantine): one per message."""
     raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
-    sid = q.get("session_id") or ""
-    return [
-        _csv_line([q["reason"], _one_line(sid), q["arrival_ts"], _one_line(q["detail"] or ""), _one_line(raw)])
-        for raw in raws
-    ]
+    record = {
+        "reason": q["reason"],
+        "session_id": _one_line(q.get("session_id") or ""),
+        "arrival_ts": q["arrival_ts"],
+        "detail": _one_line(q["detail"] or ""),
+    }
+    return [_csv_line([{**record, "raw": _one_line(raw)}[c] for c in QUARANTINE_COLUMNS]) for raw in raws]
 
 
 def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
@@ -121,19 +137,19 @@ def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -
     groups: dict[tuple[str, str], list[str]] = {}
     for sid, user_id, channel_id, timer, status in events:
         line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
-        key = ("raw", timer[:10])
+        key = (EVENTS, timer[:10])
         lines = groups.get(key)
         if lines is None:
             lines = groups[key] = []
         lines.append(line)
     for s in sessions:
-        key = ("sessions", s[3][:10])
+        key = (SESSIONS, s[3][:10])
         lines = groups.get(key)
         if lines is None:
             lines = groups[key] = []
         lines.append(f"{s[0]},{s[1]},{s[2]},{s[3]},{s[4]},{s[5]}\n")
     for q in quarantine:
-        groups.setdefault(("quarantine", q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
+        groups.setdefault((QUARANTINE, q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
     parts: list[str] = []
     counts = {k: 0 for k in KINDS}
     for kind in KINDS:

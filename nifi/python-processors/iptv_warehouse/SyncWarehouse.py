@@ -1,7 +1,7 @@
 """NiFi 2 Python processor: keep Hive and the Greenplum warehouse in step with the data lake (issue #5).
 
 A FlowFileSource run on a timer (e.g. every 30 s, one task, primary node). Each run lists the dt= directories of
-sessions, raw events and quarantine and the catalogs on HDFS (WebHDFS LISTSTATUS), compares their fingerprints
+viewing_events, sessions and quarantine and the catalogs on HDFS (WebHDFS LISTSTATUS), compares their fingerprints
 with the sync state kept in NiFi's StateManager, and for every changed date registers the Hive partitions,
 loads the date's sessions into Greenplum (marts recomputed) and recomputes the Hive aggregates of the date and
 the next one (see ``iptv/lake_sync.py``, which does all the work). "Triggered by data arrival" thus means: new
@@ -41,7 +41,7 @@ class SyncWarehouse(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.1.2"
+        version = "0.2.0"
         description = (
             "Syncs the IPTV data lake into Hive and the Greenplum warehouse: for every dt= partition whose files "
             "changed since the last run, registers the Hive partitions, loads the sessions into Greenplum "
