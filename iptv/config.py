@@ -4,6 +4,8 @@ Every endpoint, path and credential location is read from here, so pointing the 
 editing (or swapping, via ``IPTV_CONFIG``) this file, never the code. :func:`load_config` returns a frozen
 :class:`Config` of one dataclass per section (``cfg.hdfs.paths.sessions``, ``cfg.kafka.topics["viewing_events"]``);
 a key the file leaves out takes the default of its field (the values of config/local.yaml).
+One module over 400 lines on purpose: the sections are the schema of one file, and reading them (coercion, unknown
+keys, overrides) only makes sense beside them.
 
 Overrides: ``IPTV__SECTION__KEY=value`` (double underscores separate levels), e.g.
 ``IPTV__KAFKA__BOOTSTRAP_SERVERS=b1:9092`` or ``IPTV__NIFI__MANAGED=false``; the value is read as a YAML scalar

@@ -6,7 +6,8 @@ framework/API jars are unpacked into python/; optionally a "standard" NAR is zip
 nifi-standard-processors jar and its dependencies (platform/nifi/standard-nar/pom.xml). conf/ is written from
 platform/nifi/conf/*.template into the stack's conf dir, so neither nifi-resources nor nifi-bootstrap is needed:
 the NiFi JVM (org.apache.nifi.NiFi) runs directly under spawn(), its PID is the one recorded, and stopping its
-process group also ends the Python workers NiFi forks.
+process group also ends the Python workers NiFi forks. (Over 400 lines: the install, the TLS material and the
+start of one engine belong to its one Service class, as for the other services.)
 
 Access: no login provider (the single-user one is not served). The stack generates a local CA, the server
 keystore/truststore and an admin client certificate (PEM + PKCS12) into the secrets dir; the managed authorizer

@@ -5,6 +5,8 @@ Commands: ``live`` (one day streamed to Kafka in event-time order, paced or as f
 headerless CSV) and ``calibrate`` (fit the channel model to the rating table, or just --check it).
 
 Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 interrupted by Ctrl-C (after flushing).
+Over 400 lines: four commands with their options and progress reporting; the simulation itself is in model.py,
+events.py, faults.py and sinks.py.
 """
 
 from __future__ import annotations
