@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from iptv_ingest import hdfs_sections
 from iptv_ingest.kafka_batches import format_line
-from iptv_sessions import event_contract
+from iptv_sessions import event_contract, session_pairer
 from iptv_sessions.event_contract import validate_message
 from iptv_sessions.ingestion import FailedAttempts, IngestState
 from iptv_sessions.schema_validation import default_schema_validator
@@ -107,7 +107,7 @@ def test_a_message_that_trips_a_rule_is_quarantined_with_the_error(monkeypatch):
             raise KeyError("simulated bug")
         return real(session_id, *args)
 
-    monkeypatch.setattr(event_contract, "fingerprint", buggy)
+    monkeypatch.setattr(session_pairer, "fingerprint", buggy)
     pairer = SessionPairer(PairerConfig(channels=CHANNELS), default_schema_validator())
     res = pairer.process_batch(valid_stream(10), now=T0)
     assert sorted(s.session_id for s in res.sessions) == [sid_of(i + 1) for i in range(10) if i + 1 != 7]

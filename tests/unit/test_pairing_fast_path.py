@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iptv_sessions import event_contract, quarantine_reasons
+from iptv_sessions import event_contract, quarantine_reasons, session_pairer
 from iptv_sessions.event_contract import EVENT_FIELDS, validate_message
 from iptv_sessions.fast_path import CANONICAL_SCHEMA_DIGEST, match_canonical_event, midnight, schema_rules_digest
 from iptv_sessions.schema_validation import default_schema_validator, load_schema_validator
@@ -229,11 +229,11 @@ def assert_equivalent(batches, config: PairerConfig = CONFIG) -> tuple[SessionPa
     n_fast = n_full = 0
     for i, (messages, now) in enumerate(batches):
         before = fallbacks
-        event_contract.validate_message = counting_validate
+        session_pairer.validate_message = counting_validate
         try:
             rf = fast.process_batch(list(messages), now)
         finally:
-            event_contract.validate_message = validate
+            session_pairer.validate_message = validate
         rs = full.process_batch(list(messages), now)
         where = f"batch {i} (now={now})"
         assert tuples(rf) == tuples(rs), where

@@ -20,23 +20,23 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
 from nifiapi.relationship import Relationship
 
 try:  # package import (tests)
-    from iptv_sessions import (
-        channel_catalog,
-        event_contract,
-        flowfile_formats,
-        ingestion,
-        schema_validation,
-        session_pairer,
-        state_store,
-    )
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import channel_catalog
-    import event_contract
-    import flowfile_formats
-    import ingestion
-    import schema_validation
-    import session_pairer
-    import state_store
+    from iptv_sessions.channel_catalog import load_channel_catalog_file, parse_channel_catalog
+    from iptv_sessions.event_contract import describe_error
+    from iptv_sessions.flowfile_formats import KINDS
+    from iptv_sessions.ingestion import FailedAttempts, IngestState
+    from iptv_sessions.schema_validation import default_schema_validator, load_schema_validator
+    from iptv_sessions.session_pairer import PairerConfig
+    from iptv_sessions.state_store import JOURNAL_MAGIC, JournalStore
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from channel_catalog import load_channel_catalog_file, parse_channel_catalog
+    from event_contract import describe_error
+    from flowfile_formats import KINDS
+    from ingestion import FailedAttempts, IngestState
+    from schema_validation import default_schema_validator, load_schema_validator
+    from session_pairer import PairerConfig
+    from state_store import JOURNAL_MAGIC, JournalStore
 
 REL_SUCCESS = "success"
 #: The one value this processor keeps in NiFi component state: the directory of its journal.
@@ -139,7 +139,7 @@ class PairViewingEvents(FlowFileTransform):
         self._settings = None
         self._store = None  # JournalStore, open (and locked) while the processor is scheduled
         self._state = None  # IngestState as of the last durable save; None: reload from the store
-        self._failures = ingestion.FailedAttempts()
+        self._failures = FailedAttempts()
         self.clock = time.time  # replaceable in tests
 
     def getPropertyDescriptors(self):
@@ -183,10 +183,10 @@ class PairViewingEvents(FlowFileTransform):
         if self._store is None:
             if recorded and os.path.abspath(recorded) != directory:
                 self._adopt_journal(recorded, directory)
-            self._store = state_store.JournalStore(directory)
-        state = ingestion.IngestState.from_store(self._store, settings["config"], settings["validator"])
+            self._store = JournalStore(directory)
+        state = IngestState.from_store(self._store, settings["config"], settings["validator"])
         if state.is_empty() and stored:
-            state = ingestion.IngestState.from_state_map(stored, settings["config"], settings["validator"])
+            state = IngestState.from_state_map(stored, settings["config"], settings["validator"])
             state.save(self._store, full=True)
             if self.logger is not None:
                 self.logger.info(f"moved the pairing state from NiFi component state to {directory}")
@@ -200,8 +200,7 @@ class PairViewingEvents(FlowFileTransform):
         if not files:
             return
         if os.path.isdir(new) and any(
-            f.startswith(("snapshot-", "journal-"))
-            and os.path.getsize(os.path.join(new, f)) > len(state_store.JOURNAL_MAGIC)
+            f.startswith(("snapshot-", "journal-")) and os.path.getsize(os.path.join(new, f)) > len(JOURNAL_MAGIC)
             for f in os.listdir(new)
         ):
             raise RuntimeError(f"pairing state found both in {old} and in {new}: keep one of them, delete the other")
@@ -214,10 +213,10 @@ class PairViewingEvents(FlowFileTransform):
     def _read_settings(self, context) -> dict:
         catalog_spec = (context.getProperty(self.CHANNELS).getValue() or "").strip()
         if catalog_spec and os.path.isfile(catalog_spec):
-            channels = channel_catalog.load_channel_catalog_file(catalog_spec)
+            channels = load_channel_catalog_file(catalog_spec)
         else:
-            channels = channel_catalog.parse_channel_catalog(catalog_spec)
-        config = session_pairer.PairerConfig(
+            channels = parse_channel_catalog(catalog_spec)
+        config = PairerConfig(
             timeout_s=int(context.getProperty(self.TIMEOUT).asTimePeriod(TimeUnit.SECONDS)),
             grace_s=float(context.getProperty(self.GRACE).asTimePeriod(TimeUnit.SECONDS)),
             retention_s=int(context.getProperty(self.RETENTION).asTimePeriod(TimeUnit.SECONDS)),
@@ -228,9 +227,7 @@ class PairViewingEvents(FlowFileTransform):
         scope_name = context.getProperty(self.STATE_SCOPE).getValue() or "LOCAL"
         return {
             "config": config,
-            "validator": schema_validation.load_schema_validator(schema_file)
-            if schema_file
-            else schema_validation.default_schema_validator(),
+            "validator": load_schema_validator(schema_file) if schema_file else default_schema_validator(),
             "scope": Scope.CLUSTER if scope_name == "CLUSTER" else Scope.LOCAL,
             "state_dir": os.path.abspath(context.getProperty(self.STATE_DIR).getValue() or "./state/iptv-pairing"),
             "split_after": int(context.getProperty(self.SPLIT_AFTER).asInteger() or 3),
@@ -265,18 +262,14 @@ class PairViewingEvents(FlowFileTransform):
                 if self.logger is not None:
                     self.logger.warn(
                         f"batch {input_id} failed (attempt {attempts}; split from attempt {split_after}): "
-                        f"{event_contract.describe_error(exc)}"
+                        f"{describe_error(exc)}"
                     )
                 raise
             if self.logger is not None:
-                self.logger.error(
-                    f"batch {input_id} failed {attempts} times, splitting it: {event_contract.describe_error(exc)}"
-                )
+                self.logger.error(f"batch {input_id} failed {attempts} times, splitting it: {describe_error(exc)}")
             self._open_state(context)
             state, self._state = self._state, None
-            result = state.process_isolating(
-                input_id, content or b"", now=self.clock(), error=event_contract.describe_error(exc)
-            )
+            result = state.process_isolating(input_id, content or b"", now=self.clock(), error=describe_error(exc))
             t3 = time.monotonic()
             if not result.replayed:
                 state.save(self._store)
@@ -288,7 +281,7 @@ class PairViewingEvents(FlowFileTransform):
         quarantined = sum((counters.get("quarantined") or {}).values())
         attributes = {
             "mime.type": "application/gzip" if result.content else "text/plain",
-            **{f"iptv.{kind}.count": str(result.counts.get(kind, 0)) for kind in flowfile_formats.KINDS},
+            **{f"iptv.{kind}.count": str(result.counts.get(kind, 0)) for kind in KINDS},
             "iptv.redelivered.skipped": str(result.skipped_redelivered),
             "iptv.duplicates.dropped": str(counters.get("duplicates_dropped", 0)),
             "iptv.replayed": "true" if result.replayed else "false",

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 try:  # package import (tests)
-    from iptv_sessions import lake_datasets, quarantine_reasons
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import lake_datasets
-    import quarantine_reasons
+    from iptv_sessions.lake_datasets import require_columns
+    from iptv_sessions.quarantine_reasons import REASONS
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from lake_datasets import require_columns
+    from quarantine_reasons import REASONS
 
 COUNTER_KEYS = ("events_in", "sessions_out", "duplicates_dropped", "evicted", "expired", "ticks")
 
@@ -40,8 +43,8 @@ class Session(NamedTuple):
 #: costs 20 times as much to create), as the pairer builds them and flowfile_formats writes them.
 EVENT_TUPLE = ("session_id", "user_id", "channel_id", "timer", "status")
 #: What this code writes must be the definition's columns (schemas/datasets.json): checked here, at import.
-SESSION_COLUMNS = lake_datasets.require_columns("sessions", Session._fields, "batch_result.Session")
-EVENT_COLUMNS = lake_datasets.require_columns("viewing_events", EVENT_TUPLE, "batch_result.EVENT_TUPLE")
+SESSION_COLUMNS = require_columns("sessions", Session._fields, "batch_result.Session")
+EVENT_COLUMNS = require_columns("viewing_events", EVENT_TUPLE, "batch_result.EVENT_TUPLE")
 
 
 @dataclass
@@ -67,7 +70,7 @@ class BatchResult:
 
 def new_counters() -> dict[str, Any]:
     counters: dict[str, Any] = {k: 0 for k in COUNTER_KEYS}
-    counters["quarantined"] = {r: 0 for r in quarantine_reasons.REASONS}
+    counters["quarantined"] = {r: 0 for r in REASONS}
     return counters
 
 

@@ -24,13 +24,16 @@ from hashlib import blake2b as _blake2b
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import lake_datasets, quarantine_reasons
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import lake_datasets
-    import quarantine_reasons
+    from iptv_sessions.lake_datasets import column_names
+    from iptv_sessions.quarantine_reasons import INVALID_JSON, INVALID_SCHEMA
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from lake_datasets import column_names
+    from quarantine_reasons import INVALID_JSON, INVALID_SCHEMA
 
 #: The fields of an event: the columns of dataset viewing_events (schemas/datasets.json).
-EVENT_FIELDS = lake_datasets.column_names("viewing_events")
+EVENT_FIELDS = column_names("viewing_events")
 STATUSES = ("enabled", "disabled")
 TIMER_FORMAT = "%Y-%m-%d %H:%M:%S"
 SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -113,13 +116,13 @@ def validate_message(
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return None, quarantine_reasons.INVALID_JSON, f"not UTF-8: {exc}"
+            return None, INVALID_JSON, f"not UTF-8: {exc}"
     try:
         obj = json.loads(raw, parse_constant=_reject_constant)
     except ValueError as exc:
-        return None, quarantine_reasons.INVALID_JSON, str(exc)
+        return None, INVALID_JSON, str(exc)
     except RecursionError:  # json's C decoder recurses once per nesting level: '[[[[...' of a few thousand
-        return None, quarantine_reasons.INVALID_JSON, "nested too deeply"
+        return None, INVALID_JSON, "nested too deeply"
     try:
         problem = schema_validator(obj) if schema_validator is not None else None
         if not problem:
@@ -127,7 +130,7 @@ def validate_message(
     except Exception as exc:  # noqa: BLE001 - whatever a decoded value does to a validator is the message's fault
         problem = f"could not be validated: {describe_error(exc)}"
     if problem:
-        return None, quarantine_reasons.INVALID_SCHEMA, problem
+        return None, INVALID_SCHEMA, problem
     return obj, None, ""
 
 

@@ -13,9 +13,11 @@ import re
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import event_contract
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import event_contract
+    from iptv_sessions.event_contract import parse_timer
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from event_contract import parse_timer
 
 #: Full match of the producer's canonical message shape (fixed key order, compact or ``json.dumps`` spacing),
 #: accepting exactly the values the project schema *and* event_contract.check_event accept (the date's reality is
@@ -60,6 +62,6 @@ def schema_rules_digest(schema: dict) -> str:
 def midnight(day: str) -> int:
     """Epoch seconds of ``YYYY-MM-DD`` 00:00:00 UTC, or -1 when it is not a real date."""
     try:
-        return event_contract.parse_timer(day + " 00:00:00")
+        return parse_timer(day + " 00:00:00")
     except ValueError:
         return -1

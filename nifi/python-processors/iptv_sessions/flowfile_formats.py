@@ -27,19 +27,22 @@ from collections.abc import Iterable
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import batch_result, lake_datasets
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import batch_result
-    import lake_datasets
+    from iptv_sessions.batch_result import EVENT_COLUMNS, SESSION_COLUMNS
+    from iptv_sessions.lake_datasets import column_names
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from batch_result import EVENT_COLUMNS, SESSION_COLUMNS
+    from lake_datasets import column_names
 
 SECTION_MARKER = "#@ "
 GZIP_MAGIC = b"\x1f\x8b"
 #: The section kinds, in output order: the datasets written (a KeyError at import if one is not defined).
 EVENTS, SESSIONS, QUARANTINE = KINDS = ("viewing_events", "sessions", "quarantine")
-QUARANTINE_COLUMNS = lake_datasets.column_names(QUARANTINE)
+QUARANTINE_COLUMNS = column_names(QUARANTINE)
 #: The columns of each section kind. Events and sessions are written by fixed f-strings over the tuples of
 #: batch_result, which checks at import that those tuples hold the definition's columns in its order.
-COLUMNS = {EVENTS: batch_result.EVENT_COLUMNS, SESSIONS: batch_result.SESSION_COLUMNS, QUARANTINE: QUARANTINE_COLUMNS}
+COLUMNS = {EVENTS: EVENT_COLUMNS, SESSIONS: SESSION_COLUMNS, QUARANTINE: QUARANTINE_COLUMNS}
 
 # ------------------------------------------------------------------------------------------------ input
 

@@ -22,13 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import batch_result, event_contract, flowfile_formats, quarantine_reasons, session_pairer
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import batch_result
-    import event_contract
-    import flowfile_formats
-    import quarantine_reasons
-    import session_pairer
+    from iptv_sessions.batch_result import BatchResult, add_counters, new_counters, quarantine
+    from iptv_sessions.event_contract import describe_error, format_wallclock, guess_session_id
+    from iptv_sessions.flowfile_formats import read_batch, render_output
+    from iptv_sessions.quarantine_reasons import BATCH_FAILED, MALFORMED_BATCH_LINE
+    from iptv_sessions.session_pairer import PairerConfig, SessionPairer
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from batch_result import BatchResult, add_counters, new_counters, quarantine
+    from event_contract import describe_error, format_wallclock, guess_session_id
+    from flowfile_formats import read_batch, render_output
+    from quarantine_reasons import BATCH_FAILED, MALFORMED_BATCH_LINE
+    from session_pairer import PairerConfig, SessionPairer
 
 INGEST_STATE_FORMAT = "iptv-ingest/1"
 MAX_RANGES_PER_PARTITION = 256
@@ -154,7 +160,7 @@ class FailedAttempts:
 class IngestState:
     """Pairer + processed offsets + last input identity/output; one NiFi state map (Map<String,String>)."""
 
-    def __init__(self, pairer: session_pairer.SessionPairer) -> None:
+    def __init__(self, pairer: SessionPairer) -> None:
         self.pairer = pairer
         self.offsets: dict[int, OffsetRanges] = {}
         self.last_input: str | None = None
@@ -169,7 +175,7 @@ class IngestState:
             return self._process(input_id, content, now, tick)
 
     def _process(self, input_id: str, content: bytes, now: float, tick: bool) -> IngestResult:
-        items, malformed = flowfile_formats.read_batch(content)
+        items, malformed = read_batch(content)
         messages, skipped = self._take_new(items)
         result = self.pairer.process_batch(messages, now=now, tick=tick or not (messages or malformed))
         self._quarantine_malformed(result, malformed, now)
@@ -186,23 +192,23 @@ class IngestState:
         if input_id and input_id == self.last_input:
             return IngestResult(self.last_output, dict(self.last_counts), replayed=True)
         with _no_cyclic_gc():
-            arrival_iso = event_contract.format_wallclock(now)
+            arrival_iso = format_wallclock(now)
             try:
-                items, malformed = flowfile_formats.read_batch(content)
+                items, malformed = read_batch(content)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt gzip: keep the bytes, say why
-                out = batch_result.BatchResult(counters=batch_result.new_counters())
+                out = BatchResult(counters=new_counters())
                 raw = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else str(content)
-                batch_result.quarantine(
+                quarantine(
                     out,
-                    quarantine_reasons.BATCH_FAILED,
+                    BATCH_FAILED,
                     None,
                     raw,
-                    f"{error}; unreadable batch: {event_contract.describe_error(exc)}",
+                    f"{error}; unreadable batch: {describe_error(exc)}",
                     arrival_iso,
                 )
                 return self._finish(input_id, [out], 0, isolated=True)
             messages, skipped = self._take_new(items)
-            results: list[batch_result.BatchResult] = []
+            results: list[BatchResult] = []
             parts = [messages] if messages else []
             while parts:
                 part = parts.pop(0)
@@ -214,17 +220,17 @@ class IngestState:
                         mid = len(part) // 2
                         parts[0:0] = [part[:mid], part[mid:]]
                         continue
-                    out = batch_result.BatchResult(counters=batch_result.new_counters())
-                    detail = f"{error}; alone: {event_contract.describe_error(exc)}"
-                    batch_result.quarantine(
+                    out = BatchResult(counters=new_counters())
+                    detail = f"{error}; alone: {describe_error(exc)}"
+                    quarantine(
                         out,
-                        quarantine_reasons.BATCH_FAILED,
-                        event_contract.guess_session_id(part[0]),
+                        BATCH_FAILED,
+                        guess_session_id(part[0]),
                         part[0],
                         detail,
                         arrival_iso,
                     )
-                    self.pairer.totals["quarantined"][quarantine_reasons.BATCH_FAILED] += 1
+                    self.pairer.totals["quarantined"][BATCH_FAILED] += 1
                     results.append(out)
                     continue
                 self.pairer = trial
@@ -247,33 +253,31 @@ class IngestState:
             messages.append(message)
         return messages, skipped
 
-    def _quarantine_malformed(self, out: batch_result.BatchResult, lines: list[str], now: float) -> None:
-        arrival_iso = event_contract.format_wallclock(now)
+    def _quarantine_malformed(self, out: BatchResult, lines: list[str], now: float) -> None:
+        arrival_iso = format_wallclock(now)
         for line in lines:
-            batch_result.quarantine(
+            quarantine(
                 out,
-                quarantine_reasons.MALFORMED_BATCH_LINE,
+                MALFORMED_BATCH_LINE,
                 None,
                 line,
                 "not '<partition>\\t<offset>\\t<message>'",
                 arrival_iso,
             )
-            self.pairer.totals["quarantined"][quarantine_reasons.MALFORMED_BATCH_LINE] += 1
+            self.pairer.totals["quarantined"][MALFORMED_BATCH_LINE] += 1
 
-    def _finish(
-        self, input_id: str, results: list[batch_result.BatchResult], skipped: int, isolated: bool = False
-    ) -> IngestResult:
+    def _finish(self, input_id: str, results: list[BatchResult], skipped: int, isolated: bool = False) -> IngestResult:
         """Render the results of one input FlowFile and remember them as its output (for a replay)."""
         events: list[tuple] = []
         sessions: list = []
         quarantined: list[dict] = []
-        counters = batch_result.new_counters()
+        counters = new_counters()
         for r in results:
             events.extend(r.events)
             sessions.extend(r.sessions)
             quarantined.extend(r.quarantine)
-            batch_result.add_counters(counters, r.counters)
-        data, counts = flowfile_formats.render_output(events, sessions, quarantined)
+            add_counters(counters, r.counters)
+        data, counts = render_output(events, sessions, quarantined)
         if data:  # gzip: a fifth of the bytes to carry over NiFi's Java/Python bridge (see kafka_batches.py)
             data = gzip.compress(data, compresslevel=1, mtime=0)
         self.last_input = input_id
@@ -329,16 +333,14 @@ class IngestState:
             return "delta"
 
     @classmethod
-    def from_store(
-        cls, store: Any, config: session_pairer.PairerConfig | None = None, schema_validator: Any = None
-    ) -> IngestState:
+    def from_store(cls, store: Any, config: PairerConfig | None = None, schema_validator: Any = None) -> IngestState:
         """State from the store's snapshot and the journal records after it (an empty store: a fresh state)."""
         with _no_cyclic_gc():
             snapshot, records = store.load()
             if snapshot is None:
-                obj = cls(session_pairer.SessionPairer(config, schema_validator))
+                obj = cls(SessionPairer(config, schema_validator))
             else:
-                obj = cls(session_pairer.SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
+                obj = cls(SessionPairer.from_dict(snapshot["pairer"], config, schema_validator))
                 obj._set_meta(snapshot["ingest"])
             for record in records:
                 obj.pairer.apply_delta(record["pairer"])
@@ -353,12 +355,12 @@ class IngestState:
     def from_state_map(
         cls,
         state: dict[str, str] | None,
-        config: session_pairer.PairerConfig | None = None,
+        config: PairerConfig | None = None,
         schema_validator: Any = None,
     ) -> IngestState:
         state = unchunk_state(dict(state or {}))
         pairer_state = {k: v for k, v in state.items() if not k.startswith("ingest.")}
-        obj = cls(session_pairer.SessionPairer.from_state_map(pairer_state, config, schema_validator))
+        obj = cls(SessionPairer.from_state_map(pairer_state, config, schema_validator))
         if "ingest.meta" in state:
             if state.get("ingest.format") != INGEST_STATE_FORMAT:
                 raise ValueError(f"unsupported ingest state format: {state.get('ingest.format')!r}")

@@ -15,10 +15,13 @@ import zlib
 from typing import Any, TypeVar
 
 try:  # package import (tests)
-    from iptv_sessions import batch_result, event_contract
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import batch_result
-    import event_contract
+    from iptv_sessions.batch_result import COUNTER_KEYS, new_counters
+    from iptv_sessions.event_contract import format_timer
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from batch_result import COUNTER_KEYS, new_counters
+    from event_contract import format_timer
 
 STATE_FORMAT = "iptv-session-pairer/1"
 
@@ -42,7 +45,7 @@ class PendingHalf:
         self.text = text
 
     def timer_text(self) -> str:
-        return self.text if self.text is not None else event_contract.format_timer(self.timer)
+        return self.text if self.text is not None else format_timer(self.timer)
 
     def dump(self) -> list:
         return [self.timer, self.user_id, self.channel_id, self.arrival, self.raw]
@@ -105,7 +108,7 @@ class PairerState:
         self.watermark: int | None = None  # max event time seen (valid events)
         self.seq = 0
         self.entries: dict[str, SessionEntry] = {}
-        self.totals = batch_result.new_counters()
+        self.totals = new_counters()
         #: Session ids with a pending half (insertion-ordered set): expiry scans these, not every entry.
         self.pending: dict[str, None] = {}
         #: Session ids whose entry changed or was removed since :meth:`take_dirty` (incremental state saves).
@@ -127,7 +130,7 @@ class PairerState:
         return {
             "entries": len(self.entries),
             "pending": self.pending_count(),
-            "watermark": event_contract.format_timer(self.watermark) if self.watermark is not None else None,
+            "watermark": format_timer(self.watermark) if self.watermark is not None else None,
             "totals": json.loads(json.dumps(self.totals)),
         }
 
@@ -166,8 +169,8 @@ class PairerState:
     def _set_meta(self, data: dict[str, Any]) -> None:
         self.watermark = data["watermark"]
         self.seq = int(data["seq"])
-        totals = batch_result.new_counters()
-        for key in batch_result.COUNTER_KEYS:
+        totals = new_counters()
+        for key in COUNTER_KEYS:
             totals[key] = int(data["totals"].get(key, 0))
         totals["quarantined"].update({k: int(v) for k, v in data["totals"].get("quarantined", {}).items()})
         self.totals = totals

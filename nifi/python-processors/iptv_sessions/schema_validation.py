@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 try:  # package import (tests)
-    from iptv_sessions import fast_path
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import fast_path
+    from iptv_sessions.fast_path import CANONICAL_SCHEMA_DIGEST, schema_rules_digest
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from fast_path import CANONICAL_SCHEMA_DIGEST, schema_rules_digest
 
 
 def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None] | None:
@@ -43,8 +45,8 @@ def load_schema_validator(schema_path: str | None) -> Callable[[Any], str | None
         where = "/".join(str(p) for p in error.absolute_path)
         return f"{where}: {error.message}" if where else error.message
 
-    digest = fast_path.schema_rules_digest(schema)
-    _validate.canonical_fast_path = digest == fast_path.CANONICAL_SCHEMA_DIGEST  # type: ignore[attr-defined]
+    digest = schema_rules_digest(schema)
+    _validate.canonical_fast_path = digest == CANONICAL_SCHEMA_DIGEST  # type: ignore[attr-defined]
     return _validate
 
 

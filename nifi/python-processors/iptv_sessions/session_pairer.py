@@ -14,13 +14,55 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 try:  # package import (tests)
-    from iptv_sessions import batch_result, event_contract, fast_path, pairer_state, quarantine_reasons
-except ImportError:  # NiFi loads sibling modules as top-level modules
-    import batch_result
-    import event_contract
-    import fast_path
-    import pairer_state
-    import quarantine_reasons
+    from iptv_sessions.batch_result import BatchResult, Session, add_counters, new_counters, quarantine
+    from iptv_sessions.event_contract import (
+        describe_error,
+        fingerprint,
+        format_timer,
+        format_wallclock,
+        guess_session_id,
+        parse_timer,
+        validate_message,
+    )
+    from iptv_sessions.fast_path import match_canonical_event
+    from iptv_sessions.fast_path import midnight as midnight_of_day
+    from iptv_sessions.pairer_state import PairerState, PendingHalf, SessionEntry
+    from iptv_sessions.quarantine_reasons import (
+        CONFLICTING_DUPLICATE,
+        CONFLICTING_PAIR,
+        END_BEFORE_START,
+        INVALID_JSON,
+        PROCESSING_ERROR,
+        UNKNOWN_CHANNEL,
+        UNMATCHED_END,
+        UNMATCHED_START,
+    )
+except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
+    # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
+    # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
+    from batch_result import BatchResult, Session, add_counters, new_counters, quarantine
+    from event_contract import (
+        describe_error,
+        fingerprint,
+        format_timer,
+        format_wallclock,
+        guess_session_id,
+        parse_timer,
+        validate_message,
+    )
+    from fast_path import match_canonical_event
+    from fast_path import midnight as midnight_of_day
+    from pairer_state import PairerState, PendingHalf, SessionEntry
+    from quarantine_reasons import (
+        CONFLICTING_DUPLICATE,
+        CONFLICTING_PAIR,
+        END_BEFORE_START,
+        INVALID_JSON,
+        PROCESSING_ERROR,
+        UNKNOWN_CHANNEL,
+        UNMATCHED_END,
+        UNMATCHED_START,
+    )
 
 MAX_FINGERPRINTS_PER_SESSION = 32
 _STATUS_BIT = {"enabled": 1, "disabled": 2}
@@ -43,7 +85,7 @@ class PairerConfig:
             raise ValueError("max_entries must be >= 1")
 
 
-class SessionPairer(pairer_state.PairerState):
+class SessionPairer(PairerState):
     """Pairs viewing events into sessions. Feed batches with :meth:`process_batch`; persist with
     :meth:`to_json` / :meth:`to_state_map` and restore with :meth:`from_json` / :meth:`from_state_map`
     (``SessionPairer.from_json(text, config, schema_validator)``).
@@ -65,16 +107,14 @@ class SessionPairer(pairer_state.PairerState):
         twin.dirty = set(self.dirty)
         return twin
 
-    def process_batch(
-        self, messages: Iterable[str | bytes], now: float, tick: bool = False
-    ) -> batch_result.BatchResult:
+    def process_batch(self, messages: Iterable[str | bytes], now: float, tick: bool = False) -> BatchResult:
         """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
         used as the arrival time of every message in the batch and for the grace check. Blank messages are
         skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
-        out = batch_result.BatchResult(counters=batch_result.new_counters())
+        out = BatchResult(counters=new_counters())
         if tick:
             out.counters["ticks"] += 1
-        arrival_iso = event_contract.format_wallclock(now)
+        arrival_iso = format_wallclock(now)
         process_one = self._process_one
         n_in = 0
         for raw in messages:
@@ -84,25 +124,25 @@ class SessionPairer(pairer_state.PairerState):
             if raw[-1:] in ("\r", "\n"):
                 raw = raw.rstrip("\r\n")
             if not raw or (raw[0] != "{" and not raw.strip()):
-                self._quarantine(out, quarantine_reasons.INVALID_JSON, None, raw, "empty message", arrival_iso)
+                self._quarantine(out, INVALID_JSON, None, raw, "empty message", arrival_iso)
                 continue
             try:
                 process_one(raw, now, arrival_iso, out)
             except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
-                sid = event_contract.guess_session_id(raw)
-                detail = event_contract.describe_error(exc)
-                self._quarantine(out, quarantine_reasons.PROCESSING_ERROR, sid, raw, detail, arrival_iso)
+                sid = guess_session_id(raw)
+                detail = describe_error(exc)
+                self._quarantine(out, PROCESSING_ERROR, sid, raw, detail, arrival_iso)
         out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
         self._evict(out)
-        batch_result.add_counters(self.totals, out.counters)
+        add_counters(self.totals, out.counters)
         return out
 
-    _quarantine = staticmethod(batch_result.quarantine)
+    _quarantine = staticmethod(quarantine)
 
     def _day_midnight(self, day: str) -> int:
-        midnight = fast_path.midnight(day)
+        midnight = midnight_of_day(day)
         if len(self._days) > 4096:  # bounded: a stream of distinct (bad) dates cannot grow it
             self._days.clear()
         self._days[day] = midnight
@@ -115,7 +155,7 @@ class SessionPairer(pairer_state.PairerState):
         project schema and event_contract.check_event accept; anything else (other key order, whitespace, escapes,
         invalid) takes the full path through ``json`` and the schema validator, which also names the reason."""
         if fast and self._fast_ok:
-            m = fast_path.match_canonical_event(raw)
+            m = match_canonical_event(raw)
             if m is not None:
                 sid, uid, ch, day, hh, mi, ss, status = m.groups()
                 midnight = self._days.get(day)
@@ -130,7 +170,7 @@ class SessionPairer(pairer_state.PairerState):
                         f"{day} {hh}:{mi}:{ss}",
                         status,
                     )
-        event, reason, detail = event_contract.validate_message(raw, self.schema_validator)
+        event, reason, detail = validate_message(raw, self.schema_validator)
         if event is None:
             return None, reason, detail  # type: ignore[return-value]
         text = event["timer"]
@@ -138,27 +178,27 @@ class SessionPairer(pairer_state.PairerState):
             event["session_id"],
             event["user_id"],
             event["channel_id"],
-            event_contract.parse_timer(text),
+            parse_timer(text),
             text,
             event["status"],
         )
 
-    def _process_one(self, raw: str, now: float, arrival_iso: str, out: batch_result.BatchResult) -> None:
+    def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
         parsed = self._parse(raw)
         if parsed[0] is None:
-            self._quarantine(out, parsed[1], event_contract.guess_session_id(raw), raw, parsed[2], arrival_iso)
+            self._quarantine(out, parsed[1], guess_session_id(raw), raw, parsed[2], arrival_iso)
             return
         sid, user_id, channel_id, timer, text, status = parsed
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
-        fp = event_contract.fingerprint(sid, user_id, channel_id, text, status)
+        fp = fingerprint(sid, user_id, channel_id, text, status)
         entry = self.entries.get(sid)
         if entry is not None and fp in entry.fps:
             out.counters["duplicates_dropped"] += 1
             return
         if entry is None:
             self.seq += 1
-            entry = self.entries[sid] = pairer_state.SessionEntry(timer, self.seq)
+            entry = self.entries[sid] = SessionEntry(timer, self.seq)
         elif timer > entry.t:
             entry.t = timer
         self.dirty.add(sid)
@@ -169,23 +209,23 @@ class SessionPairer(pairer_state.PairerState):
 
         channels = self.config.channels
         if channels is not None and channel_id not in channels:
-            self._quarantine(out, quarantine_reasons.UNKNOWN_CHANNEL, sid, raw, f"channel_id {channel_id}", arrival_iso)
+            self._quarantine(out, UNKNOWN_CHANNEL, sid, raw, f"channel_id {channel_id}", arrival_iso)
             return
 
         bit = _STATUS_BIT[status]
         if entry.statuses & bit:
             state = "closed" if entry.closed else "pending"
             detail = f"session already has a different '{status}' ({state})"
-            self._quarantine(out, quarantine_reasons.CONFLICTING_DUPLICATE, sid, raw, detail, arrival_iso)
+            self._quarantine(out, CONFLICTING_DUPLICATE, sid, raw, detail, arrival_iso)
             return
         entry.statuses |= bit
         if entry.closed:
             # The partner was already closed (expired as unmatched): this half can never pair.
-            late = quarantine_reasons.UNMATCHED_START if status == "enabled" else quarantine_reasons.UNMATCHED_END
+            late = UNMATCHED_START if status == "enabled" else UNMATCHED_END
             self._quarantine(out, late, sid, raw, "arrived after its session was closed (partner expired)", arrival_iso)
             return
 
-        half = pairer_state.PendingHalf(timer, user_id, channel_id, now, raw, text)
+        half = PendingHalf(timer, user_id, channel_id, now, raw, text)
         if bit == 1:
             entry.start = half
             if entry.end is None:
@@ -199,9 +239,7 @@ class SessionPairer(pairer_state.PairerState):
         self.pending.pop(sid, None)
         self._close_pair(sid, entry, out, arrival_iso)
 
-    def _close_pair(
-        self, sid: str, entry: pairer_state.SessionEntry, out: batch_result.BatchResult, arrival_iso: str
-    ) -> None:
+    def _close_pair(self, sid: str, entry: SessionEntry, out: BatchResult, arrival_iso: str) -> None:
         start, end = entry.start, entry.end
         assert start is not None and end is not None
         both_raw = start.raw + "\n" + end.raw
@@ -212,14 +250,14 @@ class SessionPairer(pairer_state.PairerState):
                 f"enabled user_id={start.user_id} channel_id={start.channel_id}; "
                 f"disabled user_id={end.user_id} channel_id={end.channel_id}"
             )
-            self._quarantine(out, quarantine_reasons.CONFLICTING_PAIR, sid, both_raw, detail, arrival_iso)
+            self._quarantine(out, CONFLICTING_PAIR, sid, both_raw, detail, arrival_iso)
             return
         if end.timer < start.timer:
-            detail = f"end {event_contract.format_timer(end.timer)} < start {event_contract.format_timer(start.timer)}"
-            self._quarantine(out, quarantine_reasons.END_BEFORE_START, sid, both_raw, detail, arrival_iso)
+            detail = f"end {format_timer(end.timer)} < start {format_timer(start.timer)}"
+            self._quarantine(out, END_BEFORE_START, sid, both_raw, detail, arrival_iso)
             return
         out.sessions.append(
-            batch_result.Session(
+            Session(
                 sid,
                 start.user_id,
                 start.channel_id,
@@ -230,14 +268,14 @@ class SessionPairer(pairer_state.PairerState):
         )
         out.counters["sessions_out"] += 1
 
-    def _expire(self, now: float, out: batch_result.BatchResult) -> None:
+    def _expire(self, now: float, out: BatchResult) -> None:
         """Quarantine halves older than the event-time timeout (vs the watermark) that also waited the grace."""
         if self.watermark is None or not self.pending:
             return
         cfg = self.config
         oldest = self.watermark - cfg.timeout_s  # a half with timer < oldest is past the event-time timeout
         grace = cfg.grace_s
-        expired: list[tuple[int, str, str, pairer_state.PendingHalf]] = []
+        expired: list[tuple[int, str, str, PendingHalf]] = []
         entries = self.entries
         for sid in self.pending:
             entry = entries[sid]
@@ -250,7 +288,7 @@ class SessionPairer(pairer_state.PairerState):
         expired.sort(key=lambda x: (x[0], x[1], x[2]))
         for _timer, sid, status, half in expired:
             entry = entries[sid]
-            reason = quarantine_reasons.UNMATCHED_START if status == "enabled" else quarantine_reasons.UNMATCHED_END
+            reason = UNMATCHED_START if status == "enabled" else UNMATCHED_END
             if status == "enabled":
                 entry.start = None
             else:
@@ -259,9 +297,9 @@ class SessionPairer(pairer_state.PairerState):
             if entry.start is None and entry.end is None:
                 self.pending.pop(sid, None)
             self.dirty.add(sid)
-            watermark = event_contract.format_timer(self.watermark)
+            watermark = format_timer(self.watermark)
             detail = f"no partner within {cfg.timeout_s}s of event time (watermark {watermark})"
-            self._quarantine(out, reason, sid, half.raw, detail, event_contract.format_wallclock(half.arrival))
+            self._quarantine(out, reason, sid, half.raw, detail, format_wallclock(half.arrival))
             out.counters["expired"] += 1
 
     def _cleanup(self) -> None:
@@ -274,7 +312,7 @@ class SessionPairer(pairer_state.PairerState):
             del self.entries[sid]
         self.dirty.update(stale)
 
-    def _evict(self, out: batch_result.BatchResult) -> None:
+    def _evict(self, out: BatchResult) -> None:
         """Hard bound: drop the oldest entries (by event time, then insertion order) beyond max_entries.
         A pending half that is evicted is quarantined as unmatched (it could otherwise be lost silently)."""
         excess = len(self.entries) - self.config.max_entries
@@ -283,8 +321,8 @@ class SessionPairer(pairer_state.PairerState):
         victims = heapq.nsmallest(excess, self.entries.items(), key=lambda kv: (kv[1].t, kv[1].seq))
         for sid, entry in victims:
             for reason, half in (
-                (quarantine_reasons.UNMATCHED_START, entry.start),
-                (quarantine_reasons.UNMATCHED_END, entry.end),
+                (UNMATCHED_START, entry.start),
+                (UNMATCHED_END, entry.end),
             ):
                 if half is not None:
                     self._quarantine(
@@ -293,7 +331,7 @@ class SessionPairer(pairer_state.PairerState):
                         sid,
                         half.raw,
                         "evicted: state reached max entries",
-                        event_contract.format_wallclock(half.arrival),
+                        format_wallclock(half.arrival),
                     )
             del self.entries[sid]
             self.pending.pop(sid, None)
