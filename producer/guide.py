@@ -46,7 +46,7 @@ LENGTHS = {
     "news": (15, 30, 30, 60),
     "film": (90, 105, 120, 135),
     "sport": (60, 90, 120, 150),
-    "kids": (15, 30, 30),
+    "kids": (15, 30, 30, 60),
     "documentary": (30, 45, 60),
     "music": (30, 60, 120),
     "other": (15, 30, 60),
@@ -100,7 +100,7 @@ PROFILES: dict[str, dict[str, dict[str, float]]] = {
     "sport": _mostly("sport", {"news": 2, "documentary": 1}),
     "kids": {
         **_mostly("kids", {"entertainment": 1, "music": 1, "documentary": 1}, 0.85),
-        "night": {"kids": 0.6, "music": 0.2, "other": 0.2},
+        "night": {"kids": 0.75, "music": 0.15, "other": 0.1},
     },
     "music": _mostly("music", {"entertainment": 2, "news": 0.5}, 0.85),
     "film": _mostly("film", {"series": 2, "documentary": 0.5}, 0.8),
