@@ -28,7 +28,7 @@ from iptv.config import Config, ConfigError, load_config, state_dir
 from producer import catalogs, faults, guide
 from producer.events import Plan, write_truth
 from producer.model import DAY, Simulator, epoch_seconds
-from producer.sinks import CLIENTS, DEFAULT_CLIENT, KafkaSink, ProjectHdfs, SinkError, kafka_sink
+from producer.sinks import CLIENTS, DEFAULT_CLIENT, HdfsWriter, KafkaSink, ProjectHdfs, SinkError, kafka_sink
 
 log = logging.getLogger("producer")
 
@@ -265,7 +265,7 @@ def _send_to_kafka(
 
 
 def _write_guide(
-    seed: int, first: dt.date, n_days: int, *, hdfs: ProjectHdfs | None, root: str | Path, progress: bool
+    seed: int, first: dt.date, n_days: int, *, hdfs: HdfsWriter | None, root: str | Path, progress: bool
 ) -> int:
     """The guide of ``n_days`` days from ``first``: one file per day under ``root``/dt=YYYY-MM-DD/ (on HDFS when
     ``hdfs`` is given, else locally); returns the number of programmes written."""
@@ -289,7 +289,7 @@ def _write_guide(
     return written
 
 
-def _guide_to_hdfs(cfg: Config, hdfs: ProjectHdfs, seed: int, first: dt.date, n_days: int, progress: bool) -> str:
+def guide_to_hdfs(cfg: Config, hdfs: HdfsWriter, seed: int, first: dt.date, n_days: int, progress: bool) -> str:
     """The guide of the days to its lake directory; returns the summary line."""
     root = guide.PROGRAMMES.directory(cfg.hdfs.paths.as_dict())
     t0 = time.monotonic()
@@ -398,7 +398,7 @@ def cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
             plan, sink, args, speed=0.0, sim_start=epoch_seconds(first), desc=f"backfill {what}"
         )
         if hdfs is not None and not interrupted:
-            print(_guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
+            print(guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
         manifest, n_faults = _finish_outputs(plan, injected, args, cfg, name, sent)
         _summary(
             "backfill",
@@ -444,7 +444,7 @@ def _backfill_hdfs(
         f"backfill {what}: {written:,} events ({len(plan.truth()):,} valid sessions) written to "
         f"{root}/dt=*/ in {len(by_day)} files, {elapsed:.1f} s"
     )
-    print(_guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
+    print(guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
     if manifest:
         print(f"faults: {n_faults:,} injected -> {manifest}")
     if args.truth:
@@ -474,7 +474,7 @@ def cmd_catalogs(args: argparse.Namespace, cfg: Config) -> int:
 def cmd_epg(args: argparse.Namespace, cfg: Config) -> int:
     first = args.date or dt.date.today()
     if args.to == "hdfs":
-        print(_guide_to_hdfs(cfg, ProjectHdfs(cfg), args.seed, first, args.days, not args.no_progress))
+        print(guide_to_hdfs(cfg, ProjectHdfs(cfg), args.seed, first, args.days, not args.no_progress))
         return EXIT_OK
     out = args.out or state_dir(cfg) / "producer" / "epg"
     t0 = time.monotonic()

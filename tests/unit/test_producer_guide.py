@@ -180,3 +180,32 @@ def test_epg_command_writes_one_headerless_file_per_day(tmp_path, capsys):
     assert res.returncode == 0, res.stderr
     name = "dt=2025-03-04/epg-2025-03-04.csv"
     assert (alone / name).read_bytes() == (out / name).read_bytes()
+
+
+class FakeHdfs:
+    """An HdfsWriter that keeps the files in memory."""
+
+    def __init__(self) -> None:
+        self.dirs: list[str] = []
+        self.files: dict[str, bytes] = {}
+
+    def mkdirs(self, path: str) -> None:
+        self.dirs.append(path)
+
+    def write(self, path: str, data: bytes) -> None:
+        self.files[path] = data
+
+
+def test_the_hdfs_guide_goes_to_the_dataset_directory_under_the_catalogs():
+    from iptv.config import load_config
+    from producer.cli import guide_to_hdfs
+
+    cfg = load_config()
+    fake = FakeHdfs()
+    line = guide_to_hdfs(cfg, fake, 0, MONDAY, 2, progress=False)
+    root = f"{cfg.hdfs.paths.catalogs.rstrip('/')}/epg"
+    assert sorted(fake.files) == [f"{root}/dt={d}/epg-{d}.csv" for d in WEEK[:2]]
+    assert from_csv(fake.files[f"{root}/dt={MONDAY}/epg-{MONDAY}.csv"].decode()) == [
+        [str(v) for v in r] for r in guide.day_guide(0, MONDAY).rows()
+    ]
+    assert line.startswith(f"epg {MONDAY}..{WEEK[1]}: ") and f"hdfs {root}/dt=*/" in line
