@@ -21,7 +21,9 @@ a series), time_start and time_end ('YYYY-MM-DD HH:MM:SS', [start, end)).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import random
 import re
 from dataclasses import dataclass
@@ -119,7 +121,10 @@ def profile_of(name: str) -> str:
 
 
 def daypart(minute: int) -> str:
-    return [part for start, part in DAYPARTS if start <= minute][-1]
+    return DAYPARTS[bisect.bisect_right(_DAYPART_STARTS, minute) - 1][1]
+
+
+_DAYPART_STARTS = [start for start, _ in DAYPARTS]
 
 
 def template_of(day: dt.date) -> str:
@@ -209,16 +214,23 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}{minute % 60:02d}"
 
 
+@lru_cache(maxsize=64)
+def _mix(profile: str, weekend: bool, part: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The genres of a profile's daypart and their cumulative weights."""
+    mix = PROFILES[profile][part]
+    if weekend and profile == "general":  # weekends: fewer bulletins, more films and shows
+        mix = {g: w * {"news": 0.5, "film": 1.5, "entertainment": 1.3}.get(g, 1.0) for g, w in mix.items()}
+    return tuple(mix), tuple(itertools.accumulate(mix.values()))
+
+
 def _template(seed: int, channel_id: int, name: str, template: str) -> tuple[Slot, ...]:
     rnd = random.Random(f"template:{seed}:{channel_id}:{template}")
-    weights = PROFILES[profile_of(name)]
+    profile = profile_of(name)
     slots = []
     t = 0
     while t < 1440:
-        mix = weights[daypart(t)]
-        if template != "W" and weights is _GENERAL:  # weekends: fewer bulletins, more films and shows
-            mix = {g: w * {"news": 0.5, "film": 1.5, "entertainment": 1.3}.get(g, 1.0) for g, w in mix.items()}
-        genre = rnd.choices(list(mix), weights=list(mix.values()))[0]
+        genres, cum = _mix(profile, template != "W", daypart(t))
+        genre = rnd.choices(genres, cum_weights=cum)[0]
         length = min(rnd.choice(LENGTHS[genre]), 1440 - t)
         slots.append(Slot(t, length, genre, season_weeks=rnd.randint(4, 12), phase=rnd.randrange(12)))
         t += length

@@ -225,10 +225,11 @@ def _pick(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Schedule:
-    """What is on, per channel (rating order) and minute of a day and the next (2 x 1440 minutes): the appeal
-    of the programme on air, and its start and end in seconds from the first day's midnight."""
+    """What is on, per channel (rating order) and minute of a day and the next (2 x 1440 minutes): the pull of
+    the programme on air (its appeal ** APPEAL_STRENGTH), and its start and end in seconds from the first day's
+    midnight."""
 
-    appeal: np.ndarray  # (channels, 2880) float
+    pull: np.ndarray  # (channels, 2880) float
     start: np.ndarray  # (channels, 2880) int64
     end: np.ndarray  # (channels, 2880) int64
 
@@ -254,17 +255,17 @@ def programme_appeal(day_guide: guide.DayGuide, weekend: bool) -> np.ndarray:
 
 def build_schedule(seed: int, day: dt.date) -> Schedule:
     """The schedule of ``day`` and the next day from the guide of ``seed``."""
-    appeal, start, end = [], [], []
+    pull, start, end = [], [], []
     for offset in (0, 1):
         d = day + dt.timedelta(days=offset)
         g = guide.day_guide(seed, d)
         length = g.end - g.start
-        a = programme_appeal(g, d.weekday() >= 5)
+        a = programme_appeal(g, d.weekday() >= 5) ** APPEAL_STRENGTH
         k = int(g.channel_index.max()) + 1
-        appeal.append(np.repeat(a, length).reshape(k, 1440))
+        pull.append(np.repeat(a, length).reshape(k, 1440))
         start.append(np.repeat(g.start * 60 + offset * DAY, length).reshape(k, 1440))
         end.append(np.repeat(g.end * 60 + offset * DAY, length).reshape(k, 1440))
-    return Schedule(*(np.concatenate(x, axis=1) for x in (appeal, start, end)))
+    return Schedule(*(np.concatenate(x, axis=1) for x in (pull, start, end)))
 
 
 def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: int, schedule: Schedule) -> Sessions:
@@ -311,7 +312,7 @@ def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: in
     by_position = np.argsort(position, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(position))]
     global_cdf = np.cumsum(channels.tune_in)
-    last_minute = schedule.appeal.shape[1] - 1
+    last_minute = schedule.pull.shape[1] - 1
     ch = np.empty(m, dtype=np.int64)
     start = np.empty(m, dtype=np.int64)
     end = np.empty(m, dtype=np.int64)
@@ -321,23 +322,23 @@ def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: in
         usr = user[idx]
         at = np.minimum(t // 60, last_minute)
         rep = pop.repertoire[usr]
-        # Views: favourites weighted by the appeal of what each of them is showing now.
-        w = pop.view_w[usr] * schedule.appeal[rep, at[:, None]] ** APPEAL_STRENGTH
-        cdf = np.cumsum(w, axis=1)
-        rank = np.where(
-            zap[idx],
-            _pick(pop.zap_cdf[usr], u[idx]),
-            _pick(cdf, u[idx] * cdf[:, -1]),
-        )
+        is_zap = zap[idx]
+        rank = np.empty(len(idx), dtype=np.int64)
+        z = np.flatnonzero(is_zap)
+        v = np.flatnonzero(~is_zap)
+        rank[z] = _pick(pop.zap_cdf[usr[z]], u[idx[z]])
+        # Views: favourites weighted by the pull of what each of them is showing now.
+        cdf = np.cumsum(pop.view_w[usr[v]] * schedule.pull[rep[v], at[v, None]], axis=1)
+        rank[v] = _pick(cdf, u[idx[v]] * cdf[:, -1])
         c = rep[np.arange(len(idx)), rank]
-        c = np.where(explore[idx], np.minimum(np.searchsorted(global_cdf, u_explore[idx]), len(global_cdf) - 1), c)
+        out = np.flatnonzero(explore[idx])
+        c[out] = np.minimum(np.searchsorted(global_cdf, u_explore[idx[out]]), len(global_cdf) - 1)
         if k == 0:
             # Sitting down for a programme: wait for the next one on the chosen channel if it starts soon.
             p_start, p_end = schedule.start[c, at], schedule.end[c, at]
             late = t - p_start > TUNE_IN_EARLY
             wait = tune_in[sit_idx[idx]] & late & (p_end - t <= TUNE_IN_WINDOW)
             t = np.where(wait, p_end + tune_jitter[sit_idx[idx]], t)
-        is_zap = zap[idx]
         dur = np.where(is_zap, zap_len[idx], np.clip(view_base[idx] * channels.stay[c], 60, MAX_DURATION))
         dur = dur.astype(np.int64)
         # Leaving when a programme ends: a view's end moves to the nearer boundary of the programme it falls in.
