@@ -2,7 +2,8 @@
 
 Steps (each prints a line; a failing step ends the demo with exit 1 and one line saying why):
   1. stack up (every service);  2. platform check (events through Kafka -> HDFS -> Hive and back);
-  3. catalogs (channels, subscribers) to HDFS;  4. deploy the NiFi flows (scripts/deploy_flows.py);
+  3. catalogs (channels, subscribers) and the programme guide of the demo's days to HDFS;
+  4. deploy the NiFi flows (scripts/deploy_flows.py);
   5. the producer's 7-day backfill and today's live day to Kafka at --speed max;
   6. wait until the ingestion flow has landed the sessions of every day on HDFS (bounded);
   7. warehouse sync: the NiFi SyncWarehouse flow when deployed (bounded wait), else iptv.lake_sync here;
@@ -248,8 +249,10 @@ def _main(argv: list[str] | None) -> int:
                 raise StepFailedError(f"platform check: sent={res.sent} consumed={res.consumed} hive={res.hive_count}")
             note(f"ok: {res.sent} events through Kafka -> HDFS -> Hive ({res.seconds:.1f}s)")
 
-        step("3/8 catalogs to HDFS")
+        step("3/8 catalogs and programme guide to HDFS")
         note(last_line(run([PY, "-m", "producer", "catalogs", "--to", "hdfs", *common], "producer catalogs")))
+        epg = ["epg", "--to", "hdfs", "--date", dates[0].isoformat(), "--days", str(len(dates))]
+        note(last_line(run([PY, "-m", "producer", *epg, "--seed", str(args.seed), "--no-progress"], "producer epg")))
 
         step("4/8 deploy NiFi flows")
         if args.no_flows:

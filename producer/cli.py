@@ -1,11 +1,12 @@
 """``python -m producer``: the IPTV viewing simulator and Kafka producer.
 
 Commands: ``live`` (one day streamed to Kafka in event-time order, paced or as fast as possible), ``backfill``
-(the days before --date, to Kafka or to HDFS files by date), ``catalogs`` (channels and subscribers as
-headerless CSV) and ``calibrate`` (fit the channel model to the rating table, or just --check it).
+(the days before --date, to Kafka or to HDFS files by date, with their programme guide), ``catalogs`` (channels
+and subscribers as headerless CSV), ``epg`` (the programme guide, one headerless CSV per day) and ``calibrate``
+(fit the channel model to the rating table, or just --check it).
 
 Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 interrupted by Ctrl-C (after flushing).
-Over 400 lines: four commands with their options and progress reporting; the simulation itself is in model.py,
+Over 400 lines: five commands with their options and progress reporting; the simulation itself is in model.py,
 events.py, faults.py and sinks.py.
 """
 
@@ -24,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from iptv.config import Config, ConfigError, load_config, state_dir
-from producer import catalogs, faults
+from producer import catalogs, faults, guide
 from producer.events import Plan, write_truth
 from producer.model import DAY, Simulator, epoch_seconds
-from producer.sinks import CLIENTS, DEFAULT_CLIENT, KafkaSink, ProjectHdfs, SinkError, kafka_sink
+from producer.sinks import CLIENTS, DEFAULT_CLIENT, HdfsWriter, KafkaSink, ProjectHdfs, SinkError, kafka_sink
 
 log = logging.getLogger("producer")
 
@@ -88,11 +89,12 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument("--seed", type=int, default=0, help="random seed: same seed, same data (default 0)")
+    base.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    base.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--users", type=_positive, default=10_000, help="number of subscribers (default 10000)")
-    common.add_argument("--seed", type=int, default=0, help="random seed: same seed, same data (default 0)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    common.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     send = argparse.ArgumentParser(add_help=False)
     send.add_argument("--client", choices=CLIENTS, default=DEFAULT_CLIENT, help=f"Kafka library ({DEFAULT_CLIENT})")
@@ -125,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the N days before --date, to Kafka or to HDFS files by date",
         description="Simulate the --days days before --date and send them as fast as possible to Kafka (--to kafka) "
         "or write headerless CSV files to HDFS under hdfs.paths.viewing_events/dt=YYYY-MM-DD/ (--to hdfs; the date a "
-        "message falls on is its send time).",
+        "message falls on is its send time). With --to hdfs (or --epg with --to kafka) the programme guide of the "
+        "days goes to HDFS too, as the epg command writes it.",
     )
     back.add_argument("--days", type=_positive, default=7, help="number of days (default 7)")
     back.add_argument("--date", type=_date, default=None, help="the day after the history (default today)")
     back.add_argument("--to", choices=("kafka", "hdfs"), default="kafka", help="destination (default kafka)")
+    back.add_argument("--epg", action="store_true", help="with --to kafka: also write the days' guide to HDFS")
 
     cat = sub.add_parser(
         "catalogs",
@@ -140,6 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cat.add_argument("--out", type=Path, help="local directory")
     cat.add_argument("--to", choices=("hdfs",), help="also (or only) write to HDFS")
+
+    epg = sub.add_parser(
+        "epg",
+        parents=[base],
+        help="write the programme guide, one headerless CSV per day",
+        description="Write the programme guide of the --days days from --date (every channel, 00:00 to 24:00; the "
+        "same seed gives the same guide of a date whatever the range) as headerless RFC 4180 CSV, one file per "
+        "day: to HDFS <hdfs.paths.catalogs>/epg/dt=YYYY-MM-DD/epg-YYYY-MM-DD.csv (--to hdfs) or to "
+        "--out/dt=YYYY-MM-DD/ (default --out .stack/producer/epg).",
+    )
+    epg.add_argument("--date", type=_date, default=None, help="first day (default today)")
+    epg.add_argument("--days", type=_positive, default=1, help="number of days (default 1)")
+    where = epg.add_mutually_exclusive_group()
+    where.add_argument("--to", choices=("hdfs",), help="write to HDFS")
+    where.add_argument("--out", type=Path, help="local directory")
 
     cal = sub.add_parser(
         "calibrate",
@@ -245,6 +264,44 @@ def _send_to_kafka(
     return sent, left, elapsed, stop.requested
 
 
+def _write_guide(
+    seed: int, first: dt.date, n_days: int, *, hdfs: HdfsWriter | None, root: str | Path, progress: bool
+) -> int:
+    """The guide of ``n_days`` days from ``first``: one file per day under ``root``/dt=YYYY-MM-DD/ (on HDFS when
+    ``hdfs`` is given, else locally); returns the number of programmes written."""
+    from tqdm import tqdm
+
+    written = 0
+    part = guide.PROGRAMMES.partition_column
+    for i in tqdm(range(n_days), unit="day", desc="epg", disable=None if progress else True, leave=False):
+        day = first + dt.timedelta(days=i)
+        rows = guide.day_guide(seed, day).rows()
+        data = catalogs.to_csv(rows).encode("utf-8")
+        directory = f"{str(root).rstrip('/')}/{part}={day.isoformat()}"
+        if hdfs is not None:
+            hdfs.mkdirs(directory)
+            hdfs.write(f"{directory}/{guide.file_name(day)}", data)
+        else:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            (Path(directory) / guide.file_name(day)).write_bytes(data)
+        written += len(rows)
+        log.info("%s/%s: %d programmes", directory, guide.file_name(day), len(rows))
+    return written
+
+
+def guide_to_hdfs(cfg: Config, hdfs: HdfsWriter, seed: int, first: dt.date, n_days: int, progress: bool) -> str:
+    """The guide of the days to its lake directory; returns the summary line."""
+    root = guide.PROGRAMMES.directory(cfg.hdfs.paths.as_dict())
+    t0 = time.monotonic()
+    n = _write_guide(seed, first, n_days, hdfs=hdfs, root=root, progress=progress)
+    return _guide_summary(first, n_days, n, f"hdfs {root}", time.monotonic() - t0)
+
+
+def _guide_summary(first: dt.date, n_days: int, n: int, where: str, elapsed: float) -> str:
+    last = first + dt.timedelta(days=n_days - 1)
+    return f"epg {first}..{last}: {n:,} programmes of 148 channels -> {where}/dt=*/ ({n_days} files, {elapsed:.1f} s)"
+
+
 # ----- commands -----------------------------------------------------------------------------
 def cmd_live(args: argparse.Namespace, cfg: Config) -> int:
     sink = _connect(args, cfg)
@@ -336,9 +393,12 @@ def cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     what = f"{first}..{last}"
     name = f"backfill-{first}-{last}-seed{args.seed}"
     if sink is not None:
+        hdfs = ProjectHdfs(cfg) if args.epg else None  # fails fast, before sending
         sent, left, elapsed, interrupted = _send_to_kafka(
             plan, sink, args, speed=0.0, sim_start=epoch_seconds(first), desc=f"backfill {what}"
         )
+        if hdfs is not None and not interrupted:
+            print(guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
         manifest, n_faults = _finish_outputs(plan, injected, args, cfg, name, sent)
         _summary(
             "backfill",
@@ -354,12 +414,13 @@ def cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
             args,
         )
         return _exit_code(sink, left, interrupted)
-    return _backfill_hdfs(plan, injected, args, cfg, name, what)
+    return _backfill_hdfs(plan, injected, args, cfg, name, first)
 
 
 def _backfill_hdfs(
-    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: Config, name: str, what: str
+    plan: Plan, injected: list[faults.Fault], args: argparse.Namespace, cfg: Config, name: str, first: dt.date
 ) -> int:
+    what = f"{first}..{first + dt.timedelta(days=args.days - 1)}"
     hdfs = ProjectHdfs(cfg)
     root = cfg.hdfs.paths.viewing_events.rstrip("/")
     t0 = time.monotonic()
@@ -383,6 +444,7 @@ def _backfill_hdfs(
         f"backfill {what}: {written:,} events ({len(plan.truth()):,} valid sessions) written to "
         f"{root}/dt=*/ in {len(by_day)} files, {elapsed:.1f} s"
     )
+    print(guide_to_hdfs(cfg, hdfs, args.seed, first, args.days, not args.no_progress))
     if manifest:
         print(f"faults: {n_faults:,} injected -> {manifest}")
     if args.truth:
@@ -406,6 +468,18 @@ def cmd_catalogs(args: argparse.Namespace, cfg: Config) -> int:
             hdfs.mkdirs(f"{root}/{name}")
             hdfs.write(f"{root}/{name}/{name}.csv", text.encode("utf-8"))
         print(f"catalogs: 148 channels, {args.users:,} users -> hdfs {root}/channels/, {root}/users/")
+    return EXIT_OK
+
+
+def cmd_epg(args: argparse.Namespace, cfg: Config) -> int:
+    first = args.date or dt.date.today()
+    if args.to == "hdfs":
+        print(guide_to_hdfs(cfg, ProjectHdfs(cfg), args.seed, first, args.days, not args.no_progress))
+        return EXIT_OK
+    out = args.out or state_dir(cfg) / "producer" / "epg"
+    t0 = time.monotonic()
+    n = _write_guide(args.seed, first, args.days, hdfs=None, root=out, progress=not args.no_progress)
+    print(_guide_summary(first, args.days, n, str(out), time.monotonic() - t0))
     return EXIT_OK
 
 
@@ -436,7 +510,13 @@ def cmd_calibrate(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"live": cmd_live, "backfill": cmd_backfill, "catalogs": cmd_catalogs, "calibrate": cmd_calibrate}
+COMMANDS = {
+    "live": cmd_live,
+    "backfill": cmd_backfill,
+    "catalogs": cmd_catalogs,
+    "epg": cmd_epg,
+    "calibrate": cmd_calibrate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,11 +9,20 @@ looks, programme-length, long evenings) whose length is scaled by the channel's 
 watches one channel at a time: sessions never overlap (a sitting that would run into a later one loses the
 later sessions); a session may cross midnight but starts on its day.
 
+Viewing follows the programme guide of the seed (producer/guide.py): a view picks among the repertoire by
+preference x the appeal of what each channel is showing (genre x daypart x the programme's popularity, which
+for a series persists across its episodes); a subscriber sitting down mid-programme often waits for the next
+programme on the chosen channel (tune-ins cluster at programme starts); and a view often ends at the boundary
+of the programme it would end in (leaving at a programme's end). Appeal is scaled per channel and day to a
+mean of 1 over the daily curve, so the guide moves a channel's viewers between its hours and programmes while
+the fitted tune-in weights keep the channel shares.
+
 The per-channel tune-in weight (who tunes in, fitted to the viewer share) and stay factor (how long they stay,
 fitted to the watch-time share) come from data/reference/channel_model.csv, produced by :func:`fit` (CLI:
 ``python -m producer calibrate``) so that a simulated week reproduces the rating table.
 
-Everything is vectorised with numpy; a day depends only on (seed, date, number of subscribers).
+Everything is vectorised with numpy (a sitting's sessions are built position by position, vectorised over
+the sittings); a day depends only on (seed, date, number of subscribers).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from producer import guide
 from producer.reference import MODEL_CSV, Rating, load_rating
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,34 @@ ZAP_PROB = 0.3
 #: Probability that a session picks a channel outside the subscriber's repertoire (by tune-in weight).
 EXPLORE_PROB = 0.04
 MAX_REPERTOIRE = 24
+
+# The programme guide (producer/guide.py, the guide of the simulator's seed) shapes the viewing:
+#: A view picks among the repertoire by preference x (appeal of what is on) ** APPEAL_STRENGTH.
+APPEAL_STRENGTH = 1.5
+#: Probability that a subscriber sitting down mid-programme waits for the next programme on the chosen
+#: channel when it starts within TUNE_IN_WINDOW seconds (they tune in TUNE_IN_EARLY s before to TUNE_IN_LATE
+#: s after its start).
+TUNE_IN_PROB = 0.8
+TUNE_IN_WINDOW = 30 * 60
+TUNE_IN_EARLY, TUNE_IN_LATE = 90, 150
+#: Probability that a view ends at the boundary of the programme it would end in (the nearer one: the end
+#: of that programme or of the one before) when that boundary is within LEAVE_WINDOW s of the drawn end,
+#: LEAVE_EARLY s before to LEAVE_LATE s after it (the window keeps the mix of view lengths).
+LEAVE_AT_END_PROB = 0.6
+LEAVE_WINDOW = 15 * 60
+LEAVE_EARLY, LEAVE_LATE = 90, 30
+#: Appeal of a genre by daypart (producer.guide.DAYPARTS: night, morning, day, evening, late).
+SLOT_APPEAL = {
+    "series": (0.6, 0.7, 1.0, 1.5, 1.0),
+    "entertainment": (0.6, 0.9, 0.9, 1.4, 1.1),
+    "news": (0.6, 1.5, 1.0, 1.3, 0.9),
+    "film": (1.0, 0.6, 0.8, 1.4, 1.5),
+    "sport": (0.7, 0.7, 0.9, 1.5, 1.2),
+    "kids": (0.2, 1.5, 1.3, 0.8, 0.3),
+    "documentary": (0.8, 0.9, 1.1, 1.0, 0.9),
+    "music": (1.0, 1.0, 1.0, 1.0, 1.0),
+    "other": (0.6, 0.8, 0.8, 0.7, 0.6),
+}
 
 # Relative sitting-start intensity by hour (value at the middle of the hour), weekday and weekend.
 _WEEKDAY = [0.9, 0.45, 0.2, 0.1, 0.08, 0.1, 0.3, 0.6, 0.6, 0.45, 0.4, 0.4,
@@ -117,7 +155,7 @@ class Population:
     user_id: np.ndarray  # 1..N
     activity: np.ndarray  # mean sittings per weekday
     repertoire: np.ndarray  # (N, MAX_REPERTOIRE) channel indices (0-based), ranked by preference
-    view_cdf: np.ndarray  # (N, MAX_REPERTOIRE) cumulative Zipf weights over the repertoire (views)
+    view_w: np.ndarray  # (N, MAX_REPERTOIRE) Zipf weights over the repertoire (views), rows sum to 1
     zap_cdf: np.ndarray  # (N, MAX_REPERTOIRE) cumulative uniform weights over the repertoire (zapping)
 
     def __len__(self) -> int:
@@ -142,7 +180,7 @@ def make_population(n_users: int, seed: int, channels: ChannelModel | None = Non
         user_id=np.arange(1, n_users + 1, dtype=np.int64),
         activity=activity,
         repertoire=repertoire,
-        view_cdf=np.cumsum(view_w, axis=1) / view_w.sum(axis=1, keepdims=True),
+        view_w=view_w / view_w.sum(axis=1, keepdims=True),
         zap_cdf=np.cumsum(zap_w, axis=1) / zap_w.sum(axis=1, keepdims=True),
     )
 
@@ -185,49 +223,137 @@ def _pick(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((cdf_rows < u[:, None]).sum(axis=1), cdf_rows.shape[1] - 1)
 
 
-def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: int) -> Sessions:
+@dataclass(frozen=True)
+class Schedule:
+    """What is on, per channel (rating order) and minute of a day and the next (2 x 1440 minutes): the pull of
+    the programme on air (its appeal ** APPEAL_STRENGTH), and its start and end in seconds from the first day's
+    midnight."""
+
+    pull: np.ndarray  # (channels, 2880) float
+    start: np.ndarray  # (channels, 2880) int64
+    end: np.ndarray  # (channels, 2880) int64
+
+
+def _slot_appeal() -> np.ndarray:
+    """(genre, hour) -> SLOT_APPEAL of the hour's daypart."""
+    parts = [guide.daypart(h * 60) for h in range(24)]
+    order = [part for _, part in guide.DAYPARTS]
+    return np.array([[SLOT_APPEAL[g][order.index(p)] for p in parts] for g in guide.GENRES])
+
+
+def programme_appeal(day_guide: guide.DayGuide, weekend: bool) -> np.ndarray:
+    """Each programme's appeal: genre x slot (hour of its middle) x popularity, scaled per channel so that its
+    mean over the day, weighted by the daily viewing curve, is 1 (the channel's overall pull is the fitted
+    tune-in weight; the guide only moves viewers between its hours and programmes)."""
+    mid_hour = ((day_guide.start + day_guide.end) // 2 // 60) % 24
+    raw = _slot_appeal()[day_guide.genre, mid_hour] * day_guide.popularity
+    cum = np.r_[0.0, np.cumsum(daily_curve(weekend))]
+    weight = cum[day_guide.end] - cum[day_guide.start]  # the curve's mass during each programme
+    per_channel = np.bincount(day_guide.channel_index, weights=raw * weight)
+    return raw / per_channel[day_guide.channel_index]
+
+
+def build_schedule(seed: int, day: dt.date) -> Schedule:
+    """The schedule of ``day`` and the next day from the guide of ``seed``."""
+    pull, start, end = [], [], []
+    for offset in (0, 1):
+        d = day + dt.timedelta(days=offset)
+        g = guide.day_guide(seed, d)
+        length = g.end - g.start
+        a = programme_appeal(g, d.weekday() >= 5) ** APPEAL_STRENGTH
+        k = int(g.channel_index.max()) + 1
+        pull.append(np.repeat(a, length).reshape(k, 1440))
+        start.append(np.repeat(g.start * 60 + offset * DAY, length).reshape(k, 1440))
+        end.append(np.repeat(g.end * 60 + offset * DAY, length).reshape(k, 1440))
+    return Schedule(*(np.concatenate(x, axis=1) for x in (pull, start, end)))
+
+
+def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: int, schedule: Schedule) -> Sessions:
     """One day's sessions before the carry-over from the previous day is applied."""
     rng = np.random.default_rng([rng_seed, day.toordinal()])
     weekend = day.weekday() >= 5
     day0 = epoch_seconds(day)
     n = len(pop)
 
-    # Sittings: how many per subscriber, and when they start.
+    # Sittings: how many per subscriber, and when they start (seconds from the day's midnight).
     n_sit = rng.poisson(pop.activity * (WEEKEND_FACTOR if weekend else 1.0))
     sit_user = np.repeat(np.arange(n), n_sit)
-    minute = np.searchsorted(_CDF[weekend], rng.random(len(sit_user)), side="right")
-    sit_start = day0 + minute * 60 + rng.integers(0, 60, len(sit_user))
+    n_sittings = len(sit_user)
+    minute = np.searchsorted(_CDF[weekend], rng.random(n_sittings), side="right")
+    sit_start = minute * 60 + rng.integers(0, 60, n_sittings)
 
     # Sessions of each sitting (geometric count, mean 2.5).
-    per_sit = rng.geometric(0.4, len(sit_user))
-    sit_idx = np.repeat(np.arange(len(sit_user)), per_sit)
+    per_sit = rng.geometric(0.4, n_sittings)
+    sit_idx = np.repeat(np.arange(n_sittings), per_sit)
     user = sit_user[sit_idx]
     m = len(sit_idx)
 
     zap = rng.random(m) < ZAP_PROB
     explore = rng.random(m) < EXPLORE_PROB
     u = rng.random(m)
-    rank = np.where(zap, _pick(pop.zap_cdf[user], u), _pick(pop.view_cdf[user], u))
-    ch = pop.repertoire[user, rank]
-    global_cdf = np.cumsum(channels.tune_in)
-    ch = np.where(explore, np.minimum(np.searchsorted(global_cdf, rng.random(m)), len(global_cdf) - 1), ch)
-
+    u_explore = rng.random(m)
     # Durations: zapping 2-59 s; views a heavy-tailed mix scaled by the channel's stay factor.
     kind = rng.random(m)
     median = np.where(kind < 0.3, 5 * 60, np.where(kind < 0.8, 35 * 60, 100 * 60))
     sigma = np.where(kind < 0.3, 0.7, np.where(kind < 0.8, 0.5, 0.6))
-    view = rng.lognormal(np.log(median), sigma) * channels.stay[ch]
-    zap_len = rng.lognormal(np.log(12.0), 0.6, m)
-    dur = np.where(zap, np.clip(zap_len, 2, 59), np.clip(view, 60, MAX_DURATION)).astype(np.int64)
+    view_base = rng.lognormal(np.log(median), sigma)
+    zap_len = np.clip(rng.lognormal(np.log(12.0), 0.6, m), 2, 59).astype(np.int64)
+    switch = rng.integers(1, 4, m)  # sessions of a sitting follow each other with a 1-3 s switch
+    tune_in = rng.random(n_sittings) < TUNE_IN_PROB
+    tune_jitter = rng.integers(-TUNE_IN_EARLY, TUNE_IN_LATE + 1, n_sittings)
+    leave_at_end = rng.random(m) < LEAVE_AT_END_PROB
+    leave_jitter = rng.integers(-LEAVE_EARLY, LEAVE_LATE + 1, m)
 
-    # Sessions of a sitting follow each other with a 1-3 s switch.
-    step = dur + rng.integers(1, 4, m)
+    # The sessions of a sitting are chained: the k-th starts when the (k-1)-th ends, so a sitting is built
+    # position by position (vectorised over the sittings that have a k-th session) -- what is on at a
+    # session's start decides its channel, and the programme it ends in decides where it ends.
     first = np.r_[0, np.cumsum(per_sit)[:-1]]
-    csum = np.cumsum(step)
-    offset = csum - step - np.repeat(csum[first] - step[first], per_sit)
-    start = sit_start[sit_idx] + offset
-    end = start + dur
+    position = np.arange(m) - np.repeat(first, per_sit)
+    by_position = np.argsort(position, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(position))]
+    global_cdf = np.cumsum(channels.tune_in)
+    last_minute = schedule.pull.shape[1] - 1
+    ch = np.empty(m, dtype=np.int64)
+    start = np.empty(m, dtype=np.int64)
+    end = np.empty(m, dtype=np.int64)
+    for k in range(len(bounds) - 1):
+        idx = by_position[bounds[k] : bounds[k + 1]]
+        t = sit_start[sit_idx[idx]] if k == 0 else end[idx - 1] + switch[idx - 1]
+        usr = user[idx]
+        at = np.minimum(t // 60, last_minute)
+        rep = pop.repertoire[usr]
+        is_zap = zap[idx]
+        rank = np.empty(len(idx), dtype=np.int64)
+        z = np.flatnonzero(is_zap)
+        v = np.flatnonzero(~is_zap)
+        rank[z] = _pick(pop.zap_cdf[usr[z]], u[idx[z]])
+        # Views: favourites weighted by the pull of what each of them is showing now.
+        cdf = np.cumsum(pop.view_w[usr[v]] * schedule.pull[rep[v], at[v, None]], axis=1)
+        rank[v] = _pick(cdf, u[idx[v]] * cdf[:, -1])
+        c = rep[np.arange(len(idx)), rank]
+        out = np.flatnonzero(explore[idx])
+        c[out] = np.minimum(np.searchsorted(global_cdf, u_explore[idx[out]]), len(global_cdf) - 1)
+        if k == 0:
+            # Sitting down for a programme: wait for the next one on the chosen channel if it starts soon.
+            p_start, p_end = schedule.start[c, at], schedule.end[c, at]
+            late = t - p_start > TUNE_IN_EARLY
+            wait = tune_in[sit_idx[idx]] & late & (p_end - t <= TUNE_IN_WINDOW)
+            t = np.where(wait, p_end + tune_jitter[sit_idx[idx]], t)
+        dur = np.where(is_zap, zap_len[idx], np.clip(view_base[idx] * channels.stay[c], 60, MAX_DURATION))
+        dur = dur.astype(np.int64)
+        # Leaving when a programme ends: a view's end moves to the nearer boundary of the programme it falls in.
+        e = t + dur
+        e_at = np.minimum(e // 60, last_minute)
+        p_start, p_end = schedule.start[c, e_at], schedule.end[c, e_at]
+        boundary = np.where((e - p_start < p_end - e) & (p_start - t >= 2 * 60), p_start, p_end)
+        snapped = boundary + leave_jitter[idx] - t
+        near = np.abs(boundary - e) <= LEAVE_WINDOW
+        snap = ~is_zap & leave_at_end[idx] & near & (snapped >= 60) & (snapped <= MAX_DURATION)
+        dur = np.where(snap, snapped, dur)
+        ch[idx], start[idx], end[idx] = c, t, t + dur
 
+    start += day0
+    end += day0
     keep = start < day0 + DAY  # a sitting stops at the session that crosses midnight
     user, ch, start, end = user[keep], ch[keep], start[keep], end[keep]
 
@@ -262,7 +388,7 @@ class Simulator:
         if day not in self._raw:
             if len(self._raw) > 3:
                 self._raw.pop(min(self._raw))
-            self._raw[day] = _raw_day(day, self.population, self.channels, self.seed)
+            self._raw[day] = _raw_day(day, self.population, self.channels, self.seed, build_schedule(self.seed, day))
         return self._raw[day]
 
     def day(self, day: dt.date) -> Sessions:

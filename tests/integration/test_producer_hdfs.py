@@ -1,4 +1,5 @@
-"""`python -m producer backfill --to hdfs` and `catalogs --to hdfs` against the real HDFS (test-only paths)."""
+"""`python -m producer backfill --to hdfs`, `catalogs --to hdfs` and `epg --to hdfs` against the real HDFS
+(test-only paths)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections import Counter
 import pytest
 
 from iptv.config import REPO_ROOT
+from producer import guide
 from producer.catalogs import from_csv
 from producer.events import Plan
 from producer.model import Simulator
@@ -65,6 +67,23 @@ def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
     assert run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed),
                    "--days", str(days), "--date", DAY.isoformat()).returncode == 0  # fmt: skip
     assert all(len(hdfs_client.list_dir(hdfs, f"{raw}/{p}")) == 1 for p in parts)
+    # ... and the programme guide of its days
+    epg = f"{hdfs_root}/catalogs/epg"
+    assert sorted(hdfs_client.list_dir(hdfs, epg)) == [f"dt={first}", f"dt={first + dt.timedelta(days=1)}"]
+
+
+def test_epg_to_hdfs_one_headerless_file_per_day(hdfs, hdfs_root):
+    from iptv import hdfs_client
+
+    res = run_cli(hdfs_root, "epg", "--to", "hdfs", "--date", DAY.isoformat(), "--days", "2", "--seed", "3")
+    assert res.returncode == 0, res.stderr
+    assert "programmes of 148 channels" in res.stdout
+    epg = f"{hdfs_root}/catalogs/epg"
+    for day in (DAY, DAY + dt.timedelta(days=1)):
+        assert hdfs_client.list_dir(hdfs, f"{epg}/dt={day}") == [f"epg-{day}.csv"]
+        rows = from_csv(hdfs_client.read_text(hdfs, f"{epg}/dt={day}/epg-{day}.csv"))
+        assert rows == [[str(v) for v in r] for r in guide.day_guide(3, day).rows()]
+        assert all(r[6].startswith(day.isoformat()) for r in rows)
 
 
 def test_catalogs_to_hdfs(hdfs, hdfs_root, tmp_path):

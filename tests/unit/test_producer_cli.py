@@ -25,6 +25,9 @@ pytestmark = pytest.mark.unit
         ["backfill", "--days", "0"],
         ["backfill", "--to", "s3"],
         ["live", "--date", "2025-13-01"],
+        ["epg", "--days", "0"],
+        ["epg", "--to", "hdfs", "--out", "guide"],
+        ["epg", "--to", "kafka"],
     ],
 )
 def test_usage_errors_exit_2(argv, capsys):
@@ -36,7 +39,7 @@ def test_usage_errors_exit_2(argv, capsys):
 def test_help_lists_the_commands():
     res = subprocess.run([sys.executable, "-m", "producer", "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert res.returncode == 0
-    for cmd in ("live", "backfill", "catalogs", "calibrate"):
+    for cmd in ("live", "backfill", "catalogs", "epg", "calibrate"):
         assert cmd in res.stdout
 
 
