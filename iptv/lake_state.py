@@ -2,8 +2,9 @@
 
 The *sync state* is a flat ``{key: fingerprint}`` dict of strings (JSON-able and a valid NiFi state map) where a
 key is ``<kind>/dt=<date>`` (kind = viewing_events, sessions, quarantine, programmes: the partitioned datasets
-of :mod:`iptv.datasets`) or ``catalogs/<name>`` (channels, users: the catalogs kept whole), and a fingerprint is a hash of the names, lengths and
-modification times of the visible data files of that directory (from one WebHDFS LISTSTATUS per directory).
+of :mod:`iptv.datasets`) or ``catalogs/<name>`` (channels, users: the catalogs kept whole), and a fingerprint
+is a hash of the names, lengths and modification times of the visible data files of that directory (from one
+WebHDFS LISTSTATUS per directory).
 A date is *changed* when one of its directories has a fingerprint other than the synced one.
 """
 
