@@ -48,7 +48,7 @@ FROM (
                    WHEN CAST(time_start AS DATE) <> CAST({{ dt }} AS DATE) THEN 'other_date'
                    WHEN time_end <= time_start THEN 'end_before_start'
                    WHEN time_end > CAST({{ dt }} AS TIMESTAMP) + INTERVAL '1 day' THEN 'ends_after_day'
-                   WHEN known.channel_id IS NULL THEN 'unknown_channel'
+                   WHEN known.known_id IS NULL THEN 'unknown_channel'
                END AS check_reason
         FROM (
             SELECT source_file, line_no, n_fields, raw_line, programme_id, channel_txt, title, title_txt, genre,
@@ -105,7 +105,7 @@ FROM (
                 FROM stg_programme_raw
             ) t
         ) c
-        LEFT JOIN {{ schema }}.dim_channel known ON known.channel_id = c.channel_id
+        LEFT JOIN (SELECT channel_id AS known_id FROM {{ schema }}.dim_channel) known ON known.known_id = c.channel_id
     ) v
 ) d
 /*@greenplum DISTRIBUTED RANDOMLY */;
