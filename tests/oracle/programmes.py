@@ -230,16 +230,23 @@ def compute_programme_marts(
         _create(con, "users", csv_files(users), USER_COLUMNS)
         _create(con, "channels", csv_files(channels), CHANNEL_COLUMNS)
         con.execute(_sql("sessions"))
-        universe = con.execute(_sql("universe")).fetchone()[0]
-        con.execute(
-            "CREATE TEMP TABLE guide (dt DATE, programme_id VARCHAR, channel_id BIGINT, genre VARCHAR, "
-            "time_start TIMESTAMP, time_end TIMESTAMP)"
+        universe = con.execute(_sql("universe")).fetchall()[0][0]
+        guide_rows = pd.DataFrame(
+            {
+                "dt": pd.Series([p.dt for p in accepted], dtype="datetime64[us]"),
+                "programme_id": pd.Series([p.programme_id for p in accepted], dtype=object),
+                "channel_id": pd.Series([p.channel_id for p in accepted], dtype="int64"),
+                "genre": pd.Series([p.genre for p in accepted], dtype=object),
+                "time_start": pd.Series([p.time_start for p in accepted], dtype="datetime64[us]"),
+                "time_end": pd.Series([p.time_end for p in accepted], dtype="datetime64[us]"),
+            }
         )
-        if accepted:
-            con.executemany(
-                "INSERT INTO guide VALUES (?, ?, ?, ?, ?, ?)",
-                [(p.dt, p.programme_id, p.channel_id, p.genre, p.time_start, p.time_end) for p in accepted],
-            )
+        con.register("guide_rows", guide_rows)
+        con.execute(
+            "CREATE TEMP TABLE guide AS SELECT CAST(dt AS DATE) AS dt, CAST(programme_id AS VARCHAR) AS programme_id, "
+            "channel_id, CAST(genre AS VARCHAR) AS genre, CAST(time_start AS TIMESTAMP) AS time_start, "
+            "CAST(time_end AS TIMESTAMP) AS time_end FROM guide_rows"
+        )
         per_user = _records(con, _sql("programme_watch"))
         all_watch = {r["programme_id"]: int(r["watch_s"]) for r in _records(con, _sql("programme_all_watch"))}
         genre_rows = _records(con, _sql("genre_hourly"))
