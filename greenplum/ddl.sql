@@ -100,15 +100,74 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_duration_hist (
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
--- Quarantine of the warehouse loader: every sessions row of a date that was not loaded, with the reason
--- (load/validate_sessions.sql), the file and line it came from and its raw text. Replaced per dt by every load of
--- that date (load/replace_rejects.sql), so reloads stay idempotent.
+-- The programme guide: the accepted programmes of each date (load/validate_programmes.sql), dt = the date of
+-- time_start. Replaced per dt by every guide load of that date (load/replace_programmes.sql).
+CREATE TABLE IF NOT EXISTS {{ schema }}.dim_programme (
+    dt           DATE NOT NULL,
+    programme_id TEXT NOT NULL,
+    channel_id   BIGINT NOT NULL,
+    title        TEXT NOT NULL,
+    genre        VARCHAR(16) NOT NULL,
+    series_id    TEXT,
+    episode      BIGINT,
+    time_start   TIMESTAMP NOT NULL,
+    time_end     TIMESTAMP NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (programme_id) */;
+
+-- One row per programme of dim_programme (zeros when nobody watched it); marts/programme.sql.
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_programme (
+    dt            DATE NOT NULL,
+    programme_id  TEXT NOT NULL,
+    channel_id    BIGINT NOT NULL,
+    title         TEXT NOT NULL,
+    genre         VARCHAR(16) NOT NULL,
+    series_id     TEXT,
+    time_start    TIMESTAMP NOT NULL,
+    time_end      TIMESTAMP NOT NULL,
+    viewers       BIGINT NOT NULL,
+    reach_pct     NUMERIC(12, 6),
+    amr           NUMERIC(18, 6),
+    rating_pct    NUMERIC(12, 6),
+    share_pct     NUMERIC(12, 6),
+    atv_min       NUMERIC(18, 6),
+    watch_minutes NUMERIC(18, 6) NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (programme_id) */;
+
+-- Watch time and viewers per date, clock hour and genre of the programmes on air; marts/genre_hourly.sql.
+CREATE TABLE IF NOT EXISTS {{ schema }}.mart_genre_hourly (
+    dt            DATE NOT NULL,
+    hour          SMALLINT NOT NULL,
+    genre         VARCHAR(16) NOT NULL,
+    watch_minutes NUMERIC(18, 6) NOT NULL,
+    viewers       BIGINT NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt, hour) */;
+
+-- Quarantine of the warehouse loader: every row of a date that was not loaded, with the dataset it belongs to
+-- (sessions: load/validate_sessions.sql; programmes: load/validate_programmes.sql, which also records each gap
+-- of a channel's guide as a row of reason 'gap'), the reason, the file and line it came from and its raw text.
+-- Replaced per dt and dataset by every load of that date (load/replace_rejects.sql,
+-- load/replace_programme_rejects.sql), so reloads stay idempotent.
 CREATE TABLE IF NOT EXISTS {{ schema }}.load_rejects (
     dt          DATE NOT NULL,
     source_file TEXT NOT NULL,
     line_no     BIGINT NOT NULL,
     reason      VARCHAR(32) NOT NULL,
     raw_line    TEXT,
-    loaded_at   TIMESTAMP NOT NULL
+    loaded_at   TIMESTAMP NOT NULL,
+    dataset     VARCHAR(32) DEFAULT 'sessions' NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
+
+-- Upgrade of a load_rejects created before the programme guide: its rows are all sessions rows.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = {{ schema_name }} AND table_name = 'load_rejects'
+                         AND column_name = 'dataset') THEN
+        ALTER TABLE {{ schema }}.load_rejects ADD COLUMN dataset VARCHAR(32) DEFAULT 'sessions' NOT NULL;
+    END IF;
+END
+$$;

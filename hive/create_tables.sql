@@ -52,4 +52,15 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {{ database }}.users (
 ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
 WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
 STORED AS TEXTFILE
-LOCATION {{ users_location }}
+LOCATION {{ users_location }};
+
+-- The programme guide (EPG), one directory per date of time_start (catalogs/epg/dt=...): quoted CSV (titles may
+-- hold commas and quotes), so OpenCSVSerde and all columns STRING; v_programmes casts them.
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ database }}.programmes (
+    {{ programmes_columns }}
+)
+PARTITIONED BY (dt STRING)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
+STORED AS TEXTFILE
+LOCATION {{ programmes_location }}

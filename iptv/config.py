@@ -194,6 +194,15 @@ class PostgresConfig(ServiceConfig):
 
 
 @dataclass(frozen=True)
+class MartsConfig:
+    """``marts``: parameters of the mart definitions, the same for Hive, Greenplum and the test oracle.
+    ``reach_min_seconds``: a viewer of a programme has watched at least this many seconds of it in total (the
+    industry's one-minute reach)."""
+
+    reach_min_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``source``: the file it was read from (not a key of the file)."""
 
@@ -203,6 +212,7 @@ class Config:
     hive: HiveConfig = field(default_factory=HiveConfig)
     nifi: NifiConfig = field(default_factory=NifiConfig)
     postgres: PostgresConfig = field(default_factory=PostgresConfig)
+    marts: MartsConfig = field(default_factory=MartsConfig)
     source: Path | None = field(default=None, compare=False, metadata={"key": False})
 
     def service(self, name: str) -> ServiceConfig:

@@ -1,9 +1,16 @@
-"""The datasets of the data lake -- viewing_events, sessions, quarantine and the catalogs channels and users --
-as defined once in ``schemas/datasets.json`` (stdlib only).
+"""The datasets of the data lake -- viewing_events, sessions, quarantine and the catalogs channels, users and
+programmes (the programme guide) -- as defined once in ``schemas/datasets.json`` (stdlib only).
 
-A dataset's name is also its Hive table, its section kind in the NiFi flow and its kind in the lake sync state;
-its lake directory is config ``hdfs.paths.<config_key>`` (plus a subdirectory for the catalogs); its columns are
-listed in file order with a type; its CSV format says how its files are written and read. The NiFi processors
+A dataset's name is also its Hive table and its kind in the lake sync state; its lake directory is config
+``hdfs.paths.<config_key>`` (plus a subdirectory for the catalogs); its columns are listed in file order with a
+type; its CSV format says how its files are written and read.
+
+Two groupings, each for its own readers: by *origin* -- :data:`INGESTED`, what the NiFi ingestion flow lands
+(its section kinds), and :data:`CATALOGS`, the reference data under ``hdfs.paths.catalogs`` that the producer or
+an operator writes -- and by *layout* -- :data:`PARTITIONED`, every dataset in ``dt=<date>`` directories (the
+dated kinds of the lake sync and the Hive partitions), which holds the ingested datasets and the dated catalogs
+(:data:`DATED_CATALOGS`: the guide, one directory per day), while :data:`WHOLE_CATALOGS` (channels, users) are
+one directory each, replaced as a whole. The NiFi processors
 cannot import this package: ``nifi/python-processors/iptv_sessions/lake_datasets.py`` reads the same file (and
 tests/unit/test_datasets.py checks that both agree).
 
@@ -152,10 +159,19 @@ SESSIONS = DATASETS["sessions"]
 QUARANTINE = DATASETS["quarantine"]
 CHANNELS = DATASETS["channels"]
 USERS = DATASETS["users"]
-#: The datasets in dt=<date> directories (the sections of the NiFi flow, the dated kinds of the lake sync).
+PROGRAMMES = DATASETS["programmes"]
+#: The config key of the catalogs' directory (hdfs.paths.catalogs/<subdirectory>).
+CATALOGS_KEY = "catalogs"
+#: The catalogs: reference data under config hdfs.paths.catalogs, written by the producer or an operator.
+CATALOGS: tuple[str, ...] = tuple(name for name, ds in DATASETS.items() if ds.config_key == CATALOGS_KEY)
+#: What the ingestion flow lands (the section kinds of the NiFi flow): every dataset that is not a catalog.
+INGESTED: tuple[str, ...] = tuple(name for name in DATASETS if name not in CATALOGS)
+#: The datasets in dt=<date> directories (the dated kinds of the lake sync, the partitioned Hive tables).
 PARTITIONED: tuple[str, ...] = tuple(name for name, ds in DATASETS.items() if ds.partitioned)
-#: The catalogs (config hdfs.paths.catalogs/<name>).
-CATALOGS: tuple[str, ...] = tuple(name for name, ds in DATASETS.items() if not ds.partitioned)
+#: Catalogs in dt=<date> directories (the programme guide: one directory per day).
+DATED_CATALOGS: tuple[str, ...] = tuple(name for name in CATALOGS if DATASETS[name].partitioned)
+#: Catalogs kept in one directory and replaced as a whole (channels, users: the warehouse's dimensions).
+WHOLE_CATALOGS: tuple[str, ...] = tuple(name for name in CATALOGS if not DATASETS[name].partitioned)
 
 
 def dataset(name: str) -> Dataset:

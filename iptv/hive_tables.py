@@ -6,15 +6,19 @@ every table's HDFS directory (``hdfs.default_fs`` + ``hdfs.paths``) -- and gives
 values (:meth:`HiveTables.values`, rendered by :mod:`iptv.sql`):
 
 - ``database``: the database, an identifier;
-- ``<table>_location`` for viewing_events, sessions, quarantine, channels, users: its directory, a literal;
+- ``<table>_location`` for viewing_events, sessions, quarantine, channels, users, programmes: its directory, a
+  literal;
 - ``<table>_columns`` for the same tables: its column list from the dataset definition (:mod:`iptv.datasets`),
   a :class:`~iptv.sql.Raw` fragment ``name TYPE, ...``, so that no .sql file spells a dataset's columns;
+- ``reach_min_seconds``: config ``marts.reach_min_seconds`` (the reach threshold of ``v_programme_audience``);
 - with a date: ``dt`` and ``min_dt`` = dt - 1 day (the earliest start date of a session that may still run into
   dt; sessions last under 6 h), and ``<table>_partition``, the dt= directory of each partitioned table.
 
 The marts are the Greenplum marts under the same names (``mart_daily``, ``mart_channel_daily``, ``mart_hourly``,
 ``mart_duration_hist``), partitioned by dt: ``hive/marts/tables.sql`` creates them and ``hive/marts/<name>.sql``
-recomputes one date of one mart (INSERT OVERWRITE of its partition).
+recomputes one date of one mart (INSERT OVERWRITE of its partition). The programme audience is a view
+(``v_programme_audience``, ``hive/views.sql``) over the guide's table ``programmes`` and the sessions, so a new
+or corrected guide needs only its partition registered.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from iptv.config import REPO_ROOT, Config
 from iptv.datasets import DATASETS, PARTITIONED
 from iptv.sql import Ident, Raw, file_statements
+from iptv.warehouse.schema import reach_min_seconds
 
 HIVE_DIR = REPO_ROOT / "hive"
 #: The per-date marts: hive/marts/<name>.sql writes table mart_<name> (as greenplum/marts/<name>.sql does).
@@ -49,17 +54,18 @@ class HiveTables:
 
     database: str
     locations: Mapping[str, str]  # table -> full URI of its directory
+    reach_min_seconds: int = 60  # config marts.reach_min_seconds
 
     @classmethod
     def from_config(cls, cfg: Config) -> HiveTables:
         base = cfg.hdfs.default_fs.rstrip("/")
         paths = cfg.hdfs.paths.as_dict()
         locations = {table: base + DATASETS[table].directory(paths) for table in LAKE_TABLES}
-        return cls(cfg.hive.database, locations)
+        return cls(cfg.hive.database, locations, reach_min_seconds(cfg))
 
     def values(self, day: str | dt.date | None = None, lookback_days: int = LOOKBACK_DAYS) -> dict[str, Any]:
         """The placeholder values of the hive/*.sql files (see the module doc); the date ones only with ``day``."""
-        out: dict[str, Any] = {"database": Ident(self.database)}
+        out: dict[str, Any] = {"database": Ident(self.database), "reach_min_seconds": self.reach_min_seconds}
         out.update({f"{table}_location": uri for table, uri in self.locations.items()})
         out.update(column_values())
         if day is not None:

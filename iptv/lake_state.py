@@ -1,9 +1,10 @@
 """The sync state of the lake and what changed in it: pure logic of :mod:`iptv.lake_sync` (stdlib only).
 
 The *sync state* is a flat ``{key: fingerprint}`` dict of strings (JSON-able and a valid NiFi state map) where a
-key is ``<kind>/dt=<date>`` (kind = viewing_events, sessions, quarantine: the partitioned datasets of
-:mod:`iptv.datasets`) or ``catalogs/<name>``, and a fingerprint is a hash of the names, lengths and
-modification times of the visible data files of that directory (from one WebHDFS LISTSTATUS per directory).
+key is ``<kind>/dt=<date>`` (kind = viewing_events, sessions, quarantine, programmes: the partitioned datasets
+of :mod:`iptv.datasets`) or ``catalogs/<name>`` (channels, users: the catalogs kept whole), and a fingerprint
+is a hash of the names, lengths and modification times of the visible data files of that directory (from one
+WebHDFS LISTSTATUS per directory).
 A date is *changed* when one of its directories has a fingerprint other than the synced one.
 """
 
@@ -18,9 +19,9 @@ from typing import Any
 
 from iptv import datasets
 
-#: Partitioned datasets whose dt= directories are watched, and the catalogs (catalogs/<name> keys).
+#: Partitioned datasets whose dt= directories are watched, and the whole catalogs (catalogs/<name> keys).
 KINDS = datasets.PARTITIONED
-CATALOGS = datasets.CATALOGS
+CATALOGS = datasets.WHOLE_CATALOGS
 
 DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
@@ -64,6 +65,7 @@ class Changes:
 
     dates: list[dt.date] = field(default_factory=list)  # every date with a changed directory, sorted
     session_dates: list[dt.date] = field(default_factory=list)  # dates whose sessions changed, sorted
+    programme_dates: list[dt.date] = field(default_factory=list)  # dates whose programme guide changed, sorted
     catalogs: bool = False
     keys: dict[str, str | None] = field(default_factory=dict)  # changed key -> new fingerprint (None: removed)
     #: Keys of the state that name no directory of the lake (neither a dataset's dt= nor a catalog, e.g. of a
@@ -96,10 +98,13 @@ def detect_changes(current: Mapping[str, str], state: Mapping[str, str]) -> Chan
             continue
         if day not in ch.dates:
             ch.dates.append(day)
-        if kind == "sessions" and day not in ch.session_dates:
+        if kind == datasets.SESSIONS.name and day not in ch.session_dates:
             ch.session_dates.append(day)
+        if kind == datasets.PROGRAMMES.name and day not in ch.programme_dates:
+            ch.programme_dates.append(day)
     ch.dates.sort()
     ch.session_dates.sort()
+    ch.programme_dates.sort()
     return ch
 
 
@@ -114,8 +119,17 @@ def apply_keys(state: Mapping[str, str], keys: Mapping[str, str | None]) -> dict
     return out
 
 
+def synced_dates(state: Mapping[str, str], kind: str) -> list[dt.date]:
+    """The dates of ``kind`` (a partitioned dataset) in the synced state."""
+    return sorted(d for k in state for k_kind, d in [parse_key(k)] if k_kind == kind and d is not None)
+
+
 def synced_session_dates(state: Mapping[str, str]) -> list[dt.date]:
-    return sorted(d for k in state for kind, d in [parse_key(k)] if kind == "sessions" and d is not None)
+    return synced_dates(state, datasets.SESSIONS.name)
+
+
+def synced_programme_dates(state: Mapping[str, str]) -> list[dt.date]:
+    return synced_dates(state, datasets.PROGRAMMES.name)
 
 
 def hive_dates(session_dates: Iterable[dt.date]) -> list[dt.date]:

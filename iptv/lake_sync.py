@@ -5,19 +5,27 @@ Pure orchestration, no NiFi: the NiFi processor ``SyncWarehouse`` and ``scripts/
 :func:`sync` with a persisted *sync state* (:mod:`iptv.lake_state`: fingerprints of the lake's directories,
 what changed). For the changed dates, in date order:
 
-- every changed date: its partitions of viewing_events, sessions and quarantine are registered in Hive
-  (``hive/register_partitions.sql``, idempotent);
+- every changed date: its partitions of viewing_events, sessions, quarantine and programmes are registered in
+  Hive (``hive/register_partitions.sql``, idempotent);
+- a date whose programme guide changed (``<catalogs>/epg/dt=<date>/``: a guide that arrives before or after the
+  sessions, or a corrected one): its guide is loaded into Greenplum with :func:`iptv.warehouse.load_programmes`
+  (one transaction: dim_programme of the date replaced, bad rows and gaps rejected into load_rejects, the
+  programme marts of the date recomputed; idempotent). Hive's programme audience is a view, nothing to
+  recompute there;
 - a date whose sessions changed: its sessions are loaded into Greenplum with :func:`iptv.warehouse.load_sessions`
   (one transaction per date, replaces the date, recomputes the marts of every date it touches; idempotent),
   then the Hive marts (``hive/marts/<name>.sql``: INSERT OVERWRITE of partition dt) of that date and the next
-  date (sessions crossing midnight) are recomputed;
+  date (sessions crossing midnight) are recomputed. The sessions load recomputes the programme marts of the
+  dates it touches too, so when the guide and the sessions of a date change together the guide is loaded first
+  without recomputing them;
 - a change of the catalogs reloads the dimensions (:func:`iptv.warehouse.load_dims`) and recomputes the Hive
   mart_channel_daily of the dates already synced.
 
 The state is updated per date as soon as that date is done, so a failure (engine down) leaves the date changed
 and the next sync retries it; the other dates still go on. Bad data never fails a date: rows with a wrong
 number of fields or an unparseable value are rejected by the warehouse loader, counted by reason (in the load
-summary lines and ``SyncResult.rejected``) and kept in ``iptv_dw.load_rejects`` (Hive reads them as NULLs).
+summary lines and ``SyncResult.rejected``; the guide's in ``SyncResult.programmes_rejected``) and kept in
+``iptv_dw.load_rejects`` (Hive reads them as NULLs).
 Only an engine or storage failure is an error. Never a crash.
 
 The configuration is read once, by :class:`Engines`, into what each side needs, and passed down from there:
@@ -50,9 +58,10 @@ from iptv.lake_state import (
     hive_dates,
     parse_key,
     partition_key,
+    synced_programme_dates,
     synced_session_dates,
 )
-from iptv.warehouse import LakeFiles, LoadError, Warehouse, load_dims, load_sessions
+from iptv.warehouse import LakeFiles, LoadError, Warehouse, load_dims, load_programmes, load_sessions
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,7 @@ __all__ = [
     "parse_key",
     "partition_key",
     "sync",
+    "synced_programme_dates",
     "synced_session_dates",
 ]
 
@@ -81,8 +91,9 @@ Progress = Callable[[str, int, int], None]
 
 
 def lake_listing(files: LakeFiles) -> dict[str, str]:
-    """The current ``{key: fingerprint}`` of the lake: every non-empty dt= directory of viewing_events, sessions
-    and quarantine, and the catalog directories (WebHDFS LISTSTATUS, one call per directory)."""
+    """The current ``{key: fingerprint}`` of the lake: every non-empty dt= directory of viewing_events, sessions,
+    quarantine and the programme guide, and the channels and users catalog directories (WebHDFS LISTSTATUS, one
+    call per directory)."""
     from iptv.hdfs_client import HdfsError
 
     client = files.client
@@ -128,7 +139,9 @@ class SyncResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)  # rejected rows by reason, over every load
+    rejected: dict[str, int] = field(default_factory=dict)  # rejected sessions rows by reason, over every load
+    programmes_loaded: int = 0  # programmes loaded into dim_programme, over every guide load
+    programmes_rejected: dict[str, int] = field(default_factory=dict)  # rejected guide rows and gaps by reason
     dims: bool = False
     dims_summary: str = ""
     errors: list[str] = field(default_factory=list)
@@ -146,9 +159,11 @@ class SyncResult:
             return f"sync: nothing changed ({self.seconds:.1f}s)"
         span = "-" if not self.dates else self.dates[0] + (f"..{self.dates[-1]}" if len(self.dates) > 1 else "")
         why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
+        guide_why = ", ".join(f"{k}={v}" for k, v in self.programmes_rejected.items() if v)
+        guide = f"programmes={self.programmes_loaded}{f' ({guide_why})' if guide_why else ''} "
         return (
             f"sync: dates={len(self.dates)} ({span}) hive_dates={len(self.hive_dates)} "
-            f"loaded={self.rows_loaded} rejected={self.rows_rejected}{f' ({why})' if why else ''} "
+            f"loaded={self.rows_loaded} rejected={self.rows_rejected}{f' ({why})' if why else ''} {guide}"
             f"dims={'yes' if self.dims else 'no'} errors={len(self.errors)} {self.seconds:.1f}s"
         )
 
@@ -223,6 +238,21 @@ def _load_catalogs(engines: Engines, ch: Changes, state: dict[str, str], res: Sy
             tables.recompute_marts(cur, d, ("channel_daily",))
     res.dims = True
     return apply_keys(state, {k: v for k, v in ch.keys.items() if k.startswith("catalogs/")})
+
+
+def _load_programmes(engines: Engines, day: dt.date, res: SyncResult, *, recompute: bool) -> None:
+    """Load the programme guide of ``day`` into Greenplum (the programme marts recomputed with ``recompute``)."""
+    conn, wh = engines.warehouse()
+    try:
+        sources = engines.lake().programme_sources(day)
+    except LoadError:
+        sources = []  # directory removed: the date's guide loads empty (the lake is the truth)
+    pr = load_programmes(conn, wh, day, sources, recompute=recompute)
+    res.loads.append(pr.summary())
+    res.programmes_loaded += pr.programmes
+    for reason, n in [*pr.rejected.items(), ("gap", pr.gaps)]:
+        if n:
+            res.programmes_rejected[reason] = res.programmes_rejected.get(reason, 0) + n
 
 
 def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: set[dt.date]) -> None:
@@ -308,6 +338,8 @@ def sync(
             if day in failed:
                 continue
             try:
+                if day in ch.programme_dates:
+                    _load_programmes(engines, day, res, recompute=day not in ch.session_dates)
                 if day in ch.session_dates:
                     _load_sessions(engines, day, res, done_hive)
                 state = apply_keys(state, ch.keys_of(day))

@@ -4,3 +4,5 @@ DELETE FROM {{ schema }}.mart_daily;
 DELETE FROM {{ schema }}.mart_channel_daily;
 DELETE FROM {{ schema }}.mart_hourly;
 DELETE FROM {{ schema }}.mart_duration_hist;
+DELETE FROM {{ schema }}.mart_programme;
+DELETE FROM {{ schema }}.mart_genre_hourly;

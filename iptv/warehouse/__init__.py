@@ -8,51 +8,71 @@ goes through them:
   (config ``hdfs.paths``) on HDFS or under a local mirror; a :class:`Source` reads one file; CSV records;
 - :mod:`~iptv.warehouse.staging` -- the records streamed into the TEXT staging tables with COPY;
 - :mod:`~iptv.warehouse.loads` -- the transactions: :func:`apply_ddl`, :func:`load_dims`,
-  :func:`load_sessions`, :func:`recompute_all`;
+  :func:`load_programmes`, :func:`load_sessions`, :func:`recompute_all`;
 - :mod:`~iptv.warehouse.schema` -- :class:`Warehouse`, the target (dialect, roles, schema) that renders the SQL.
 
 The names below are the package's API.
 """
 
 from iptv.warehouse.loads import (
+    PROGRAMME_REJECT_REASONS,
     REJECT_REASONS,
     DimsResult,
     LoadResult,
+    ProgrammeLoadResult,
     apply_ddl,
     load_dims,
+    load_programmes,
     load_sessions,
     mart_dates,
+    programme_dates,
     recompute_all,
     recompute_dates,
+    recompute_programme_marts,
 )
 from iptv.warehouse.schema import (
     DATE_MARTS,
     DEFAULT_SCHEMA,
     DIALECTS,
     MART_TABLES,
+    PROGRAMME_MARTS,
     REJECTS_TABLE,
+    SESSION_MARTS,
     SQL_DIR,
     TABLES,
     Warehouse,
     dialect_of,
 )
-from iptv.warehouse.sources import LakeFiles, LoadError, Source, catalog_dir, list_sources, session_dir
-from iptv.warehouse.staging import SESSION_FIELDS
+from iptv.warehouse.sources import (
+    LakeFiles,
+    LoadError,
+    Source,
+    catalog_dir,
+    list_sources,
+    programme_dir,
+    session_dir,
+)
+from iptv.warehouse.staging import PROGRAMME_FIELDS, SESSION_FIELDS
 
 __all__ = [
     "DATE_MARTS",
     "DEFAULT_SCHEMA",
     "DIALECTS",
     "MART_TABLES",
+    "PROGRAMME_FIELDS",
+    "PROGRAMME_MARTS",
+    "PROGRAMME_REJECT_REASONS",
     "REJECTS_TABLE",
     "REJECT_REASONS",
     "SESSION_FIELDS",
+    "SESSION_MARTS",
     "SQL_DIR",
     "TABLES",
     "DimsResult",
     "LakeFiles",
     "LoadError",
     "LoadResult",
+    "ProgrammeLoadResult",
     "Source",
     "Warehouse",
     "apply_ddl",
@@ -60,9 +80,13 @@ __all__ = [
     "dialect_of",
     "list_sources",
     "load_dims",
+    "load_programmes",
     "load_sessions",
     "mart_dates",
+    "programme_dates",
+    "programme_dir",
     "recompute_all",
     "recompute_dates",
+    "recompute_programme_marts",
     "session_dir",
 ]

@@ -1,8 +1,13 @@
-"""The loads of the warehouse (Greenplum on a cluster, PostgreSQL locally): DDL, dimensions, sessions and marts,
-each one transaction of ``greenplum/*.sql`` files rendered by :class:`~iptv.warehouse.schema.Warehouse`.
+"""The loads of the warehouse (Greenplum on a cluster, PostgreSQL locally): DDL, dimensions, the programme guide,
+sessions and marts, each one transaction of ``greenplum/*.sql`` files rendered by
+:class:`~iptv.warehouse.schema.Warehouse`.
 
 - :func:`apply_ddl` creates the schema, tables and grants (idempotent).
 - :func:`load_dims` replaces dim_channel and dim_user from the catalog files.
+- :func:`load_programmes` loads the guide files of one date: every record staged as text, validated in SQL
+  (bad rows and the gaps of a channel's guide are rejected by reason into ``load_rejects``, dataset
+  ``programmes``), then in the same transaction the date's rows of dim_programme are replaced and the programme
+  marts of the date recomputed. The session marts are not touched.
 - :func:`load_sessions` loads the sessions files of one date: every record COPYed as text into a staging
   temp table (:mod:`iptv.warehouse.staging`), validated and cast in SQL (rejects counted by reason and kept in
   ``load_rejects``), then in the same single transaction delete the date's fact rows, insert the valid staged
@@ -10,6 +15,10 @@ each one transaction of ``greenplum/*.sql`` files rendered by :class:`~iptv.ware
   sessions crossing midnight, before and after the reload) and mart_weekday_hour. Reloading a date therefore
   replaces it, atomically.
 - :func:`recompute_all` recomputes every mart of every covered date.
+
+Every sessions load recomputes the programme marts of the dates it touches too (a session that runs past
+midnight counts toward the programmes of the next date), so the marts are right whichever of the guide and the
+sessions of a date arrives first.
 """
 
 from __future__ import annotations
@@ -21,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from iptv.warehouse.schema import DATE_MARTS, Warehouse
+from iptv.warehouse.schema import DATE_MARTS, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
 from iptv.warehouse.sources import Source, as_date
-from iptv.warehouse.staging import stage_catalog, stage_sessions
+from iptv.warehouse.staging import stage_catalog, stage_programmes, stage_sessions
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,23 @@ REJECT_REASONS = (
     "duration_mismatch",
     "duplicate",
 )
+#: Reject reasons of the guide (load/validate_programmes.sql, in the order they are checked), then the gaps
+#: between the accepted programmes of a channel (load/programme_gaps.sql), which are not rows of a file.
+PROGRAMME_REJECT_REASONS = (
+    "malformed_csv",
+    "wrong_field_count",
+    "missing_field",
+    "bad_id",
+    "bad_timestamp",
+    "bad_genre",
+    "other_date",
+    "end_before_start",
+    "ends_after_day",
+    "unknown_channel",
+    "duplicate",
+    "overlap",
+)
+GAP = "gap"
 
 
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
@@ -67,9 +93,23 @@ def recompute_dates(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: It
     cur.execute(wh.sql("marts/weekday_hour.sql"))
 
 
+def recompute_programme_marts(cur: Any, wh: Warehouse, dates: Iterable[dt.date]) -> None:
+    """Recompute the programme marts (mart_programme, mart_genre_hourly) of ``dates`` (in the caller's
+    transaction)."""
+    for day in dates:
+        for mart in PROGRAMME_MARTS:
+            cur.execute(wh.sql(f"marts/{mart}.sql", dt=day))
+
+
 def mart_dates(cur: Any, wh: Warehouse) -> list[dt.date]:
-    """Every date the marts cover (a session starts on it or overlaps it)."""
+    """Every date the session marts cover (a session starts on it or overlaps it)."""
     cur.execute(wh.sql("load/mart_dates.sql"))
+    return [r[0] for r in cur.fetchall()]
+
+
+def programme_dates(cur: Any, wh: Warehouse) -> list[dt.date]:
+    """Every date with a programme guide in dim_programme."""
+    cur.execute(wh.sql("load/programme_dates.sql"))
     return [r[0] for r in cur.fetchall()]
 
 
@@ -92,7 +132,9 @@ def load_dims(
     recompute: bool = True,
 ) -> DimsResult:
     """Replace dim_channel and dim_user from the catalog files, in one transaction; with ``recompute``
-    mart_channel_daily (names, universe) is recomputed for every covered date in the same transaction."""
+    mart_channel_daily (names, universe) is recomputed for every covered date, and the programme marts (universe)
+    for every date with a guide, in the same transaction. The guide already loaded is kept as it is (its
+    unknown_channel rejects are decided when the guide of a date is loaded)."""
     t0 = time.monotonic()
     with conn, conn.cursor() as cur:
         cur.execute(wh.sql("load/dims.sql"))
@@ -106,6 +148,8 @@ def load_dims(
         dates = mart_dates(cur, wh) if recompute else []
         if dates:
             recompute_dates(cur, wh, dates, marts=("channel_daily",))
+        if recompute:
+            recompute_programme_marts(cur, wh, programme_dates(cur, wh))
     res = DimsResult(files, n_channels, n_users, len(dates), time.monotonic() - t0, skipped)
     log.info(
         "dims loaded: %d channels, %d users from %d files (%d records skipped)", n_channels, n_users, files, skipped
@@ -176,10 +220,80 @@ def load_sessions(conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterabl
 
 
 def recompute_all(conn: Any, wh: Warehouse) -> list[dt.date]:
-    """Recompute every mart of every covered date (after a change of definitions), in one transaction."""
+    """Recompute every mart of every covered date (after a change of definitions), in one transaction: the
+    session marts of the dates with sessions, the programme marts of the dates with a guide."""
     with conn, conn.cursor() as cur:
         _lock(cur, wh)
         dates = mart_dates(cur, wh)
+        guide_dates = programme_dates(cur, wh)
         cur.execute(wh.sql("load/clear_marts.sql"))
-        recompute_dates(cur, wh, dates)
-    return dates
+        recompute_dates(cur, wh, dates, marts=SESSION_MARTS)
+        recompute_programme_marts(cur, wh, guide_dates)
+    return sorted(set(dates) | set(guide_dates))
+
+
+@dataclass
+class ProgrammeLoadResult:
+    """What :func:`load_programmes` did for one date."""
+
+    dt: dt.date
+    files: int = 0
+    rows_read: int = 0
+    programmes: int = 0  # rows loaded into dim_programme
+    rejected: dict[str, int] = field(default_factory=dict)  # rejected rows by reason
+    gaps: int = 0  # intervals of a channel's day that no accepted programme covers (rejects of reason 'gap')
+    seconds: float = 0.0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.programmes
+
+    def summary(self) -> str:
+        why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
+        return (
+            f"guide dt={self.dt} files={self.files} read={self.rows_read} loaded={self.programmes} "
+            f"rejected={self.rows_rejected}{f' ({why})' if why else ''} gaps={self.gaps} {self.seconds:.1f}s"
+        )
+
+
+def load_programmes(
+    conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source], *, recompute: bool = True
+) -> ProgrammeLoadResult:
+    """Replace the programmes of ``day`` in dim_programme by the valid rows of the guide files ``sources`` and
+    (with ``recompute``) recompute the programme marts of the date, all in one transaction. Every record is
+    staged as text, then validated and cast in SQL (load/validate_programmes.sql: malformed or unparseable
+    rows, an unknown genre or channel, another date, an end not after the start or after midnight, a repeated
+    programme_id, an overlap with an earlier programme of the channel); the gaps left between the accepted
+    programmes of a channel are recorded too (load/programme_gaps.sql). Rejects and gaps replace the date's
+    ``programmes`` rows of ``load_rejects``. Bad data never fails the load, nor touches the session marts; a
+    database error does fail it. ``recompute=False`` leaves the marts to a sessions load of the same date that
+    follows (which recomputes them in its own transaction)."""
+    day = as_date(day)
+    res = ProgrammeLoadResult(dt=day)
+    t0 = time.monotonic()
+    with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("load/stage_programmes.sql"))
+        res.files = stage_programmes(cur, wh, sources)
+        cur.execute(wh.sql("load/validate_programmes.sql", dt=day))
+        cur.execute(wh.sql("load/programme_gaps.sql", dt=day))
+        cur.execute(wh.sql("load/check_programmes.sql"))
+        counts: dict[str | None, int] = {}
+        gaps = 0
+        for reason, n in cur.fetchall():
+            if reason == GAP:
+                gaps += int(n)
+            else:
+                counts[reason] = counts.get(reason, 0) + int(n)
+        res.rows_read = sum(counts.values())
+        res.rejected = {r: counts[r] for r in PROGRAMME_REJECT_REASONS if counts.get(r)}
+        res.gaps = gaps
+        _lock(cur, wh)
+        cur.execute(wh.sql("load/replace_programmes.sql", dt=day))
+        cur.execute(wh.sql("load/replace_programme_rejects.sql", dt=day))
+        cur.execute(wh.sql("load/count_programmes.sql", dt=day))
+        res.programmes = int(cur.fetchone()[0])
+        if recompute:
+            recompute_programme_marts(cur, wh, [day])
+    res.seconds = time.monotonic() - t0
+    log.info("%s", res.summary())
+    return res

@@ -8,7 +8,8 @@ file gets these values, and the caller adds its own (``dt``, ``table``):
 - ``reader_user``, ``loader_user``: the roles of ``postgres.reader_user`` / ``postgres.loader_user``,
   identifiers;
 - ``<dataset>_staging_columns``: one TEXT column per column of a dataset's files, from the dataset definition
-  (:meth:`iptv.datasets.Dataset.staging_columns`), for the staging tables of ``load/``.
+  (:meth:`iptv.datasets.Dataset.staging_columns`), for the staging tables of ``load/``;
+- ``reach_min_seconds``: config ``marts.reach_min_seconds``, a number (the reach threshold of mart_programme).
 """
 
 from __future__ import annotations
@@ -23,18 +24,25 @@ from iptv.sql import Ident, Raw, render_file
 SQL_DIR = REPO_ROOT / "greenplum"
 DEFAULT_SCHEMA = "iptv_dw"
 DIALECTS = ("postgres", "greenplum")
-#: Per-date marts (greenplum/marts/<name>.sql writes mart_<name>), recomputed in this order for every date.
-DATE_MARTS = ("daily", "channel_daily", "hourly", "duration_hist")
+#: Per-date marts of the sessions alone (greenplum/marts/<name>.sql writes mart_<name>).
+SESSION_MARTS = ("daily", "channel_daily", "hourly", "duration_hist")
+#: Per-date marts of the sessions joined to the programme guide (dim_programme): a date has rows when it has a guide.
+PROGRAMME_MARTS = ("programme", "genre_hourly")
+#: Every per-date mart, recomputed in this order for every date a load touches.
+DATE_MARTS = (*SESSION_MARTS, *PROGRAMME_MARTS)
 MART_TABLES = (
     "mart_daily",
     "mart_channel_daily",
     "mart_hourly",
     "mart_weekday_hour",
     "mart_duration_hist",
+    "mart_programme",
+    "mart_genre_hourly",
 )
-#: The loader's quarantine: rejected sessions rows, replaced per dt (greenplum/load/replace_rejects.sql).
+#: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
+#: dataset (greenplum/load/replace_rejects.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
-TABLES = ("dim_channel", "dim_user", "fact_session", *MART_TABLES, REJECTS_TABLE)
+TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -47,6 +55,14 @@ def dialect_of(cfg: Config) -> str:
     return dialect
 
 
+def reach_min_seconds(cfg: Config) -> int:
+    """Config ``marts.reach_min_seconds``: a whole number of seconds, 0 or more."""
+    value = cfg.marts.reach_min_seconds
+    if value < 0:
+        raise ConfigError(f"marts.reach_min_seconds is {value}: use 0 or more seconds")
+    return value
+
+
 class Warehouse:
     """The rendering context of one warehouse: dialect and role names from the config, and the target schema."""
 
@@ -56,10 +72,15 @@ class Warehouse:
         self.schema = schema
         self.dialect = dialect_of(cfg)
         self.roles = {"reader_user": cfg.postgres.reader_user, "loader_user": cfg.postgres.loader_user}
+        self.reach_min_seconds = reach_min_seconds(cfg)
 
     def values(self, **more: Any) -> dict[str, Any]:
         """The placeholder values of every greenplum/*.sql file, plus ``more``."""
-        out: dict[str, Any] = {"schema": Ident(self.schema), "schema_name": self.schema}
+        out: dict[str, Any] = {
+            "schema": Ident(self.schema),
+            "schema_name": self.schema,
+            "reach_min_seconds": self.reach_min_seconds,
+        }
         out.update({f"{name}_staging_columns": Raw(ds.staging_columns()) for name, ds in DATASETS.items()})
         for key, role in self.roles.items():
             out[key] = Ident(role)

@@ -3,7 +3,8 @@ their text is split into CSV records.
 
 :class:`LakeFiles` takes the layout from config ``hdfs.paths`` once (each dataset's directory as
 :mod:`iptv.datasets` defines it), with one WebHDFS client (:mod:`iptv.hdfs_client`) or a local directory
-holding the same layout (``<local_root>/data/iptv/sessions/dt=YYYY-MM-DD/*.csv``); each :class:`Source` it
+holding the same layout (``<local_root>/data/iptv/sessions/dt=YYYY-MM-DD/*.csv``, the guide's
+``<local_root>/data/iptv/catalogs/epg/dt=YYYY-MM-DD/*.csv``); each :class:`Source` it
 lists carries what it needs to be read, so the loads need no configuration.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from iptv.config import Config
-from iptv.datasets import SESSIONS, dataset
+from iptv.datasets import PROGRAMMES, SESSIONS, dataset
 
 
 class LoadError(RuntimeError):
@@ -91,6 +92,10 @@ class LakeFiles:
     def session_dir(self, day: str | dt.date) -> str:
         return f"{SESSIONS.directory(self.paths)}/{SESSIONS.partition_column}={as_date(day).isoformat()}"
 
+    def programme_dir(self, day: str | dt.date) -> str:
+        """The guide's directory of ``day``: ``<catalogs>/epg/dt=<day>``."""
+        return f"{PROGRAMMES.directory(self.paths)}/{PROGRAMMES.partition_column}={as_date(day).isoformat()}"
+
     def catalog_dir(self, name: str) -> str:
         return dataset(name).directory(self.paths)
 
@@ -112,6 +117,9 @@ class LakeFiles:
     def session_sources(self, day: str | dt.date) -> list[Source]:
         return self.sources(self.session_dir(day))
 
+    def programme_sources(self, day: str | dt.date) -> list[Source]:
+        return self.sources(self.programme_dir(day))
+
     def catalog_sources(self, name: str) -> list[Source]:
         return self.sources(self.catalog_dir(name))
 
@@ -125,6 +133,10 @@ def list_sources(cfg: Config, directory: str, local_root: str | Path | None = No
 
 def session_dir(cfg: Config, day: str | dt.date) -> str:
     return LakeFiles(cfg.hdfs.paths.as_dict()).session_dir(day)
+
+
+def programme_dir(cfg: Config, day: str | dt.date) -> str:
+    return LakeFiles(cfg.hdfs.paths.as_dict()).programme_dir(day)
 
 
 def catalog_dir(cfg: Config, name: str) -> str:

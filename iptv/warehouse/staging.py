@@ -1,8 +1,9 @@
 """Staging: the records of the input files streamed into the all-TEXT staging tables with ``COPY ... FROM STDIN``
 (``greenplum/load/copy_stage.sql``), without holding a second copy of the data in memory.
 
-Sessions: every record lands in ``stg_session_raw`` whatever its content (file, line, field count, raw text and
-the fields), so COPY never fails on the data; the SQL checks come after (``load/validate_sessions.sql``).
+Sessions and the programme guide: every record lands in ``stg_session_raw`` / ``stg_programme_raw`` whatever its
+content (file, line, field count, raw text and the fields), so COPY never fails on the data; the SQL checks come
+after (``load/validate_sessions.sql``, ``load/validate_programmes.sql``).
 Catalogs: the records with the contract's number of fields land in ``stg_channel`` / ``stg_user``; the others
 are counted and skipped.
 """
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from iptv.datasets import CHANNELS, SESSIONS, USERS
+from iptv.datasets import CHANNELS, PROGRAMMES, SESSIONS, USERS
 from iptv.sql import Ident
 from iptv.warehouse.schema import Warehouse
 from iptv.warehouse.sources import Source, csv_records
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: Fields of a sessions record (dataset ``sessions`` of schemas/datasets.json, files ``sessions/dt=<date>/``).
 SESSION_FIELDS = SESSIONS.column_names
+#: Fields of a guide record (dataset ``programmes``, files ``catalogs/epg/dt=<date>/``).
+PROGRAMME_FIELDS = PROGRAMMES.column_names
 #: Catalog staging tables (greenplum/load/dims.sql) and the number of fields of their records.
 CATALOG_STAGING = {
     CHANNELS.name: ("stg_channel", len(CHANNELS.columns)),
@@ -64,25 +67,36 @@ def copy_rows(cur: Any, wh: Warehouse, table: str, rows: Iterable[Iterable[Any]]
     cur.copy_expert(wh.sql("load/copy_stage.sql", table=Ident(table)), CopyStream(csv_lines(rows)))
 
 
-def stage_sessions(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
-    """Stage every record of ``sources`` into stg_session_raw (load/stage_sessions.sql): file, line, field
-    count, raw text and -- for records with the right number of fields -- the fields. Never fails on the data
-    itself. Returns the number of files."""
+def stage_records(cur: Any, wh: Warehouse, table: str, width: int, sources: Iterable[Source]) -> int:
+    """Stage every record of ``sources`` into the raw staging table ``table``: file, line, field count, raw text
+    and -- for records with exactly ``width`` fields -- the fields. Never fails on the data itself. Returns the
+    number of files."""
     n = 0
     for src in sources:
         text = src.read_text()
 
         def rows(text: str = text, name: str = src.path) -> Iterator[tuple[Any, ...]]:
-            width = len(SESSION_FIELDS)
             for line_no, raw, fields in csv_records(text):
                 if fields is not None and len(fields) == width:
                     yield (name, line_no, width, raw, *fields)
                 else:
                     yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
 
-        copy_rows(cur, wh, "stg_session_raw", rows())
+        copy_rows(cur, wh, table, rows())
         n += 1
     return n
+
+
+def stage_sessions(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
+    """Stage every record of ``sources`` into stg_session_raw (load/stage_sessions.sql); returns the number of
+    files."""
+    return stage_records(cur, wh, "stg_session_raw", len(SESSION_FIELDS), sources)
+
+
+def stage_programmes(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
+    """Stage every record of the guide files ``sources`` into stg_programme_raw (load/stage_programmes.sql);
+    returns the number of files."""
+    return stage_records(cur, wh, "stg_programme_raw", len(PROGRAMME_FIELDS), sources)
 
 
 def stage_catalog(cur: Any, wh: Warehouse, catalog: str, sources: Iterable[Source]) -> tuple[int, int]:

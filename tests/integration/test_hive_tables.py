@@ -1,6 +1,7 @@
 """The hive/ SQL on the real HDFS + HiveServer2 (Spark Thrift Server locally): external tables, views and
 partitions over sample CSV files, and the Hive marts (hive/marts/<name>.sql, table mart_<name>) agree with the
-DuckDB reference and with the Greenplum marts of the same name loaded (through WebHDFS) from the same files.
+DuckDB reference and with the Greenplum marts of the same name loaded (through WebHDFS) from the same files; the
+programme guide's table and v_programme_audience agree with the DuckDB reference of mart_programme.
 
 Everything runs in a scratch HDFS area and a scratch Hive database and schema (the ``{{ ... }}`` placeholders of
 the SQL files point there), removed at the end; the real /data/iptv and database iptv are not touched."""
@@ -13,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 from oracle.marts import MART_COLUMNS, compute_marts, norm
+from oracle.programmes import compute_programme_marts
 from oracle.sample_lake import write_sample_lake
 
 from iptv import db, hdfs_client, warehouse
@@ -176,3 +178,38 @@ def test_hive_marts_equal_greenplum(hive_marts, greenplum, name):
         want = cur.fetchall()
     conn.rollback()
     assert close(hive_marts[name], want), name
+
+
+@pytest.fixture(scope="module")
+def programme_reference(env):
+    cfg, root, files = env
+    return compute_programme_marts(
+        root / "data/iptv/sessions",
+        root / "data/iptv/catalogs/epg",
+        files["users"],
+        files["channels"],
+        reach_min_seconds=cfg.marts.reach_min_seconds,
+    )
+
+
+def test_programmes_table_and_view(tables, cursor, env):
+    _, _, files = env
+    db_ = tables.database
+    n = sum(len(f.read_text().splitlines()) for f in files["programmes"].values())
+    cursor.execute(f"SELECT COUNT(*), COUNT(DISTINCT dt), COUNT(DISTINCT programme_id) FROM {db_}.v_programmes")
+    assert cursor.fetchall() == [(n, len(DATES), n)]
+    cursor.execute(f"SELECT COUNT(*) FROM {db_}.v_programmes WHERE start_s IS NULL OR end_s <= start_s")
+    assert cursor.fetchall() == [(0,)]
+    cursor.execute(f"SELECT MIN(title) FROM {db_}.v_programmes WHERE title LIKE '%, \"Live\"'")
+    assert cursor.fetchall()[0][0].endswith(', "Live"')  # a quoted title with a comma and quotes, parsed
+
+
+def test_programme_audience_equals_reference(tables, cursor, programme_reference):
+    """Every programme of the (clean) sample guide: viewers and watch time exactly, ratios within 1e-6."""
+    cols = ["dt", "programme_id", "viewers", "watch_minutes", "reach_pct", "amr", "rating_pct", "atv_min"]
+    cursor.execute(f"SELECT {', '.join(cols)} FROM {tables.database}.v_programme_audience")
+    got = sorted(cursor.fetchall(), key=lambda r: (r[0], r[1]))
+    frame = programme_reference["mart_programme"]
+    want = sorted((tuple(r) for r in frame[cols].itertuples(index=False)), key=lambda r: (r[0], r[1]))
+    assert close(got, want), f"hive {got[:3]} ... vs reference {want[:3]} ..."
+    assert sum(norm(r[3]) for r in got) == sum(norm(r[3]) for r in want)

@@ -1,13 +1,16 @@
 """iptv.lake_sync on the real HDFS + Hive (Spark Thrift Server) + PostgreSQL: the first sync loads every date,
 the Hive marts equal the Greenplum marts of the same names, an unchanged lake syncs nothing, a late file for an old
 date re-syncs exactly that date (and the next), the marts then equal the DuckDB reference, and reloading a date
-changes nothing.
+changes nothing. The programme guide: the first sync loads it (programme marts equal the reference, Hive's
+v_programme_audience agrees with mart_programme), a corrected guide re-syncs its date alone (its bad rows
+rejected by reason, the session marts unchanged).
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import uuid
@@ -15,7 +18,9 @@ from decimal import Decimal
 
 import pytest
 from oracle.marts import MART_COLUMNS, compute_marts, norm
-from oracle.sample_lake import write_sample_lake
+from oracle.programmes import MART_COLUMNS as PROGRAMME_COLUMNS
+from oracle.programmes import compute_programme_marts
+from oracle.sample_lake import bad_guide_rows, write_sample_lake
 
 from iptv import db, hdfs_client, lake_sync
 from iptv.config import REPO_ROOT, Config, with_overrides
@@ -151,8 +156,13 @@ def test_first_sync_loads_all_dates(first, env):
     n = sum(len(f.read_text().splitlines()) for f in env["files"]["sessions"].values())
     assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (n, n, 0)
     assert sorted(state) == sorted(
-        [f"sessions/dt={d}" for d in D] + [f"quarantine/dt={D[1]}", "catalogs/channels", "catalogs/users"]
+        [f"sessions/dt={d}" for d in D]
+        + [f"programmes/dt={d}" for d in D]
+        + [f"quarantine/dt={D[1]}", "catalogs/channels", "catalogs/users"]
     )
+    # the sample guide: one channel with a gap per date, no bad row
+    assert res.programmes_rejected == {"gap": len(D)}
+    assert res.programmes_loaded == sum(len(f.read_text().splitlines()) for f in env["files"]["programmes"].values())
     assert steps[-1] == ("done", len(D) + 1, len(D) + 1)
 
 
@@ -200,7 +210,10 @@ def _rejects(env) -> list[tuple]:
     conn = db.connect(env["cfg"], "loader")
     try:
         with conn.cursor() as cur:
-            cur.execute(f"SELECT dt, reason, raw_line FROM {env['schema']}.load_rejects ORDER BY source_file, line_no")
+            cur.execute(
+                f"SELECT dt, reason, raw_line FROM {env['schema']}.load_rejects WHERE dataset = 'sessions' "
+                "ORDER BY source_file, line_no"
+            )
             return cur.fetchall()
     finally:
         conn.close()
@@ -258,6 +271,144 @@ def test_reloading_a_date_changes_nothing(late, env):
     assert state2 == state
     assert gp_marts(cfg, schema) == before_gp
     assert hive_marts(cfg) == before_hive
+
+
+# ------------------------------------------------------------------ the programme guide
+
+
+def _programme_reference(env) -> dict:
+    """The oracle's programme marts and rejects over the local mirror of the lake (kept equal to HDFS)."""
+    files, cfg = env["files"], env["cfg"]
+    sessions = files["sessions"][DATES[0]].parent.parent
+    guide = files["programmes"][DATES[0]].parent.parent
+    return compute_programme_marts(
+        sessions, guide, files["users"], files["channels"], reach_min_seconds=cfg.marts.reach_min_seconds
+    )
+
+
+def _gp_rows(cfg, sql: str) -> list[tuple]:
+    conn = db.connect(cfg, "loader")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def _programme_marts(cfg, schema) -> dict[str, list[tuple]]:
+    """Both programme marts, sorted in Python (the database's collation does not decide the order)."""
+    return {
+        mart: sorted(_gp_rows(cfg, f"SELECT {', '.join(cols)} FROM {schema}.{mart}"), key=lambda r: (r[0], r[1], r[2]))
+        for mart, cols in PROGRAMME_COLUMNS.items()
+    }
+
+
+def _expected_programme_marts(ref) -> dict[str, list[tuple]]:
+    return {
+        mart: sorted((tuple(r) for r in ref[mart][cols].itertuples(index=False)), key=lambda r: (r[0], r[1], r[2]))
+        for mart, cols in PROGRAMME_COLUMNS.items()
+    }
+
+
+def test_programme_marts_equal_reference_after_the_syncs(late, env):
+    """Every programme of the guide, also of the first date whose sessions changed late (a session crossing
+    midnight counts toward the next date's programmes): counts exactly, watch time to the second."""
+    got = _programme_marts(env["cfg"], env["schema"])
+    want = _expected_programme_marts(_programme_reference(env))
+    assert len(got["mart_programme"]) == sum(
+        len(f.read_text().splitlines()) for f in env["files"]["programmes"].values()
+    )
+    assert got == want
+
+
+def test_hive_programme_audience_agrees_with_greenplum(late, env):
+    """v_programme_audience (a view: always current) against mart_programme: viewers exactly, watch time to the
+    second, ratios within 1e-6."""
+    cfg, schema = env["cfg"], env["schema"]
+    conn = connect(cfg, database="default")
+    cur = conn.cursor()
+    cur.execute(
+        f"SELECT dt, programme_id, viewers, watch_minutes, reach_pct, amr, rating_pct, atv_min "
+        f"FROM {cfg.hive.database}.v_programme_audience"
+    )
+    hive_rows = sorted(cur.fetchall(), key=lambda r: (r[0], r[1]))
+    conn.close()
+    gp = sorted(
+        _gp_rows(
+            cfg,
+            f"SELECT dt, programme_id, viewers, watch_minutes, reach_pct, amr, rating_pct, atv_min "
+            f"FROM {schema}.mart_programme",
+        ),
+        key=lambda r: (r[0], r[1]),
+    )
+    agree(hive_rows, gp, ["dt", "programme_id", "viewers", "watch_minutes", "reach_pct", "amr", "rating_pct", "atv"])
+
+
+@pytest.fixture(scope="module")
+def corrected_guide(late, env):
+    """Bad rows added to the guide of D[1] (sessions unchanged), synced; then removed again and synced."""
+    cfg = env["cfg"]
+    _, state = late["clean"]
+    before = gp_marts(cfg, env["schema"])
+    good_file = env["files"]["programmes"][DATES[1]]
+    rows = bad_guide_rows(DATES[1], list(csv.reader(good_file.read_text().splitlines())))
+    rel = f"{cfg.hdfs.paths.catalogs}/epg/dt={D[1]}/epg-{D[1]}-bad.csv"
+    local_bad = good_file.parent / f"epg-{D[1]}-bad.csv"
+    text = "".join(raw + "\n" for raw, _ in rows)
+    hdfs_client.write_text(cfg, rel, text)
+    local_bad.write_text(text)
+    bad_res, bad_state = lake_sync.sync(cfg, state, schema=env["schema"])
+    after_bad = gp_marts(cfg, env["schema"])
+    programmes_bad = _programme_marts(cfg, env["schema"])
+    ref_bad = _programme_reference(env)
+    rejects_bad = _gp_rows(
+        cfg,
+        f"SELECT dt, source_file, line_no, reason, raw_line FROM {env['schema']}.load_rejects "
+        f"WHERE dataset = 'programmes' AND dt = '{D[1]}'",
+    )
+    hdfs_client.delete(cfg, rel)
+    local_bad.unlink()
+    clean_res, clean_state = lake_sync.sync(cfg, bad_state, schema=env["schema"])
+    return {
+        "rows": rows,
+        "before": before,
+        "bad": (bad_res, bad_state, after_bad, programmes_bad, ref_bad, rejects_bad),
+        "clean": (clean_res, clean_state, _programme_marts(cfg, env["schema"]), _programme_reference(env)),
+        "state": state,
+    }
+
+
+def test_corrected_guide_resyncs_its_date_alone(corrected_guide):
+    res, state, *_ = corrected_guide["bad"]
+    assert res.errors == [] and res.dates == [D[1]] and res.hive_dates == []  # no Hive mart: the sessions are the same
+    assert res.rows_read == 0 and len(res.loads) == 1 and res.loads[0].startswith(f"guide dt={D[1]}")
+    want = {}
+    for _, why in corrected_guide["rows"]:
+        want[why] = want.get(why, 0) + 1
+    assert res.programmes_rejected == {**want, "gap": 1}
+    assert state[f"programmes/dt={D[1]}"] != corrected_guide["state"][f"programmes/dt={D[1]}"]
+
+
+def test_bad_guide_rows_are_rejected_and_the_session_marts_unchanged(corrected_guide):
+    _, _, after_bad, programmes_bad, ref_bad, rejects_bad = corrected_guide["bad"]
+    assert after_bad == corrected_guide["before"]  # every session mart (and fact_session) as it was
+    assert programmes_bad == _expected_programme_marts(ref_bad)
+    want = [(r.dt, r.reason, r.raw_line) for r in ref_bad["rejects"] if r.dt == DATES[1]]
+    assert sorted((r[0], r[3], r[4]) for r in rejects_bad) == sorted(want)
+    assert {r[3] for r in rejects_bad} == {why for _, why in corrected_guide["rows"]} | {"gap"}
+    assert all(r[1].endswith((f"epg-{D[1]}-bad.csv", f"epg-{D[1]}.csv")) for r in rejects_bad)
+
+
+def test_fixing_the_guide_clears_its_rejects(corrected_guide, env):
+    res, state, programmes, ref = corrected_guide["clean"]
+    assert res.errors == [] and res.dates == [D[1]] and res.programmes_rejected == {"gap": 1}
+    assert state == corrected_guide["state"]  # the same files as before the bad rows
+    assert programmes == _expected_programme_marts(ref)
+    rejects = _gp_rows(
+        env["cfg"], f"SELECT reason FROM {env['schema']}.load_rejects WHERE dataset = 'programmes' AND dt = '{D[1]}'"
+    )
+    assert rejects == [("gap",)]
 
 
 # ------------------------------------------------------------------ the NiFi processor on the real NiFi

@@ -1,5 +1,7 @@
 """The warehouse loader against the real PostgreSQL (Greenplum stand-in): marts equal the DuckDB reference,
-reloads are idempotent, the reader role is read-only. Each test module works in its own schema (dropped at
+reloads are idempotent, the reader role is read-only; the programme guide's marts equal the reference whichever
+of the guide and the sessions loads first, complete guides add up to the channels' watch time, bad guide rows are
+rejected by reason and leave the session marts as they were. Each test module works in its own schema (dropped at
 the end), so the real iptv_dw is never touched."""
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import psycopg2
 import psycopg2.errors
 import pytest
 from oracle.marts import MART_COLUMNS, compute_marts
+from oracle.programmes import MART_COLUMNS as PROGRAMME_COLUMNS
+from oracle.programmes import compute_programme_marts
 from oracle.sample_lake import write_sample_lake
 
 from iptv import db, warehouse
@@ -415,3 +419,225 @@ def test_producer_catalogs_load_into_the_dimensions(scratch, postgres, tmp_path)
     assert got == [(int(u[0]), *u[1:]) for u in users]
     assert got[6][1] == tricky
     assert got_channels == sorted((int(c[0]), c[1]) for c in channels)
+
+
+# ------------------------------------------------------------------ the programme guide: dim_programme and its marts
+
+#: Sort keys of the programme marts (in Python: the database's collation does not decide the order).
+PROGRAMME_KEYS = {"mart_programme": (0, 1), "mart_genre_hourly": (0, 1, 2)}
+
+
+@pytest.fixture(scope="module")
+def guide_lake(tmp_path_factory, cfg):
+    """The sample lake of ``lake`` (same seed: the same sessions and catalogs) with bad guide rows for DATES[0]."""
+    root = tmp_path_factory.mktemp("guide-lake")
+    files = write_sample_lake(root, cfg.hdfs.paths.as_dict(), DATES, seed=20260302, bad_guide_rows=True)
+    return root, files
+
+
+def _guide_reference(root, files, cfg) -> dict:
+    return compute_programme_marts(
+        root / cfg.hdfs.paths.sessions.lstrip("/"),
+        files["programmes"][DATES[0]].parent.parent,
+        files["users"],
+        files["channels"],
+        reach_min_seconds=cfg.marts.reach_min_seconds,
+    )
+
+
+def _load_all(cfg, root, wh, conn, *, guide_first: bool) -> dict:
+    cat = cfg.hdfs.paths.catalogs
+    warehouse.load_dims(
+        conn,
+        wh,
+        warehouse.list_sources(cfg, cat + "/channels", root),
+        warehouse.list_sources(cfg, cat + "/users", root),
+    )
+    order = DATES[:]
+    random.Random(11).shuffle(order)
+    guides = {}
+
+    def guide():
+        for d in order:
+            src = warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), root)
+            guides[d] = warehouse.load_programmes(conn, wh, d, src)
+
+    def sessions():
+        for d in order:
+            warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), root))
+
+    if guide_first:
+        guide()
+        sessions()
+    else:
+        sessions()
+        guide()
+    return guides
+
+
+@pytest.fixture(scope="module")
+def guide_loaded(postgres, guide_lake):
+    """A test schema with the catalogs, the sessions of every date, then (arriving after them) the guides."""
+    root, _ = guide_lake
+    wh, conn = _new_schema(postgres, "guide")
+    results = _load_all(postgres, root, wh, conn, guide_first=False)
+    yield wh, conn, results
+    _drop(wh, conn)
+
+
+@pytest.fixture(scope="module")
+def guide_reference(guide_lake, postgres):
+    root, files = guide_lake
+    return _guide_reference(root, files, postgres)
+
+
+def fetch_programme_mart(conn, wh, mart: str) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(PROGRAMME_COLUMNS[mart])} FROM {wh.table(mart)}")
+        rows = cur.fetchall()
+    conn.rollback()
+    return sorted(rows, key=lambda r: tuple(r[i] for i in PROGRAMME_KEYS[mart]))
+
+
+def expected_programme_mart(ref, mart: str) -> list[tuple]:
+    rows = [tuple(r) for r in ref[mart][PROGRAMME_COLUMNS[mart]].itertuples(index=False)]
+    return sorted(rows, key=lambda r: tuple(r[i] for i in PROGRAMME_KEYS[mart]))
+
+
+def programme_rejects(conn, wh) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT dt, source_file, line_no, reason, raw_line FROM {wh.table('load_rejects')} "
+            "WHERE dataset = 'programmes'"
+        )
+        rows = cur.fetchall()
+    conn.rollback()
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3]))
+
+
+def test_guide_load_results(guide_loaded, guide_lake):
+    _, _, results = guide_loaded
+    _, files = guide_lake
+    bad = files["bad_programmes"]["rows"]
+    for d, r in results.items():
+        good = len(files["programmes"][d].read_text().splitlines())
+        n_bad = len(bad) if d == DATES[0] else 0
+        assert (r.files, r.rows_read, r.programmes, r.gaps) == (1 + (n_bad > 0), good + n_bad, good, 1), r.summary()
+    want = {}
+    for _, _, why in bad:
+        want[why] = want.get(why, 0) + 1
+    assert results[DATES[0]].rejected == want
+    assert "overlap=1" in results[DATES[0]].summary() and "gaps=1" in results[DATES[0]].summary()
+
+
+@pytest.mark.parametrize("mart", list(PROGRAMME_COLUMNS))
+def test_programme_marts_equal_reference(guide_loaded, guide_reference, mart):
+    """Counts and ratios exactly (sessions spanning several programmes and midnight are in the sample)."""
+    wh, conn, _ = guide_loaded
+    got, want = fetch_programme_mart(conn, wh, mart), expected_programme_mart(guide_reference, mart)
+    assert len(got) == len(want) and got == want
+
+
+def test_programme_watch_time_to_the_second(guide_loaded, guide_reference):
+    wh, conn, _ = guide_loaded
+    for mart in PROGRAMME_COLUMNS:
+        col = PROGRAMME_COLUMNS[mart].index("watch_minutes")
+        got = [round(r[col] * 60) for r in fetch_programme_mart(conn, wh, mart)]
+        frame = guide_reference[mart]
+        keys = [PROGRAMME_COLUMNS[mart][i] for i in PROGRAMME_KEYS[mart]]
+        assert got == frame.sort_values(keys)["watch_s"].tolist(), mart
+    assert sum(guide_reference["mart_programme"]["watch_s"]) > 0
+
+
+def test_complete_guides_add_up_to_the_channel(guide_loaded):
+    """For every channel and date whose accepted programmes cover the whole day, the programmes' watch time is
+    the channel's watch time of that day in mart_channel_daily, to the second."""
+    wh, conn, _ = guide_loaded
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT dt, channel_id FROM {wh.table('dim_programme')} GROUP BY dt, channel_id "
+            "HAVING sum(EXTRACT(EPOCH FROM (time_end - time_start))) = 86400"
+        )
+        complete = set(cur.fetchall())
+        cur.execute(
+            f"SELECT dt, channel_id, round(sum(watch_minutes) * 60) FROM {wh.table('mart_programme')} "
+            "GROUP BY dt, channel_id"
+        )
+        programmes = {(r[0], r[1]): int(r[2]) for r in cur.fetchall()}
+        cur.execute(f"SELECT dt, channel_id, round(watch_hours * 3600) FROM {wh.table('mart_channel_daily')}")
+        channels = {(r[0], r[1]): int(r[2]) for r in cur.fetchall()}
+    conn.rollback()
+    assert len(complete) == 10 * len(DATES)  # channels 1..10; 11 has a gap, 12 no guide
+    for key in sorted(complete):
+        assert programmes[key] == channels.get(key, 0), key
+    assert any(programmes[k] for k in complete)
+    # the channel with a gap has watch time outside its programmes on some date
+    gap = [(d, 11) for d in DATES]
+    assert all(programmes[k] <= channels.get(k, 0) for k in gap)
+
+
+def test_bad_guide_rows_are_rejected_by_reason(guide_loaded, guide_lake, guide_reference):
+    wh, conn, _ = guide_loaded
+    _, files = guide_lake
+    got = programme_rejects(conn, wh)
+    want = [(r.dt, r.source_file, r.line_no, r.reason, r.raw_line) for r in guide_reference["rejects"]]
+    assert got == sorted(want, key=lambda r: (r[0], r[1], r[2], r[3]))
+    bad = files["bad_programmes"]
+    assert [(n, raw, why) for _, f, n, why, raw in got if f == str(bad["file"])] == bad["rows"]
+    assert [r[3] for r in got if r[3] == "gap"] == ["gap"] * len(DATES)
+
+
+def test_the_guide_leaves_the_session_marts_unchanged(guide_loaded, reference):
+    """The same sessions as ``loaded``: the session marts equal the reference, with the bad guide rows loaded;
+    no sessions row is rejected."""
+    wh, conn, _ = guide_loaded
+    for mart in KEYS:
+        assert fetch(conn, wh, mart) == expected(reference, mart), mart
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {wh.table('load_rejects')} WHERE dataset = 'sessions'")
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+
+
+def test_guide_before_sessions_gives_the_same_marts(postgres, guide_lake, guide_reference):
+    """The guides first, then the sessions (each sessions load recomputes the programme marts it touches)."""
+    root, _ = guide_lake
+    wh, conn = _new_schema(postgres, "guidefirst")
+    try:
+        _load_all(postgres, root, wh, conn, guide_first=True)
+        for mart in PROGRAMME_COLUMNS:
+            assert fetch_programme_mart(conn, wh, mart) == expected_programme_mart(guide_reference, mart), mart
+    finally:
+        _drop(wh, conn)
+
+
+def test_corrected_guide_recomputes_its_date_and_reloads_are_idempotent(guide_loaded, guide_lake, postgres):
+    """Removing the bad rows' file and reloading the date clears its rejects but the gap, the marts then equal
+    the reference over the corrected files; reloading again, and recomputing everything, changes nothing."""
+    wh, conn, _ = guide_loaded
+    root, files = guide_lake
+    bad_file = files["bad_programmes"]["file"]
+    saved = bad_file.read_text(encoding="utf-8")
+    bad_file.unlink()
+    try:
+        src = warehouse.list_sources(postgres, warehouse.programme_dir(postgres, DATES[0]), root)
+        r = warehouse.load_programmes(conn, wh, DATES[0], src)
+        assert (r.files, r.rejected, r.gaps) == (1, {}, 1)
+        ref = _guide_reference(root, files, postgres)
+        for mart in PROGRAMME_COLUMNS:
+            assert fetch_programme_mart(conn, wh, mart) == expected_programme_mart(ref, mart), mart
+        assert [x[3] for x in programme_rejects(conn, wh) if x[0] == DATES[0]] == ["gap"]
+        before = snapshot(conn, wh)
+        warehouse.load_programmes(conn, wh, DATES[0], src)
+        assert snapshot(conn, wh) == before
+        warehouse.recompute_all(conn, wh)
+        assert snapshot(conn, wh) == before
+        # a date whose guide directory is gone loads empty: its programme marts disappear, the session marts stay
+        warehouse.load_programmes(conn, wh, DATES[-1], [])
+        after = snapshot(conn, wh)
+        assert not [x for x in after["mart_programme"] if x[0] == DATES[-1]]
+        assert not [x for x in after["mart_genre_hourly"] if x[0] == DATES[-1]]
+        for t in ("mart_daily", "mart_channel_daily", "mart_hourly", "fact_session"):
+            assert after[t] == before[t], t
+    finally:
+        bad_file.write_text(saved, encoding="utf-8")

@@ -175,7 +175,7 @@ def test_unknown_key_in_the_repo_file_is_named_relative_to_the_repo(monkeypatch)
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("kafkaa:\n  heap: 1g\n", "unknown key kafkaa (known: stack, kafka, hdfs, hive, nifi, postgres)"),
+        ("kafkaa:\n  heap: 1g\n", "unknown key kafkaa (known: stack, kafka, hdfs, hive, nifi, postgres, marts)"),
         ("nifi:\n  ingestion:\n    grace2: 1\n", "unknown key nifi.ingestion.grace2 (known: offset_reset,"),
         ("kafka:\n  topics:\n    t:\n      name: x\n      size: 1\n", "unknown key kafka.topics.t.size (known: name,"),
         ("kafka:\n  topics:\n    t:\n      partitions: 1\n", "missing key kafka.topics.t.name"),

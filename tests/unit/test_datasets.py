@@ -20,7 +20,7 @@ from iptv.config import Config
 from iptv.hive_tables import HIVE_DIR, HiveTables
 from iptv.sql import Ident, render, split_statements
 from iptv.warehouse.schema import Warehouse
-from iptv.warehouse.staging import CATALOG_STAGING, SESSION_FIELDS
+from iptv.warehouse.staging import CATALOG_STAGING, PROGRAMME_FIELDS, SESSION_FIELDS
 from iptv_ingest import hdfs_sections
 from iptv_sessions import batch_result, event_contract, flowfile_formats, lake_datasets
 
@@ -32,9 +32,14 @@ A = "0123456789abcdef0123456789abcdef"
 
 
 def test_the_definition_loads_with_one_name_per_dataset():
-    assert list(datasets.DATASETS) == ["viewing_events", "sessions", "quarantine", "channels", "users"]
-    assert datasets.PARTITIONED == ("viewing_events", "sessions", "quarantine")
-    assert datasets.CATALOGS == ("channels", "users")
+    assert list(datasets.DATASETS) == ["viewing_events", "sessions", "quarantine", "channels", "users", "programmes"]
+    assert datasets.PARTITIONED == ("viewing_events", "sessions", "quarantine", "programmes")
+    # by origin: what the ingestion flow lands, and the catalogs (of which the guide is the dated one)
+    assert datasets.INGESTED == ("viewing_events", "sessions", "quarantine")
+    assert datasets.CATALOGS == ("channels", "users", "programmes")
+    assert datasets.DATED_CATALOGS == ("programmes",) and datasets.WHOLE_CATALOGS == ("channels", "users")
+    assert set(datasets.PARTITIONED) == set(datasets.INGESTED) | set(datasets.DATED_CATALOGS)
+    assert lake_state.KINDS == datasets.PARTITIONED and lake_state.CATALOGS == datasets.WHOLE_CATALOGS
     for ds in datasets.DATASETS.values():
         assert ds.csv.header is False and ds.csv.delimiter == ","
         assert len(set(ds.column_names)) == len(ds.columns)
@@ -50,6 +55,7 @@ def test_every_lake_directory_is_configured(config):
     paths = yaml.safe_load((REPO / "config" / config).read_text(encoding="utf-8"))["hdfs"]["paths"]
     assert datasets.VIEWING_EVENTS.directory(paths) == "/data/iptv/raw/viewing_events"
     assert datasets.CHANNELS.directory(paths) == "/data/iptv/catalogs/channels"
+    assert datasets.PROGRAMMES.directory(paths) == "/data/iptv/catalogs/epg"
     assert all(ds.config_key in paths for ds in datasets.DATASETS.values())
     assert "raw_events" not in paths
 
@@ -80,6 +86,8 @@ HIVE_COLUMNS = {
     "quarantine": "reason STRING, session_id STRING, arrival_ts STRING, detail STRING, raw STRING",
     "channels": "channel_id STRING, channel_name STRING, watch_share_pct STRING, viewer_share_pct STRING",
     "users": "user_id STRING, user_name STRING, gender STRING, birth_date STRING, city STRING, signup_date STRING",
+    "programmes": "programme_id STRING, channel_id STRING, title STRING, genre STRING, series_id STRING, "
+    "episode STRING, time_start STRING, time_end STRING",
 }
 
 
@@ -132,6 +140,9 @@ def test_staging_tables_have_the_file_columns():
     for ds, table in ((datasets.CHANNELS, "stg_channel"), (datasets.USERS, "stg_user")):
         assert f"{table} ( " + ", ".join(f"{c} TEXT" for c in ds.column_names) + " )" in dims
     assert SESSION_FIELDS == datasets.SESSIONS.column_names
+    stage = " ".join(wh.sql("load/stage_programmes.sql").split())
+    assert "raw_line TEXT, " + ", ".join(f"{c} TEXT" for c in datasets.PROGRAMMES.column_names) + " )" in stage
+    assert PROGRAMME_FIELDS == datasets.PROGRAMMES.column_names
     assert CATALOG_STAGING == {"channels": ("stg_channel", 4), "users": ("stg_user", 6)}
 
 
@@ -145,8 +156,9 @@ def test_the_processors_reader_agrees_with_iptv_datasets():
 
 
 def test_the_pairer_writes_the_definitions_columns():
-    assert flowfile_formats.KINDS == datasets.PARTITIONED
-    assert flowfile_formats.COLUMNS == {name: datasets.DATASETS[name].column_names for name in datasets.PARTITIONED}
+    """The pairer's section kinds are the ingested datasets: the guide is a catalog, never a section."""
+    assert flowfile_formats.KINDS == datasets.INGESTED
+    assert flowfile_formats.COLUMNS == {name: datasets.DATASETS[name].column_names for name in datasets.INGESTED}
     assert event_contract.EVENT_FIELDS == datasets.VIEWING_EVENTS.column_names
     s = batch_result.Session(A, 7, 120, "2025-03-05 10:00:00", "2025-03-05 10:05:00", 300)
     q = {"reason": "invalid_json", "session_id": None, "raw": 'x,"y"', "detail": "d", "arrival_ts": "2025-03-05T11:00Z"}
@@ -154,7 +166,7 @@ def test_the_pairer_writes_the_definitions_columns():
     assert counts == {"viewing_events": 1, "sessions": 1, "quarantine": 1}
     rows = {
         sec.kind: next(csv.reader(io.StringIO(sec.data.decode())))
-        for sec in hdfs_sections.parse_sections(content, datasets.PARTITIONED)
+        for sec in hdfs_sections.parse_sections(content, datasets.INGESTED)
     }
     assert dict(zip(datasets.VIEWING_EVENTS.column_names, rows["viewing_events"], strict=True))["timer"] == s.time_start
     assert dict(zip(datasets.SESSIONS.column_names, rows["sessions"], strict=True)) == {
@@ -206,9 +218,9 @@ def test_require_columns_names_both_orders():
 
 def test_put_hdfs_writes_any_configured_kind_and_reads_the_old_raw_kind():
     plain = b"#@ raw dt=2025-03-05 n=1\nx\n#@ sessions dt=2025-03-05 n=1\ny\n"
-    assert [s.kind for s in hdfs_sections.parse_sections(plain, datasets.PARTITIONED)] == ["viewing_events", "sessions"]
+    assert [s.kind for s in hdfs_sections.parse_sections(plain, datasets.INGESTED)] == ["viewing_events", "sessions"]
     with pytest.raises(ValueError, match="bad section marker"):
-        hdfs_sections.parse_sections(b"#@ other dt=2025-03-05 n=1\nx\n", datasets.PARTITIONED)
+        hdfs_sections.parse_sections(b"#@ other dt=2025-03-05 n=1\nx\n", datasets.INGESTED)
     sec = hdfs_sections.unreadable_section(b"garbage", "ValueError: no marker", 1741172400.0)
     row = dict(zip(datasets.QUARANTINE.column_names, next(csv.reader(io.StringIO(sec.data.decode()))), strict=True))
     assert sec.kind == "quarantine" and row["reason"] == hdfs_sections.UNREADABLE_OUTPUT and row["raw"] == "garbage"

@@ -79,6 +79,70 @@ def test_late_file_changes_only_its_date():
     assert lake_sync.hive_dates(ch.session_dates) == [dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
 
 
+def test_a_guide_is_a_dated_kind_of_its_own():
+    """A guide that arrives after the sessions, or a corrected one, changes its date (not the sessions)."""
+    state = {"sessions/dt=2026-03-02": "a", "catalogs/users": "u"}
+    ch = lake_sync.detect_changes({**state, "programmes/dt=2026-03-02": "g"}, state)
+    assert ch.dates == ch.programme_dates == [dt.date(2026, 3, 2)] and ch.session_dates == [] and not ch.catalogs
+    assert lake_sync.parse_key("programmes/dt=2026-03-02") == ("programmes", dt.date(2026, 3, 2))
+    synced = lake_sync.apply_keys(state, ch.keys)
+    assert lake_sync.synced_programme_dates(synced) == [dt.date(2026, 3, 2)]
+    corrected = lake_sync.detect_changes({**synced, "programmes/dt=2026-03-02": "g2"}, synced)
+    assert corrected.keys == {"programmes/dt=2026-03-02": "g2"} and corrected.programme_dates == [dt.date(2026, 3, 2)]
+    removed = lake_sync.detect_changes(state, synced)
+    assert removed.keys == {"programmes/dt=2026-03-02": None}  # the date's guide is unloaded
+    assert not lake_sync.detect_changes(dict(synced), synced)
+
+
+def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
+    """Guide and sessions of one date changed: the guide loads first without its marts (the sessions load
+    recomputes them); a guide-only date recomputes its programme marts and no Hive mart."""
+    calls = []
+
+    class FakeTables:
+        def register(self, cur, day):
+            calls.append(("register", day.isoformat()))
+
+        def recompute_marts(self, cur, day, marts=None):
+            calls.append(("hive marts", day.isoformat()))
+
+    class FakeLake:
+        def programme_sources(self, day):
+            return [f"guide {day}"]
+
+        def session_sources(self, day):
+            return [f"sessions {day}"]
+
+    def fake_programmes(conn, wh, day, sources, *, recompute):
+        calls.append(("guide", day.isoformat(), recompute))
+        return warehouse.ProgrammeLoadResult(dt=day, rows_read=3, programmes=2, rejected={"overlap": 1}, gaps=1)
+
+    def fake_sessions(conn, wh, day, sources):
+        calls.append(("sessions", day.isoformat()))
+        return warehouse.LoadResult(dt=day, rows_read=1, rows_loaded=1)
+
+    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, FakeTables()))
+    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
+    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: FakeLake())
+    monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
+    monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
+    listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g", "programmes/dt=2026-03-05": "g5"}
+    res, state = lake_sync.sync(Config(), {}, listing=listing)
+    assert res.errors == [] and state == listing and res.dates == ["2026-03-02", "2026-03-05"]
+    assert calls == [
+        ("register", "2026-03-02"),
+        ("register", "2026-03-05"),
+        ("guide", "2026-03-02", False),
+        ("sessions", "2026-03-02"),
+        ("hive marts", "2026-03-02"),
+        ("hive marts", "2026-03-03"),
+        ("guide", "2026-03-05", True),
+    ]
+    assert res.programmes_loaded == 4 and res.programmes_rejected == {"overlap": 2, "gap": 2}
+    assert res.hive_dates == ["2026-03-02", "2026-03-03"]
+    assert "programmes=4 (overlap=2, gap=2)" in res.summary()
+
+
 def test_raw_or_quarantine_only_is_not_a_session_change():
     state = {"sessions/dt=2026-03-02": "a"}
     ch = lake_sync.detect_changes({**state, "quarantine/dt=2026-03-05": "q"}, state)
