@@ -194,6 +194,31 @@ class PostgresConfig(ServiceConfig):
 
 
 @dataclass(frozen=True)
+class SupersetConfig(ServiceConfig):
+    """``superset``: the dashboards' Superset. Managed: Superset ``version`` from PyPI in its own virtualenv under
+    the state directory (``venv``, its pins in ``constraints_file``), gunicorn on ``host:port``, metadata in
+    SQLite. ``managed: false``: an existing Superset at ``url``; ``credentials_file`` then holds its
+    ``admin_password`` (and ``viewer_password`` for the viewer login the deploy creates). The local stack
+    generates that file (mode 600) with ``secret_key``, ``admin_password`` and ``viewer_password``."""
+
+    version: str = "6.1.0"
+    host: str = "127.0.0.1"
+    port: int = 8088
+    url: str = "http://127.0.0.1:8088"
+    credentials_file: str = ".stack/secrets/superset-credentials.json"
+    admin_user: str = "admin"
+    viewer_user: str = "viewer"
+    #: The Superset role (besides Gamma) that may read the warehouse's datasets.
+    viewer_role: str = "IPTV Viewer"
+    #: The warehouse connection's name in Superset (also its file name in the tree).
+    database_name: str = "IPTV warehouse"
+    venv: str = ".stack/superset-venv"
+    constraints_file: str = "superset/constraints.txt"
+    workers: int = 1
+    threads: int = 8
+
+
+@dataclass(frozen=True)
 class MartsConfig:
     """``marts``: parameters of the mart definitions, the same for Hive, Greenplum and the test oracle.
     ``reach_min_seconds``: a viewer of a programme has watched at least this many seconds of it in total (the
@@ -212,11 +237,12 @@ class Config:
     hive: HiveConfig = field(default_factory=HiveConfig)
     nifi: NifiConfig = field(default_factory=NifiConfig)
     postgres: PostgresConfig = field(default_factory=PostgresConfig)
+    superset: SupersetConfig = field(default_factory=SupersetConfig)
     marts: MartsConfig = field(default_factory=MartsConfig)
     source: Path | None = field(default=None, compare=False, metadata={"key": False})
 
     def service(self, name: str) -> ServiceConfig:
-        """The section of the stack service ``name`` (kafka, hdfs, hive, nifi, postgres)."""
+        """The section of the stack service ``name`` (kafka, hdfs, hive, nifi, postgres, superset)."""
         section = getattr(self, name, None) if name in _keys(Config) else None
         if not isinstance(section, ServiceConfig):
             raise ConfigError(f"no service section {name!r} in the config")

@@ -1,4 +1,4 @@
-"""The local data platform: Kafka, HDFS, HiveServer2, NiFi 2 and PostgreSQL on loopback.
+"""The local data platform: Kafka, HDFS, HiveServer2, NiFi 2, PostgreSQL and Superset on loopback.
 
 Each engine is a :class:`local_stack.base.Service` in its own module; :mod:`local_stack.control`
 orders them (dependencies first), starts them in parallel where it can and waits until each answers.
@@ -18,6 +18,7 @@ SERVICE_MODULES: dict[str, str] = {
     "kafka": "local_stack.kafka:Kafka",
     "hive": "local_stack.hive:HiveServer",
     "nifi": "local_stack.nifi:Nifi",
+    "superset": "local_stack.superset:Superset",
 }
 
 

@@ -85,7 +85,7 @@ def test_local_yaml_matches_the_defaults():
 
 def test_cluster_example_loads():
     cfg = load_config(CLUSTER_EXAMPLE, environ={})
-    assert not any(cfg.service(n).managed for n in ("kafka", "hdfs", "hive", "nifi", "postgres"))
+    assert not any(cfg.service(n).managed for n in ("kafka", "hdfs", "hive", "nifi", "postgres", "superset"))
     assert cfg.kafka.topics["viewing_events"].partitions == 12 and cfg.kafka.topics["viewing_events"].retention_ms
     assert cfg.postgres.dialect == "greenplum" and cfg.hdfs.default_fs == "hdfs://nameservice1"
     assert cfg.nifi.ingestion == NifiConfig().ingestion
@@ -175,7 +175,7 @@ def test_unknown_key_in_the_repo_file_is_named_relative_to_the_repo(monkeypatch)
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("kafkaa:\n  heap: 1g\n", "unknown key kafkaa (known: stack, kafka, hdfs, hive, nifi, postgres, marts)"),
+        ("kafkaa:\n  heap: 1g\n", "unknown key kafkaa (known: stack, kafka, hdfs, hive, nifi, postgres, superset,"),
         ("nifi:\n  ingestion:\n    grace2: 1\n", "unknown key nifi.ingestion.grace2 (known: offset_reset,"),
         ("kafka:\n  topics:\n    t:\n      name: x\n      size: 1\n", "unknown key kafka.topics.t.size (known: name,"),
         ("kafka:\n  topics:\n    t:\n      partitions: 1\n", "missing key kafka.topics.t.name"),
