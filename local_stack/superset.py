@@ -2,8 +2,8 @@
 
 Superset pins pandas < 2.2, numpy < 2.3 and SQLAlchemy < 2, which clash with the pipeline's pyspark/pandas, so
 it never shares the project's virtualenv: on first use ``python3 -m venv <superset.venv>`` and
-``pip install -c superset/constraints.txt apache-superset[postgres]==<version> gunicorn rich`` (6.1.0's CLI
-imports rich without requiring it). It runs as one
+``pip install -c superset/constraints.txt apache-superset[postgres]==<version> gunicorn rich cachetools``
+(6.1.0's CLI imports rich, and its PostgreSQL engine spec cachetools, without requiring them). It runs as one
 gunicorn worker (threads) on ``host:port`` with its metadata in SQLite under ``data/superset``; caches are
 Superset's default NullCache, no Celery or Redis. ``SECRET_KEY`` and the admin's and viewer's passwords are
 generated once into ``superset.credentials_file`` (mode 600); Superset's default key is never used.
@@ -129,7 +129,7 @@ class Superset(Service):
             self._run([sys.executable, "-m", "venv", str(self.venv)])
         pip = [str(self.bin / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         log.info("installing apache-superset %s into %s (a few minutes) ...", self.section.version, self.venv)
-        wanted = [f"apache-superset[postgres]=={self.section.version}", "gunicorn", "rich"]
+        wanted = [f"apache-superset[postgres]=={self.section.version}", "gunicorn", "rich", "cachetools"]
         self._run([*pip, "-c", str(constraints), *wanted])
         if not self.is_installed():
             raise StackError(f"apache-superset {self.section.version} did not install into {self.venv}")
