@@ -156,15 +156,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "unnamed"
 
 
-def normalise_export(exported: list[tuple[str, dict[str, Any]]], tree: dict[str, Asset]) -> dict[str, Asset]:
+def normalise_export(
+    exported: list[tuple[str, dict[str, Any]]], tree: dict[str, Asset], *, keep_address: bool = False
+) -> dict[str, Asset]:
     """The exported objects in tree form. Files keep the tree's names (new objects get a name from their title);
-    chart ids of the instance become the tree's ``chartId`` numbers; the database keeps the tree's address."""
+    chart ids of the instance become the tree's ``chartId`` numbers; ``keep_address``: the database keeps the
+    tree's name and address (those of the instance come from the config, not from the tree)."""
     out: dict[str, Asset] = {}
     for path, data in exported:
         kind = kind_of(path)
         u = str(data.get("uuid"))
         known = tree.get(u)
         data = normalise(kind, data, known.data if known else None)
+        if keep_address and kind == "databases" and known:
+            data["sqlalchemy_uri"] = known.data["sqlalchemy_uri"]
+            data["database_name"] = known.data["database_name"]
         if known:
             rel = known.path
         elif kind == "datasets":
@@ -178,11 +184,7 @@ def normalise_export(exported: list[tuple[str, dict[str, Any]]], tree: dict[str,
 def normalise(kind: str, data: dict[str, Any], tree_data: dict[str, Any] | None = None) -> dict[str, Any]:
     """One object in tree form (see :func:`normalise_export`); idempotent."""
     data = copy.deepcopy(data)
-    if kind == "databases":
-        if tree_data is not None:
-            data["sqlalchemy_uri"] = tree_data["sqlalchemy_uri"]
-            data["database_name"] = tree_data["database_name"]
-    elif kind == "datasets":
+    if kind == "datasets":
         data["columns"] = sorted(data.get("columns") or [], key=lambda c: c["column_name"])
         data["metrics"] = sorted(data.get("metrics") or [], key=lambda m: m["metric_name"])
     elif kind == "charts":

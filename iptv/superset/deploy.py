@@ -70,7 +70,9 @@ def dashboard_ids(client: SupersetClient, uuids: set[str]) -> dict[str, int]:
     return {str(r["uuid"]): int(r["id"]) for r in rows if str(r.get("uuid")) in uuids}
 
 
-def exported(client: SupersetClient, tree: dict[str, bundle.Asset]) -> dict[str, bundle.Asset]:
+def exported(
+    client: SupersetClient, tree: dict[str, bundle.Asset], *, keep_address: bool = False
+) -> dict[str, bundle.Asset]:
     """The instance's copy of the tree's dashboards (with their charts, datasets, database), in tree form."""
     wanted = {u for u, a in tree.items() if a.kind == "dashboards"}
     ids = dashboard_ids(client, wanted)
@@ -78,7 +80,7 @@ def exported(client: SupersetClient, tree: dict[str, bundle.Asset]) -> dict[str,
         return {}
     q = f"!({','.join(str(i) for i in sorted(ids.values()))})"
     content = client.request("GET", "/api/v1/dashboard/export/", params={"q": q}).content
-    return bundle.normalise_export(bundle.read_bundle(content), tree)
+    return bundle.normalise_export(bundle.read_bundle(content), tree, keep_address=keep_address)
 
 
 def plan(cfg: Config, client: SupersetClient, root: Path = bundle.TREE) -> dict[str, list[str]]:
@@ -192,7 +194,7 @@ def export(cfg: Config, root: Path = bundle.TREE) -> list[str]:
     """Write the instance's copy of the tree's dashboards into the tree. Returns the files changed."""
     client = connect(cfg)
     tree = bundle.load_tree(root)
-    actual = exported(client, tree)
+    actual = exported(client, tree, keep_address=True)
     if not actual:
         raise SupersetError("none of the tree's dashboards is on the instance: deploy first")
     return bundle.write_tree(actual, root, prune=False)

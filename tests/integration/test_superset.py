@@ -1,0 +1,282 @@
+"""The dashboards on the real Superset and warehouse (issue #13).
+
+The session starts Superset (and PostgreSQL) if they are not running and deploys superset/ as `make demo` does.
+A warehouse without data (a fresh local stack) first gets the deterministic sample lake of the warehouse tests
+loaded into iptv_dw; a warehouse with data (after `make demo`) is used as it is. Then: every chart's query runs
+and returns rows; the daily watch hours, top channel and duration histogram charts give the marts' numbers; a
+redeploy changes nothing; an export of the instance equals the tree; a title changed in the tree is on the
+instance after a deploy; the viewer is refused chart edits and SQL (403); and headless Chromium (Debian's, driven
+by Selenium through /usr/bin/chromedriver: nothing downloads a browser) logs in as the viewer, opens every
+dashboard, waits until each chart has rendered, asserts none shows an error and saves a screenshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from oracle.sample_lake import write_sample_lake
+
+from iptv import db, warehouse
+from iptv.superset import bundle, deploy, queries
+from iptv.superset.client import SupersetClient, SupersetError
+
+pytestmark = pytest.mark.integration
+
+log = logging.getLogger(__name__)
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+#: Where screenshots go (SUPERSET_SCREENSHOTS=docs/ refreshes the README's pictures).
+SHOTS = Path(os.environ.get("SUPERSET_SCREENSHOTS", "/tmp/iptv-superset-screenshots"))
+
+
+def _ensure_warehouse_data(cfg, tmp_root: Path) -> None:
+    with db.connect(cfg, "reader") as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('iptv_dw.mart_daily') IS NOT NULL")
+        exists = cur.fetchone()[0]
+        count = 0
+        if exists:
+            cur.execute("SELECT COUNT(*) FROM iptv_dw.mart_daily")
+            count = cur.fetchone()[0]
+    if count:
+        return
+    if not cfg.postgres.managed:
+        pytest.skip("the external warehouse has no data in iptv_dw.mart_daily")
+    today = dt.date.today()
+    dates = [today - dt.timedelta(days=i) for i in range(13, -1, -1)]
+    files = write_sample_lake(tmp_root, cfg.hdfs.paths.as_dict(), dates, seed=13, sessions_per_day=600,
+                              n_users=150, n_channels=24)  # fmt: skip
+    wh = warehouse.Warehouse(cfg)
+    conn = db.connect(cfg, "loader")
+    try:
+        warehouse.apply_ddl(conn, wh)
+        cat = cfg.hdfs.paths.catalogs
+        warehouse.load_dims(
+            conn, wh, warehouse.list_sources(cfg, cat + "/channels", tmp_root),
+            warehouse.list_sources(cfg, cat + "/users", tmp_root),
+        )  # fmt: skip
+        for d in dates:
+            warehouse.load_programmes(
+                conn, wh, d, warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), tmp_root)
+            )
+            warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), tmp_root))
+    finally:
+        conn.close()
+    log.info("loaded the sample lake (%d days, %s) into iptv_dw", len(dates), files["users"])
+
+
+@pytest.fixture(scope="module")
+def superset(platform_for_tests, tmp_path_factory):
+    cfg = platform_for_tests.require("superset")
+    _ensure_warehouse_data(cfg, tmp_path_factory.mktemp("superset-lake"))
+    report = deploy.deploy(cfg)
+    assert len(report.dashboards) == 5, report.dashboards
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def admin(superset) -> SupersetClient:
+    return deploy.connect(superset)
+
+
+@pytest.fixture(scope="module")
+def viewer(superset) -> SupersetClient:
+    return deploy.connect(superset, viewer=True)
+
+
+@pytest.fixture(scope="module")
+def tree(superset) -> dict[str, bundle.Asset]:
+    return bundle.load_tree()
+
+
+def _chart(tree, path: str) -> bundle.Asset:
+    return next(a for a in tree.values() if a.path == path)
+
+
+def _run(admin, tree, chart: bundle.Asset) -> list[dict[str, Any]]:
+    ds = tree[chart.data["dataset_uuid"]].data
+    temporal = {c["column_name"] for c in ds["columns"] if c["is_dttm"]}
+    ids = deploy.dataset_ids(admin, tree)
+    result = admin.chart_data(queries.query_context(ids[chart.data["dataset_uuid"]], chart.data, temporal))
+    return result["result"][0]["data"]
+
+
+def _mart(cfg, sql: str) -> list[tuple]:
+    with db.connect(cfg, "reader") as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def _close(a: Any, b: Any) -> bool:
+    return abs(float(a) - float(b)) < 1e-6
+
+
+def test_every_chart_query_runs_and_returns_rows(admin, tree):
+    charts = [a for a in tree.values() if a.kind == "charts"]
+    empty = [a.path for a in charts if not _run(admin, tree, a)]
+    assert not empty, f"charts without rows: {empty}"
+
+
+def test_daily_watch_hours_chart_equals_mart_daily(superset, admin, tree):
+    rows = _run(admin, tree, _chart(tree, "charts/audience_daily_watch_hours.yaml"))
+    got = {dt.datetime.fromtimestamp(r["dt"] / 1000, dt.UTC).date(): r["watch_hours"] for r in rows}
+    want = dict(
+        _mart(superset, "SELECT dt, watch_hours FROM iptv_dw.mart_daily "
+                        "WHERE dt <= (SELECT MAX(dt) FROM iptv_dw.fact_session)")
+    )  # fmt: skip
+    assert got.keys() == want.keys()
+    assert all(_close(got[d], want[d]) for d in want), (got, want)
+
+
+def test_top_channel_chart_equals_mart_channel_daily(superset, admin, tree):
+    rows = _run(admin, tree, _chart(tree, "charts/channels_top20.yaml"))
+    want = _mart(
+        superset,
+        "SELECT channel_name, SUM(watch_hours) FROM iptv_dw.mart_channel_daily "
+        "GROUP BY channel_name ORDER BY 2 DESC LIMIT 20",
+    )
+    assert len(rows) == len(want) == min(20, len(want))
+    assert [r["channel_name"] for r in rows][0] == want[0][0]
+    assert {r["channel_name"]: r["watch_hours"] for r in rows}.keys() == {n for n, _ in want}
+    assert all(_close(r["watch_hours"], dict(want)[r["channel_name"]]) for r in rows)
+
+
+def test_duration_histogram_equals_mart_duration_hist(superset, admin, tree):
+    rows = _run(admin, tree, _chart(tree, "charts/durations_hist.yaml"))
+    got = {r["bucket"].split(". ", 1)[1]: r["sessions"] for r in rows}
+    want = dict(_mart(superset, "SELECT bucket_label, SUM(sessions) FROM iptv_dw.mart_duration_hist GROUP BY 1"))
+    assert got == {k: int(v) for k, v in want.items()}
+    assert sorted(got) == sorted(["<1m", "1-5m", "5-15m", "15-30m", "30-60m", "1-2h", "2-4h", "4h+"])
+    assert [r["bucket"] for r in sorted(rows, key=lambda r: r["bucket"])][0] == "1. <1m"
+    assert isinstance(next(iter(want.values())), int | Decimal)
+
+
+def test_redeploy_changes_nothing_and_export_equals_the_tree(superset, tree, tmp_path):
+    report = deploy.deploy(superset)
+    assert report.changed == 0 and not report.imported, report.plan
+    copy = tmp_path / "tree"
+    shutil.copytree(bundle.TREE, copy, ignore=shutil.ignore_patterns("constraints.txt"))
+    written = deploy.export(superset, copy)
+    assert written == [], f"export differs from the tree in {written}"
+
+
+def test_a_title_changed_in_the_tree_is_on_the_instance_after_a_deploy(superset, admin, tree, tmp_path):
+    copy = tmp_path / "tree"
+    shutil.copytree(bundle.TREE, copy)
+    path = copy / "charts" / "audience_daily_views.yaml"
+    data = yaml.safe_load(path.read_text())
+    new_title = f"Daily views (renamed {int(time.time())})"
+    data["slice_name"] = new_title
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    chart_id = deploy.chart_ids(admin, tree)[data["uuid"]]
+    try:
+        report = deploy.deploy(superset, root=copy, viewer=False)
+        assert report.plan["update"] == ["charts/audience_daily_views.yaml"]
+        assert admin.get(f"/api/v1/chart/{chart_id}")["result"]["slice_name"] == new_title
+    finally:
+        back = deploy.deploy(superset, viewer=False)
+        assert back.plan["update"] == ["charts/audience_daily_views.yaml"]
+    assert admin.get(f"/api/v1/chart/{chart_id}")["result"]["slice_name"] == data["slice_name"].split(" (")[0]
+
+
+def test_viewer_sees_the_dashboards_but_may_not_edit_a_chart_or_run_sql(superset, admin, viewer, tree):
+    titles = {r["dashboard_title"] for r in viewer.list_all("dashboard", ["dashboard_title"])}
+    assert {a.name for a in tree.values() if a.kind == "dashboards"} <= titles
+    chart_id = next(iter(deploy.chart_ids(admin, tree).values()))
+    with pytest.raises(SupersetError) as put:
+        viewer.put(f"/api/v1/chart/{chart_id}", {"slice_name": "hacked"})
+    assert put.value.status == 403
+    db_id = admin.list_all("database", ["id", "database_name"])
+    db_id = next(d["id"] for d in db_id if d["database_name"] == superset.superset.database_name)
+    with pytest.raises(SupersetError) as sql:
+        viewer.post("/api/v1/sqllab/execute/", {"database_id": db_id, "sql": "SELECT 1", "runAsync": False})
+    assert sql.value.status == 403
+    ds_id = next(iter(deploy.dataset_ids(admin, tree).values()))
+    with pytest.raises(SupersetError) as dset:
+        viewer.put(f"/api/v1/dataset/{ds_id}", {"description": "hacked"})
+    assert dset.value.status == 403
+    assert admin.get(f"/api/v1/chart/{chart_id}")["result"]["slice_name"] != "hacked"
+
+
+# ---------------------------------------------------------------------------------------------- the browser
+RENDER_STATE_JS = """
+const holders = Array.from(document.querySelectorAll('[data-test="dashboard-component-chart-holder"]'));
+return holders.map(h => {
+  const viz = h.querySelector('[data-test-viz-type]');
+  return {
+    name: viz ? viz.getAttribute('data-test-chart-name') : null,
+    loading: !!h.querySelector('[data-test="loading-indicator"], .loading'),
+    drawn: !!h.querySelector('canvas, svg, table, .header-line'),
+    error: (Array.from(h.querySelectorAll('[role="alert"], .ant-alert-error, [data-test="error-message"]'))
+              .map(e => e.innerText).join(' | ')) || null,
+  };
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1200",
+    ):
+        opts.add_argument(arg)
+    opts.binary_location = str(CHROMIUM)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    yield driver
+    driver.quit()
+
+
+def _login(driver, url: str, user: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{url}/login/")
+    WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.ID, "username"))).send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url)
+
+
+def test_viewer_opens_every_dashboard_and_every_chart_renders_without_error(superset, admin, tree, browser):
+    creds = deploy.superset_credentials(superset)
+    url = superset.superset.url.rstrip("/")
+    _login(browser, url, superset.superset.viewer_user, creds["viewer_password"])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for title, link in deploy.dashboard_urls(superset, admin, tree).items():
+        dashboard = next(a for a in tree.values() if a.kind == "dashboards" and a.name == title)
+        expected = {n["meta"]["sliceName"] for n in bundle.chart_nodes(dashboard.data)}
+        browser.get(link)
+        deadline = time.monotonic() + 120
+        while True:
+            state = browser.execute_script(RENDER_STATE_JS)
+            done = len(state) == len(expected) and all(s["drawn"] and not s["loading"] for s in state)
+            if done or any(s["error"] for s in state) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        time.sleep(1.5)  # animations settle before the picture
+        shot = SHOTS / f"superset-{dashboard.data['slug']}.png"
+        browser.save_screenshot(str(shot))
+        log.info("%s: %s", title, shot)
+        errors = {s["name"]: s["error"] for s in state if s["error"]}
+        assert not errors, f"{title}: charts show errors: {errors} (screenshot {shot})"
+        assert {s["name"] for s in state} == expected, f"{title}: charts on the page {state}"
+        assert done, f"{title}: not every chart rendered within 120 s: {state} (screenshot {shot})"
