@@ -7,7 +7,8 @@ Steps (each prints a line; a failing step ends the demo with exit 1 and one line
   5. the producer's 7-day backfill and today's live day to Kafka at --speed max;
   6. wait until the ingestion flow has landed the sessions of every day on HDFS (bounded);
   7. warehouse sync: the NiFi SyncWarehouse flow when deployed (bounded wait), else iptv.lake_sync here;
-  8. report from Greenplum as the read-only role: per day watch hours, views, viewers; top 5 channels.
+  8. report from Greenplum as the read-only role: per day watch hours, views, viewers; top 5 channels;
+  9. deploy the Superset dashboards (scripts/deploy_dashboards.py) and print their URLs and the logins.
 
 Without the NiFi ingestion flow (NiFi down, or the deploy fails) steps 5-6 are skipped and said so: nothing
 lands sessions, and the demo does not fake them; the report then shows what the warehouse holds.
@@ -224,6 +225,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def dashboards(cfg: Config) -> None:
+    """Deploy superset/ (a second run changes nothing) and say where to look and how to log in."""
+    from iptv.superset import deploy
+
+    rep = deploy.deploy(cfg)
+    note(f"{rep.changed} object(s) changed" + (" (imported)" if rep.imported else ", nothing to import"))
+    for title, url in rep.dashboards.items():
+        note(f"{title}: {url}")
+    s = cfg.superset
+    creds = s.credentials_file
+    note(f"log in as [bold]{s.viewer_user}[/] (read-only): password = viewer_password in {creds}")
+    note(f"admin: {s.admin_user}, password = admin_password in the same file")
+
+
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     t0 = time.monotonic()
@@ -235,10 +250,10 @@ def _main(argv: list[str] | None) -> int:
     dates = [args.date - dt.timedelta(days=i) for i in range(DAYS, -1, -1)]
     common = ["--users", str(args.users), "--seed", str(args.seed), "--no-progress"]
     try:
-        step("1/8 stack up")
+        step("1/9 stack up")
         nifi_up = stack_up(cfg)
 
-        step("2/8 platform check")
+        step("2/9 platform check")
         if args.skip_check:
             skip("--skip-check")
         else:
@@ -249,12 +264,12 @@ def _main(argv: list[str] | None) -> int:
                 raise StepFailedError(f"platform check: sent={res.sent} consumed={res.consumed} hive={res.hive_count}")
             note(f"ok: {res.sent} events through Kafka -> HDFS -> Hive ({res.seconds:.1f}s)")
 
-        step("3/8 catalogs and programme guide to HDFS")
+        step("3/9 catalogs and programme guide to HDFS")
         note(last_line(run([PY, "-m", "producer", "catalogs", "--to", "hdfs", *common], "producer catalogs")))
         epg = ["epg", "--to", "hdfs", "--date", dates[0].isoformat(), "--days", str(len(dates))]
         note(last_line(run([PY, "-m", "producer", *epg, "--seed", str(args.seed), "--no-progress"], "producer epg")))
 
-        step("4/8 deploy NiFi flows")
+        step("4/9 deploy NiFi flows")
         if args.no_flows:
             skip("--no-flows")
             flows = False
@@ -264,8 +279,8 @@ def _main(argv: list[str] | None) -> int:
             skip("NiFi is not running: no flows deployed")
             flows = False
 
-        step(f"5/8 send {DAYS}-day backfill and the live day {args.date} to Kafka (--speed max, {args.users} users)")
-        step6 = f"6/8 wait for the ingestion flow to land sessions of {dates[0]}..{dates[-1]}"
+        step(f"5/9 send {DAYS}-day backfill and the live day {args.date} to Kafka (--speed max, {args.users} users)")
+        step6 = f"6/9 wait for the ingestion flow to land sessions of {dates[0]}..{dates[-1]}"
         if not flows:
             skip("no NiFi ingestion flow: events would only wait in Kafka, nothing would land them")
             step(step6)
@@ -278,7 +293,7 @@ def _main(argv: list[str] | None) -> int:
             step(step6)
             wait_landed(cfg, dates, args.land_timeout)
 
-        step("7/8 warehouse sync (Hive partitions + aggregates, Greenplum facts + marts)")
+        step("7/9 warehouse sync (Hive partitions + aggregates, Greenplum facts + marts)")
         landed = sorted(k.split("=")[1] for k in session_dates_on_hdfs(cfg))
         if flows and warehouse_flow_deployed(cfg):
             note(f"NiFi flow '{WAREHOUSE_FLOW}' is deployed: waiting for it")
@@ -289,8 +304,11 @@ def _main(argv: list[str] | None) -> int:
             note("NiFi warehouse flow not deployed: running iptv.lake_sync here")
             sync_directly(cfg)
 
-        step("8/8 report from Greenplum (read-only role)")
+        step("8/9 report from Greenplum (read-only role)")
         report(cfg)
+
+        step("9/9 Superset dashboards")
+        dashboards(cfg)
     except StepFailedError as exc:
         console.print(f"[red]demo failed:[/] {exc}")
         return 1

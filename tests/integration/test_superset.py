@@ -34,8 +34,22 @@ pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-#: Where screenshots go (SUPERSET_SCREENSHOTS=docs/ refreshes the README's pictures).
+#: Where the full-size screenshots go.
 SHOTS = Path(os.environ.get("SUPERSET_SCREENSHOTS", "/tmp/iptv-superset-screenshots"))
+#: Set (to docs/) to refresh the README's small pictures of the dashboards.
+README_SHOTS = os.environ.get("SUPERSET_README_SHOTS")
+
+
+def _small_copy(shot: Path, target_dir: Path, width: int = 900) -> Path:
+    """A small PNG of a screenshot for the README (scaled to ``width``, 128 colours)."""
+    from PIL import Image
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    out = target_dir / shot.name
+    with Image.open(shot) as img:
+        small = img.convert("RGB").resize((width, round(img.height * width / img.width)), Image.LANCZOS)
+        small.quantize(colors=128).save(out, optimize=True)
+    return out
 
 
 def _ensure_warehouse_data(cfg, tmp_root: Path) -> None:
@@ -276,6 +290,8 @@ def test_viewer_opens_every_dashboard_and_every_chart_renders_without_error(supe
         shot = SHOTS / f"superset-{dashboard.data['slug']}.png"
         browser.save_screenshot(str(shot))
         log.info("%s: %s", title, shot)
+        if README_SHOTS:
+            _small_copy(shot, Path(README_SHOTS))
         errors = {s["name"]: s["error"] for s in state if s["error"]}
         assert not errors, f"{title}: charts show errors: {errors} (screenshot {shot})"
         assert {s["name"] for s in state} == expected, f"{title}: charts on the page {state}"
