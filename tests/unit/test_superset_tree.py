@@ -148,3 +148,19 @@ def test_viewer_gets_reads_and_filter_state_but_no_writes_explore_or_sql_lab():
         {"id": 52, "permission": {"name": "datasource_access"}, "view_menu": {"name": "[other].[x](id:33)"}},
     ]
     assert deploy.viewer_permissions(gamma, pvms, {3}) == {1, 4, 7, 50}
+
+
+def test_every_chart_of_the_tree_has_a_data_query(tree):
+    from iptv.superset import queries
+
+    for chart in of_kind(tree, "charts").values():
+        ds = tree[chart.data["dataset_uuid"]].data
+        temporal = {c["column_name"] for c in ds["columns"] if c["is_dttm"]}
+        body = queries.query_context(42, chart.data, temporal)
+        (q,) = body["queries"]
+        assert body["datasource"] == {"id": 42, "type": "table"}
+        assert q["columns"] or q["metrics"], chart.path
+        names = {c["column_name"] for c in ds["columns"]} | {m["metric_name"] for m in ds["metrics"]}
+        for item in [*q["columns"], *q["metrics"]]:
+            name = item["sqlExpression"] if isinstance(item, dict) else item
+            assert name in names, f"{chart.path}: {name} is not a column or metric of its dataset"
