@@ -232,10 +232,12 @@ def dashboards(cfg: Config) -> None:
     rep = deploy.deploy(cfg)
     note(f"{rep.changed} object(s) changed" + (" (imported)" if rep.imported else ", nothing to import"))
     for title, url in rep.dashboards.items():
-        note(f"{title}: {url}")
+        console.print(f"    {title}: {url}", soft_wrap=True)  # whole URLs, never wrapped
     s = cfg.superset
     creds = s.credentials_file
-    note(f"log in as [bold]{s.viewer_user}[/] (read-only): password = viewer_password in {creds}")
+    console.print(
+        f"    log in as [bold]{s.viewer_user}[/] (read-only): password = viewer_password in {creds}", soft_wrap=True
+    )
     note(f"admin: {s.admin_user}, password = admin_password in the same file")
 
 
