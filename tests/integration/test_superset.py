@@ -1,13 +1,14 @@
 """The dashboards on the real Superset and warehouse (issue #13).
 
 The session starts Superset (and PostgreSQL) if they are not running and deploys superset/ as `make demo` does.
-A warehouse without data (a fresh local stack) first gets the deterministic sample lake of the warehouse tests
-loaded into iptv_dw; a warehouse with data (after `make demo`) is used as it is. Then: every chart's query runs
-and returns rows; the daily watch hours, top channel and duration histogram charts give the marts' numbers; a
-redeploy changes nothing; an export of the instance equals the tree; a title changed in the tree is on the
-instance after a deploy; the viewer is refused chart edits and SQL (403); and headless Chromium (Debian's, driven
-by Selenium through /usr/bin/chromedriver: nothing downloads a browser) logs in as the viewer, opens every
-dashboard, waits until each chart has rendered, asserts none shows an error and saves a screenshot.
+An empty local warehouse (a fresh stack) gets the deterministic sample lake of the warehouse tests loaded into
+iptv_dw for the module and emptied again at its end; a warehouse with data (after `make demo`) is used as it is.
+Then: every chart's query runs and returns rows; the daily watch hours, top channel and duration histogram
+charts give the marts' numbers; a redeploy changes nothing; an export of the instance equals the tree; a title
+changed in the tree is on the instance after a deploy; the viewer is refused chart edits and SQL (403); and
+headless Chromium (Debian's, driven by Selenium through /usr/bin/chromedriver: nothing downloads a browser) logs
+in as the viewer, opens every dashboard, waits until each chart has rendered, asserts none shows an error and
+saves a screenshot.
 """
 
 from __future__ import annotations
@@ -52,22 +53,31 @@ def _small_copy(shot: Path, target_dir: Path, width: int = 900) -> Path:
     return out
 
 
-def _ensure_warehouse_data(cfg, tmp_root: Path) -> None:
+#: The tables the sample lake fills; used only when every one of them is empty, and emptied again afterwards.
+SAMPLE_TABLES = ("fact_session", "dim_channel", "dim_user", "dim_programme", "mart_daily", "mart_channel_daily",
+                 "mart_hourly", "mart_weekday_hour", "mart_duration_hist", "mart_programme", "mart_genre_hourly",
+                 "load_rejects")  # fmt: skip
+
+
+def _counts(cfg) -> dict[str, int]:
+    out = {}
     with db.connect(cfg, "reader") as conn, conn.cursor() as cur:
-        cur.execute("SELECT to_regclass('iptv_dw.mart_daily') IS NOT NULL")
-        exists = cur.fetchone()[0]
-        count = 0
-        if exists:
-            cur.execute("SELECT COUNT(*) FROM iptv_dw.mart_daily")
-            count = cur.fetchone()[0]
-    if count:
-        return
-    if not cfg.postgres.managed:
-        pytest.skip("the external warehouse has no data in iptv_dw.mart_daily")
+        for table in SAMPLE_TABLES:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"iptv_dw.{table}",))
+            if cur.fetchone()[0]:
+                cur.execute(f"SELECT COUNT(*) FROM iptv_dw.{table}")
+                out[table] = cur.fetchone()[0]
+            else:
+                out[table] = 0
+    return out
+
+
+def _load_sample(cfg, tmp_root: Path) -> None:
+    """The deterministic sample lake of the warehouse tests (14 days up to today) into an empty iptv_dw."""
     today = dt.date.today()
     dates = [today - dt.timedelta(days=i) for i in range(13, -1, -1)]
-    files = write_sample_lake(tmp_root, cfg.hdfs.paths.as_dict(), dates, seed=13, sessions_per_day=600,
-                              n_users=150, n_channels=24)  # fmt: skip
+    write_sample_lake(tmp_root, cfg.hdfs.paths.as_dict(), dates, seed=13, sessions_per_day=600,
+                      n_users=150, n_channels=24)  # fmt: skip
     wh = warehouse.Warehouse(cfg)
     conn = db.connect(cfg, "loader")
     try:
@@ -84,16 +94,35 @@ def _ensure_warehouse_data(cfg, tmp_root: Path) -> None:
             warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), tmp_root))
     finally:
         conn.close()
-    log.info("loaded the sample lake (%d days, %s) into iptv_dw", len(dates), files["users"])
+    log.info("loaded the sample lake (%d days) into the empty iptv_dw", len(dates))
+
+
+def _empty_again(cfg) -> None:
+    conn = db.connect(cfg, "loader")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(f"iptv_dw.{t}" for t in SAMPLE_TABLES))
+    finally:
+        conn.close()
+    log.info("emptied iptv_dw again (it held only the tests' sample)")
 
 
 @pytest.fixture(scope="module")
 def superset(platform_for_tests, tmp_path_factory):
     cfg = platform_for_tests.require("superset")
-    _ensure_warehouse_data(cfg, tmp_path_factory.mktemp("superset-lake"))
+    counts = _counts(cfg)
+    sample = not any(counts.values())
+    if sample:
+        if not cfg.postgres.managed:
+            pytest.skip("the external warehouse has no data in iptv_dw")
+        _load_sample(cfg, tmp_path_factory.mktemp("superset-lake"))
+    elif not counts["mart_daily"]:
+        pytest.skip(f"iptv_dw holds catalogs but no sessions ({counts}); run `make demo` first")
     report = deploy.deploy(cfg)
     assert len(report.dashboards) == 5, report.dashboards
-    return cfg
+    yield cfg
+    if sample:
+        _empty_again(cfg)
 
 
 @pytest.fixture(scope="module")
