@@ -325,3 +325,21 @@ def test_viewer_opens_every_dashboard_and_every_chart_renders_without_error(supe
         assert not errors, f"{title}: charts show errors: {errors} (screenshot {shot})"
         assert {s["name"] for s in state} == expected, f"{title}: charts on the page {state}"
         assert done, f"{title}: not every chart rendered within 120 s: {state} (screenshot {shot})"
+
+
+def test_a_chart_edited_on_the_instance_is_exported_into_its_tree_file(superset, admin, tree, tmp_path):
+    chart = _chart(tree, "charts/health_lag.yaml")
+    chart_id = deploy.chart_ids(admin, tree)[chart.uuid]
+    copy = tmp_path / "tree"
+    shutil.copytree(bundle.TREE, copy)
+    edited = f"Lag behind now, edited in the UI {int(time.time())}"
+    admin.put(f"/api/v1/chart/{chart_id}", {"slice_name": edited})
+    try:
+        written = deploy.export(superset, copy)
+        assert written == ["charts/health_lag.yaml"], written  # only the edited chart's file changes
+        assert yaml.safe_load((copy / "charts" / "health_lag.yaml").read_text())["slice_name"] == edited
+        assert deploy.deploy(superset, dry_run=True).plan["update"] == ["charts/health_lag.yaml"]
+    finally:
+        back = deploy.deploy(superset, viewer=False)
+    assert back.plan["update"] == ["charts/health_lag.yaml"]
+    assert admin.get(f"/api/v1/chart/{chart_id}")["result"]["slice_name"] == chart.data["slice_name"]
