@@ -317,7 +317,12 @@ def test_viewer_opens_every_dashboard_and_every_chart_renders_without_error(supe
             time.sleep(1)
         time.sleep(1.5)  # animations settle before the picture
         shot = SHOTS / f"superset-{dashboard.data['slug']}.png"
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1600, max(1200, min(int(height) + 40, 4000)))  # the whole dashboard
+        time.sleep(1.5)
+        state = browser.execute_script(RENDER_STATE_JS) if done else state
         browser.save_screenshot(str(shot))
+        browser.set_window_size(1600, 1200)
         log.info("%s: %s", title, shot)
         if README_SHOTS:
             _small_copy(shot, Path(README_SHOTS))
