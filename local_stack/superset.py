@@ -135,6 +135,7 @@ class Superset(Service):
             raise StackError(f"apache-superset {self.section.version} did not install into {self.venv}")
 
     def _run(self, cmd: list[str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)  # its working directory; install runs before configure
         res = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **self.env()}, cwd=self.data_dir
         )

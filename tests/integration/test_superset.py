@@ -114,10 +114,10 @@ def superset(platform_for_tests, tmp_path_factory):
     sample = not any(counts.values())
     if sample:
         if not cfg.postgres.managed:
-            pytest.skip("the external warehouse has no data in iptv_dw")
+            pytest.fail("the external warehouse has no data in iptv_dw: load it (make demo) before these tests")
         _load_sample(cfg, tmp_path_factory.mktemp("superset-lake"))
     elif not counts["mart_daily"]:
-        pytest.skip(f"iptv_dw holds catalogs but no sessions ({counts}); run `make demo` first")
+        pytest.fail(f"iptv_dw holds catalogs but no sessions ({counts}); run `make demo` first")
     report = deploy.deploy(cfg)
     assert len(report.dashboards) == 5, report.dashboards
     yield cfg
@@ -268,7 +268,7 @@ return holders.map(h => {
 @pytest.fixture(scope="module")
 def browser():
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
+        pytest.fail("Debian's chromium and chromium-driver are not installed: make bootstrap installs them")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
