@@ -3,13 +3,15 @@ by PID, port checks and readiness waits. Service modules subclass :class:`Servic
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from iptv.config import Config, ServiceConfig, state_dir
@@ -28,6 +30,27 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def ensure_generated_secrets(path: Path, sizes: Mapping[str, int]) -> tuple[dict[str, str], list[str]]:
+    """The JSON secrets file at ``path`` with every key of ``sizes`` present: a missing one is generated
+    (``secrets.token_urlsafe(size)``) and the file rewritten atomically, mode 600 in a mode-700 directory.
+    Returns the secrets and the keys generated now; keys the file holds beyond ``sizes`` are kept."""
+    creds: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    missing = [key for key in sizes if not creds.get(key)]
+    if missing:
+        for key in missing:
+            creds[key] = secrets.token_urlsafe(sizes[key])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(creds, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    os.chmod(path, 0o600)
+    return creds, missing
 
 
 def pid_alive(pid: int | None) -> bool:

@@ -16,7 +16,6 @@ keystore/truststore and an admin client certificate (PEM + PKCS12) into the secr
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 import requests
 
 from iptv.config import REPO_ROOT, NifiConfig, resolve_path
-from local_stack.base import Service, StackError
+from local_stack.base import Service, StackError, ensure_generated_secrets
 from local_stack.tools import PLATFORM_DIR, java_bin, java_home, maven_copy_dependencies, mvn
 
 log = logging.getLogger(__name__)
@@ -263,15 +262,7 @@ class Nifi(Service):
 
     def credentials(self) -> dict[str, str]:
         """{"p12_password": ...} of the admin PKCS12 (generated once)."""
-        path = self.credentials_file
-        creds = json.loads(path.read_text()) if path.exists() else {}
-        if "p12_password" not in creds:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            creds = {"p12_password": secrets.token_urlsafe(18)}
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(creds, fh)
-        path.chmod(0o600)
+        creds, _ = ensure_generated_secrets(self.credentials_file, {"p12_password": 18})
         return creds
 
     def _tls(self, store_password: str) -> None:

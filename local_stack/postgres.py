@@ -9,11 +9,9 @@ the OS user as the admin role (peer). Role passwords are generated once into ``p
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pwd
-import secrets
 import shutil
 import signal
 import subprocess
@@ -21,7 +19,7 @@ import time
 from pathlib import Path
 
 from iptv.config import REPO_ROOT, Config, PostgresConfig, resolve_path
-from local_stack.base import Service, StackError, pid_alive
+from local_stack.base import Service, StackError, ensure_generated_secrets, pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +35,12 @@ def ensure_credentials(cfg: Config, *, generate_admin: bool = True) -> dict[str,
     """The role passwords from the credentials file, generating the missing ones (file mode 600)."""
     pg = cfg.postgres
     path = credentials_path(cfg)
-    creds: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     roles = [pg.loader_user, pg.reader_user]
     if generate_admin:
         roles.append(pg.admin_user)
-    missing = [r for r in roles if not creds.get(r)]
-    if missing:
-        for role in missing:
-            creds[role] = secrets.token_urlsafe(24)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(creds, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-        log.info("generated passwords for %s into %s", ", ".join(missing), path)
-    os.chmod(path, 0o600)
+    creds, generated = ensure_generated_secrets(path, dict.fromkeys(roles, 24))
+    if generated:
+        log.info("generated passwords for %s into %s", ", ".join(generated), path)
     return creds
 
 

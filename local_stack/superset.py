@@ -12,10 +12,8 @@ The dashboards are deployed by ``scripts/deploy_dashboards.py`` (iptv.superset),
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import requests
 
 from iptv.config import Config, SupersetConfig, resolve_path
-from local_stack.base import Service, StackError
+from local_stack.base import Service, StackError, ensure_generated_secrets
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +53,10 @@ def credentials_path(cfg: Config) -> Path:
 def ensure_credentials(cfg: Config) -> dict[str, str]:
     """The Superset secrets, generating the missing ones into the credentials file (mode 600)."""
     path = credentials_path(cfg)
-    creds: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    missing = [k for k in SECRET_KEYS if not creds.get(k)]
-    if missing:
-        for key in missing:
-            creds[key] = secrets.token_urlsafe(48 if key == "secret_key" else 18)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(creds, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-        log.info("generated %s into %s", ", ".join(missing), path)
-    os.chmod(path, 0o600)
+    sizes = {key: 48 if key == "secret_key" else 18 for key in SECRET_KEYS}
+    creds, generated = ensure_generated_secrets(path, sizes)
+    if generated:
+        log.info("generated %s into %s", ", ".join(generated), path)
     return creds
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import stat
 import time
 
 import pytest
 
 from iptv.config import Config, ServiceConfig, with_overrides
-from local_stack.base import Service, StackError, pid_alive, port_open, wait_until
+from local_stack.base import Service, StackError, ensure_generated_secrets, pid_alive, port_open, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -159,3 +161,19 @@ def test_kafka_cluster_id_never_starts_with_a_dash(monkeypatch, tmp_path):
     cid = broker.cluster_id()
     assert not cid.startswith("-") and len(cid) == 22
     assert broker.cluster_id() == cid == (broker.data_dir / "cluster.id").read_text(encoding="ascii").strip()
+
+
+def test_generated_secrets_are_kept_completed_and_private(tmp_path):
+    path = tmp_path / "secrets" / "creds.json"
+    first, generated = ensure_generated_secrets(path, {"a": 18, "b": 48})
+    assert generated == ["a", "b"]
+    assert len(first["a"]) == 24 and len(first["b"]) == 64  # token_urlsafe: 4 characters per 3 bytes
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+    path.write_text(json.dumps({"a": first["a"], "other": "kept"}), encoding="utf-8")
+    again, generated = ensure_generated_secrets(path, {"a": 18, "b": 48})
+    assert generated == ["b"]
+    assert again["a"] == first["a"] and again["other"] == "kept" and again["b"] != first["b"]
+    assert ensure_generated_secrets(path, {"a": 18, "b": 48}) == (again, [])
+    assert json.loads(path.read_text(encoding="utf-8")) == again
