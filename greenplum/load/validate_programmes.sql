@@ -18,7 +18,8 @@
 --   overlap            a valid row that starts before an earlier-starting valid row of its channel ends (the
 --                      earlier one is kept; rows are ordered by time_start, programme_id, file, line)
 -- The gaps that remain between the accepted programmes of a channel are load/programme_gaps.sql. Casts are
--- guarded by CASE (its branches are evaluated in order), so no value can make this statement fail.
+-- guarded by CASE (its branches are evaluated in order) and timestamps parsed by parse_timestamp (functions.sql),
+-- so no value can make this statement fail.
 CREATE TEMP TABLE stg_programme ON COMMIT DROP AS
 SELECT source_file, line_no, raw_line, programme_id, channel_id, title, genre, series_id, episode, time_start,
        time_end,
@@ -55,42 +56,8 @@ FROM (
                    series_id, episode_txt, start_txt, end_txt,
                    CASE WHEN channel_txt ~ '^[0-9]{1,18}$' THEN CAST(channel_txt AS BIGINT) END AS channel_id,
                    CASE WHEN episode_txt ~ '^[0-9]{1,18}$' THEN CAST(episode_txt AS BIGINT) END AS episode,
-               CASE WHEN start_txt ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' THEN
-                   CASE WHEN CAST(substr(start_txt, 1, 4) AS INTEGER) >= 1
-                             AND CAST(substr(start_txt, 6, 2) AS INTEGER) BETWEEN 1 AND 12
-                             AND CAST(substr(start_txt, 9, 2) AS INTEGER) BETWEEN 1 AND
-                                 CASE CAST(substr(start_txt, 6, 2) AS INTEGER)
-                                     WHEN 2 THEN
-                                         CASE WHEN (mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 4) = 0
-                                                    AND mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 100) <> 0)
-                                                   OR mod(CAST(substr(start_txt, 1, 4) AS INTEGER), 400) = 0
-                                              THEN 29 ELSE 28 END
-                                     WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30
-                                     ELSE 31
-                                 END
-                             AND CAST(substr(start_txt, 12, 2) AS INTEGER) <= 23
-                             AND CAST(substr(start_txt, 15, 2) AS INTEGER) <= 59
-                             AND CAST(substr(start_txt, 18, 2) AS INTEGER) <= 59
-                        THEN CAST(start_txt AS TIMESTAMP) END
-               END AS time_start,
-               CASE WHEN end_txt ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' THEN
-                   CASE WHEN CAST(substr(end_txt, 1, 4) AS INTEGER) >= 1
-                             AND CAST(substr(end_txt, 6, 2) AS INTEGER) BETWEEN 1 AND 12
-                             AND CAST(substr(end_txt, 9, 2) AS INTEGER) BETWEEN 1 AND
-                                 CASE CAST(substr(end_txt, 6, 2) AS INTEGER)
-                                     WHEN 2 THEN
-                                         CASE WHEN (mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 4) = 0
-                                                    AND mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 100) <> 0)
-                                                   OR mod(CAST(substr(end_txt, 1, 4) AS INTEGER), 400) = 0
-                                              THEN 29 ELSE 28 END
-                                     WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30
-                                     ELSE 31
-                                 END
-                             AND CAST(substr(end_txt, 12, 2) AS INTEGER) <= 23
-                             AND CAST(substr(end_txt, 15, 2) AS INTEGER) <= 59
-                             AND CAST(substr(end_txt, 18, 2) AS INTEGER) <= 59
-                        THEN CAST(end_txt AS TIMESTAMP) END
-               END AS time_end
+                   {{ schema }}.parse_timestamp(start_txt) AS time_start,
+                   {{ schema }}.parse_timestamp(end_txt) AS time_end
             FROM (
                 SELECT source_file, line_no, n_fields, raw_line,
                        NULLIF(btrim(programme_id), '') AS programme_id,

@@ -70,12 +70,15 @@ GAP = "gap"
 
 
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
-    """Create the schema (if missing), the tables (if missing) and the grants, in one transaction."""
+    """Create the schema (if missing), the tables (if missing), the functions and the grants, in one transaction
+    (serialised with other loaders' DDL by ddl_lock.sql)."""
     with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("ddl_lock.sql"))
         cur.execute(wh.sql("schema_exists.sql"))
         if cur.fetchone() is None:
             cur.execute(wh.sql("schema.sql"))
         cur.execute(wh.sql("ddl.sql"))
+        cur.execute(wh.sql("functions.sql"))
         cur.execute(wh.sql("grants.sql"))
     log.info("DDL applied to schema %s (%s dialect)", wh.schema, wh.dialect)
 
