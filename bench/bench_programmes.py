@@ -27,23 +27,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import random
 import shutil
-import signal
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_warehouse import TimingCursor, run_interruptible, write_catalogs, write_sessions
+from bench_warehouse import TimingCursor, write_catalogs, write_sessions
+from harness import REPO, RESULTS_DIR, console, medians, parse_day_args, run_bench, steps, write_results
 from oracle.programmes import GENRES, compute_programme_marts  # tests/oracle: run with PYTHONPATH=tests
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from iptv import db, warehouse
@@ -51,14 +46,10 @@ from iptv.config import Config, load_config
 from iptv.sql import Ident
 from producer import catalogs
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "bench_programmes.json"
+RESULTS = RESULTS_DIR / "bench_programmes.json"
 ENGINES = ("greenplum", "duckdb")
-DEFAULT_DATE = dt.date(2026, 3, 4)  # a Wednesday
 #: Programme lengths of the bench guide, in minutes.
 LENGTHS_MIN = (5, 10, 15, 25, 30, 45, 60, 90, 120)
-
-console = Console()
 
 
 def write_guide(day: dt.date, channel_ids: list[int], seed: int, directory: Path) -> tuple[int, Path]:
@@ -185,7 +176,7 @@ def cleanup(cfg: Config, schema: str, local: Path) -> None:
 
 
 def report(args: argparse.Namespace, sizes: dict[str, int], times: dict[str, list[float]], extra: dict) -> dict:
-    med = {e: statistics.median(times[e]) for e in ENGINES}
+    med = medians(times)
     ref = med["duckdb"]
     table = Table(
         title=f"programme marts of one day ({args.date}), {args.users:,} subscribers: {sizes['sessions']:,} sessions, "
@@ -212,36 +203,12 @@ def report(args: argparse.Namespace, sizes: dict[str, int], times: dict[str, lis
         "rounds_seconds": {e: [round(t, 3) for t in times[e]] for e in ENGINES},
         "ratio_greenplum_duckdb": round(med["greenplum"] / ref, 3),
         **extra,
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    return write_results(RESULTS, summary)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--users", type=int, default=1_000_000, help="subscribers (default 1000000)")
-    ap.add_argument("--date", type=_date, default=DEFAULT_DATE, help=f"day to simulate (default {DEFAULT_DATE})")
-    ap.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
-    ap.add_argument("--rounds", type=int, default=1, help="timed rounds, medians reported (default 1)")
-    ap.add_argument("--files", type=int, default=8, help="sessions files the day is split into (default 8)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress display")
-    args = ap.parse_args()
-    if args.users < 1 or args.rounds < 1 or args.files < 1:
-        ap.error("--users, --rounds and --files must be at least 1")
-
+    args = parse_day_args(__doc__.split("\n\n")[0])
     tag = uuid.uuid4().hex[:8]
     cfg = load_config()
     paths = cfg.hdfs.paths.as_dict()
@@ -250,43 +217,21 @@ def main() -> int:
     sessions_dir = local / paths["sessions"].lstrip("/") / f"dt={args.date.isoformat()}"
     guide_dir = local / paths["catalogs"].lstrip("/") / "epg" / f"dt={args.date.isoformat()}"
     console.print(f"bench {tag}: schema {schema}, dialect {warehouse.dialect_of(cfg)}, files under {local}")
-
-    signal.signal(signal.SIGTERM, _sigterm)
     times: dict[str, list[float]] = {e: [] for e in ENGINES}
     engines: Engines | None = None
-    status = 1
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=args.no_progress,
-        transient=True,
-    )
-    try:
-        with progress:
-            steps = progress.add_task("setup", total=4 + 2 * args.rounds + 1)
 
-            def step(desc: str, fn: Callable[[], Any]) -> tuple[Any, float]:
-                progress.update(steps, description=desc)
-                t0 = time.monotonic()
-                out = run_interruptible(fn, lambda: engines.cancel() if engines is not None else None)
-                elapsed = time.monotonic() - t0
-                progress.advance(steps)
-                progress.console.print(f"{desc}: {elapsed:.1f} s")
-                return out, elapsed
-
-            (rows, session_files), _ = step(
+    def body() -> int:
+        nonlocal engines
+        with steps(4 + 2 * args.rounds + 1, enabled=not args.no_progress) as bench:
+            (rows, session_files), _ = bench.run(
                 f"simulate {args.date} ({args.users:,} subscribers) + write CSV",
                 lambda: write_sessions(args.date, args.users, args.seed, sessions_dir, args.files),
             )
-            cats, _ = step(
+            cats, _ = bench.run(
                 "catalogs (producer)", lambda: write_catalogs(args.users, args.seed, local, paths["catalogs"])
             )
             channel_ids = sorted(int(r[0]) for r in catalogs.channel_rows())
-            (n_programmes, guide), _ = step(
+            (n_programmes, guide), _ = bench.run(
                 f"guide of {len(channel_ids)} channels",
                 lambda: write_guide(args.date, channel_ids, args.seed, guide_dir),
             )
@@ -297,12 +242,13 @@ def main() -> int:
                 "guide": guide,
             }
             engines = Engines(cfg, schema, args.date, files)
-            step("prepare the warehouse (DDL, dimensions, the day's sessions)", engines.prepare)
+            bench.cancel = engines.cancel
+            bench.run("prepare the warehouse (DDL, dimensions, the day's sessions)", engines.prepare)
             for r in range(1, args.rounds + 1):
                 for e in ("duckdb", "greenplum"):
-                    _, t = step(f"round {r}: {e}", getattr(engines, e))
+                    _, t = bench.run(f"round {r}: {e}", getattr(engines, e))
                     times[e].append(t)
-            check, _ = step("check: both engines' programme marts", engines.agreement)
+            check, _ = bench.run("check: both engines' programme marts", engines.agreement)
         console.print(
             f"programmes={check['programmes']:,} genre_hours={check['genre_hours']} watch_s greenplum="
             f"{check['watch_s']:,} duckdb={check['duckdb_watch_s']:,}"
@@ -331,22 +277,14 @@ def main() -> int:
             f" = {summary['ratio_greenplum_duckdb']:.2f} x duckdb ({sec['duckdb']:.2f} s); "
             f"-> {RESULTS.relative_to(REPO)}"
         )
-        status = 0 if check["agree"] else 1
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted: cleaning up")
-        status = 130
-    except Exception as exc:
-        console.print(f"[red]error: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}")
-        status = 1
-    finally:
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the cleanup is not interrupted
-        try:
-            if engines is not None:
-                engines.close()
-            cleanup(cfg, schema, local)
-        finally:
-            signal.signal(signal.SIGINT, old)
-    return status
+        return 0 if check["agree"] else 1
+
+    def close() -> None:
+        if engines is not None:
+            engines.close()
+        cleanup(cfg, schema, local)
+
+    return run_bench(body, close)
 
 
 if __name__ == "__main__":

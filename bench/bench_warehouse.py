@@ -30,13 +30,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import shutil
-import signal
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,10 +42,10 @@ from typing import Any
 
 import numpy as np
 import psycopg2.extensions
+from harness import REPO, RESULTS_DIR, STOP, console, medians, parse_day_args, run_bench, steps, write_results
 from oracle.marts import compute_marts  # tests/oracle: run with PYTHONPATH=tests
 from pyhive import hive as pyhive
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from iptv import db, hdfs_client, hive_client, lake_sync, warehouse
@@ -60,15 +56,9 @@ from producer import catalogs
 from producer.events import format_times
 from producer.model import Simulator
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "bench_warehouse.json"
+RESULTS = RESULTS_DIR / "bench_warehouse.json"
 ENGINES = ("hive", "greenplum", "duckdb")
-DEFAULT_DATE = dt.date(2026, 3, 4)  # a Wednesday
 CHUNK_ROWS = 200_000  # rows formatted at a time when writing the CSV files
-
-console = Console()
-#: Set on Ctrl-C / SIGTERM: the Hive cursor runs no further statement (see run_interruptible).
-STOP = threading.Event()
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -156,34 +146,6 @@ class StoppableCursor(pyhive.Cursor):
         if STOP.is_set():
             raise KeyboardInterrupt
         super().execute(operation, parameters, **kwargs)
-
-
-def run_interruptible(fn: Callable[[], Any], cancel: Callable[[], None]) -> Any:
-    """Run ``fn`` in a worker thread; the main thread waits and takes Ctrl-C / SIGTERM (a blocking libpq call
-    would not let the signal through): then ``STOP`` is set (Hive stops before its next statement), ``cancel()``
-    runs (PostgreSQL's cancel request, thread-safe), the worker is awaited and KeyboardInterrupt re-raised."""
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["out"] = fn()
-        except BaseException as exc:
-            box["exc"] = exc
-
-    worker = threading.Thread(target=work, name="bench-step", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        STOP.set()
-        cancel()
-        console.print("[yellow]interrupted: waiting for the running statement (a Hive one runs to its end)")
-        worker.join(600)
-        raise
-    if "exc" in box:
-        raise box["exc"]
-    return box.get("out")
 
 
 class Engines:
@@ -306,7 +268,7 @@ def cleanup(cfg: Config, schema: str, base: str, local: Path) -> None:
 
 
 def report(args: argparse.Namespace, rows: int, times: dict[str, list[float]], extra: dict[str, Any]) -> dict:
-    med = {e: statistics.median(times[e]) for e in ENGINES}
+    med = medians(times)
     ref = med["duckdb"]
     table = Table(
         title=f"one day ({args.date}) of {args.users:,} subscribers: {rows:,} sessions, {args.rounds} round(s)"
@@ -336,39 +298,15 @@ def report(args: argparse.Namespace, rows: int, times: dict[str, list[float]], e
         "ratio_greenplum_duckdb": round(med["greenplum"] / ref, 3),
         "sessions_per_s": {e: round(rows / med[e]) for e in ENGINES},
         **extra,
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    return write_results(RESULTS, summary)
 
 
 # ------------------------------------------------------------------------------------------------ main
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--users", type=int, default=1_000_000, help="subscribers (default 1000000)")
-    ap.add_argument("--date", type=_date, default=DEFAULT_DATE, help=f"day to simulate (default {DEFAULT_DATE})")
-    ap.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
-    ap.add_argument("--rounds", type=int, default=1, help="timed rounds, medians reported (default 1)")
-    ap.add_argument("--files", type=int, default=8, help="sessions files the day is split into (default 8)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress display")
-    args = ap.parse_args()
-    if args.users < 1 or args.rounds < 1 or args.files < 1:
-        ap.error("--users, --rounds and --files must be at least 1")
-
+    args = parse_day_args(__doc__.split("\n\n")[0])
     tag = uuid.uuid4().hex[:8]
     base = f"/tmp/iptv-bench-warehouse-{tag}"
     cfg = load_config()
@@ -384,51 +322,30 @@ def main() -> int:
         f"bench {tag}: HDFS {base}, Hive database {cfg.hive.database}, schema {schema}, "
         f"dialect {warehouse.dialect_of(cfg)}"
     )
-
-    signal.signal(signal.SIGTERM, _sigterm)
     times: dict[str, list[float]] = {e: [] for e in ENGINES}
     engines: Engines | None = None
-    status = 1
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=args.no_progress,
-        transient=True,
-    )
-    try:
-        with progress:
-            steps = progress.add_task("setup", total=4 + 3 * args.rounds + 1)
 
-            def step(desc: str, fn: Callable[[], Any]) -> tuple[Any, float]:
-                progress.update(steps, description=desc)
-                t0 = time.monotonic()
-                out = run_interruptible(fn, lambda: engines.cancel() if engines is not None else None)
-                elapsed = time.monotonic() - t0
-                progress.advance(steps)
-                progress.console.print(f"{desc}: {elapsed:.1f} s")
-                return out, elapsed
-
-            (rows, files), t_sim = step(
+    def body() -> int:
+        nonlocal engines
+        with steps(4 + 3 * args.rounds + 1, enabled=not args.no_progress) as bench:
+            (rows, files), t_sim = bench.run(
                 f"simulate {args.date} ({args.users:,} subscribers) + write CSV",
                 lambda: write_sessions(args.date, args.users, args.seed, day_dir, args.files),
             )
             csv_bytes = sum(f.stat().st_size for f in files)
-            progress.console.print(f"  {rows:,} sessions, {len(files)} files, {csv_bytes / 1e6:.1f} MB")
-            cats, _ = step(
+            bench.progress.console.print(f"  {rows:,} sessions, {len(files)} files, {csv_bytes / 1e6:.1f} MB")
+            cats, _ = bench.run(
                 "catalogs (producer)", lambda: write_catalogs(args.users, args.seed, root, lake_paths["catalogs"])
             )
-            _, t_up = step("upload to HDFS", lambda: upload(cfg, root, [*files, *cats.values()], progress))
+            _, t_up = bench.run("upload to HDFS", lambda: upload(cfg, root, [*files, *cats.values()], bench.progress))
             engines = Engines(cfg, schema, args.date, day_dir, cats)
-            step("prepare Hive + warehouse (DDL, dimensions)", engines.prepare)
+            bench.cancel = engines.cancel
+            bench.run("prepare Hive + warehouse (DDL, dimensions)", engines.prepare)
             for r in range(1, args.rounds + 1):
                 for e in ("duckdb", "hive", "greenplum"):
-                    _, t = step(f"round {r}: {e}", getattr(engines, e))
+                    _, t = bench.run(f"round {r}: {e}", getattr(engines, e))
                     times[e].append(t)
-            daily, _ = step("check: mart_daily of the three engines", engines.daily)
+            daily, _ = bench.run("check: mart_daily of the three engines", engines.daily)
         agree = daily["hive"] == daily["greenplum"] == daily["duckdb"]
         for e in ENGINES:
             console.print(f"mart_daily {e:<9} (dt, sessions, viewers, watch_s): {daily[e]}")
@@ -460,22 +377,14 @@ def main() -> int:
             f"= {summary['ratio_greenplum_duckdb']:.2f} x duckdb, duckdb {summary['seconds']['duckdb']:.1f} s; "
             f"-> {RESULTS.relative_to(REPO)}"
         )
-        status = 0 if agree else 1
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted: cleaning up")
-        status = 130
-    except Exception as exc:
-        console.print(f"[red]error: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}")
-        status = 1
-    finally:
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the cleanup is not interrupted
-        try:
-            if engines is not None:
-                engines.close()
-            cleanup(cfg, schema, base, local)
-        finally:
-            signal.signal(signal.SIGINT, old)
-    return status
+        return 0 if agree else 1
+
+    def close() -> None:
+        if engines is not None:
+            engines.close()
+        cleanup(cfg, schema, base, local)
+
+    return run_bench(body, close)
 
 
 if __name__ == "__main__":
