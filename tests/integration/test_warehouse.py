@@ -641,3 +641,36 @@ def test_corrected_guide_recomputes_its_date_and_reloads_are_idempotent(guide_lo
             assert after[t] == before[t], t
     finally:
         bad_file.write_text(saved, encoding="utf-8")
+
+
+#: Texts for parse_timestamp and whether they name a real 'YYYY-MM-DD HH:MM:SS' (the expectation is Python's
+#: strptime, independent of the SQL).
+TIMESTAMP_TEXTS = [
+    "2026-03-04 10:00:00", "2024-02-29 23:59:59", "2000-02-29 00:00:00", "2025-02-29 00:00:00",
+    "1900-02-29 00:00:00", "2026-02-30 00:00:00", "2026-04-31 12:00:00", "2026-04-30 12:00:00",
+    "2026-12-31 23:59:59", "2026-13-01 00:00:00", "2026-00-10 00:00:00", "2026-01-00 00:00:00",
+    "2026-01-32 00:00:00", "2026-01-01 24:00:00", "2026-01-01 23:60:00", "2026-01-01 23:59:60",
+    "0000-01-01 00:00:00", "0001-01-01 00:00:00", "2026-3-04 10:00:00", "2026-03-04T10:00:00",
+    "2026-03-04 10:00:00.5", " 2026-03-04 10:00:00", "2026-03-04 10:00", "", "abcd-ef-gh ij:kl:mn",
+    "2026-03-04 10:00:0x", "2026-03-04 10:00:00\n",
+]  # fmt: skip
+
+
+def _strptime_or_none(text: str) -> dt.datetime | None:
+    if len(text) != 19:  # strptime accepts single-digit fields and surrounding whitespace; the format does not
+        return None
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def test_parse_timestamp_accepts_exactly_the_real_timestamps(scratch):
+    wh, conn = scratch
+    with conn, conn.cursor() as cur:
+        got = {}
+        for text in TIMESTAMP_TEXTS:
+            cur.execute(f"SELECT {wh.table('parse_timestamp')}(%s)", (text,))
+            got[text] = cur.fetchone()[0]
+    assert got == {text: _strptime_or_none(text) for text in TIMESTAMP_TEXTS}
+    assert sum(v is not None for v in got.values()) == 6
