@@ -42,7 +42,10 @@ MART_TABLES = (
 #: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
 #: dataset (greenplum/load/replace_rejects.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
-TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE)
+#: The lake's quarantine counted per dt and reason, replaced per dt by the lake sync
+#: (greenplum/load/replace_quarantine.sql).
+QUARANTINE_TABLE = "quarantine_daily"
+TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
