@@ -70,6 +70,22 @@ def test_datasets_have_a_schema_and_temporal_dt(tree):
     assert [b for b in MART_BUCKETS if f"'{b}'" in buckets] == MART_BUCKETS
 
 
+def test_physical_datasets_are_warehouse_tables_and_health_charts_the_quarantine(tree):
+    from iptv import warehouse
+
+    physical = {a.data["table_name"] for a in of_kind(tree, "datasets").values() if not a.data["sql"]}
+    assert "quarantine_daily" in physical and physical <= set(warehouse.TABLES)
+    (health,) = [a for a in of_kind(tree, "dashboards").values() if a.name == "IPTV pipeline health"]
+    charts = {n["meta"]["sliceName"]: tree[n["meta"]["uuid"]].data for n in bundle.chart_nodes(health.data)}
+    quarantine = charts["Quarantined events by reason and day"]
+    assert quarantine["slice_name"] == "Quarantined events by reason and day"
+    assert tree[quarantine["dataset_uuid"]].data["table_name"] == warehouse.QUARANTINE_TABLE
+    assert quarantine["params"]["groupby"] == ["reason"] and quarantine["params"]["stack"] == "Stack"
+    assert quarantine["params"]["x_axis"] == tree[quarantine["dataset_uuid"]].data["main_dttm_col"] == "dt"
+    date_filter = health.data["metadata"]["native_filter_configuration"][0]
+    assert date_filter["filterType"] == "filter_time" and date_filter["scope"]["excluded"] == []
+
+
 def test_bundle_is_one_folder_with_metadata_and_the_address_of_the_config(tree):
     cfg = with_overrides(Config(), {"postgres.host": "gp.example", "postgres.port": 6000})
     inst = bundle.for_instance(tree, cfg)
