@@ -50,6 +50,13 @@ TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABL
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def check_schema_name(name: str) -> str:
+    """``name`` if it is a schema name the SQL may write unquoted (lower case, digits, '_'); ValueError if not."""
+    if not _SCHEMA_NAME.match(name):
+        raise ValueError(f"bad schema name {name!r}")
+    return name
+
+
 def dialect_of(cfg: Config) -> str:
     """Config ``postgres.dialect``: ``postgres`` (default) or ``greenplum``."""
     dialect = cfg.postgres.dialect.lower()
@@ -70,9 +77,7 @@ class Warehouse:
     """The rendering context of one warehouse: dialect and role names from the config, and the target schema."""
 
     def __init__(self, cfg: Config, schema: str = DEFAULT_SCHEMA) -> None:
-        if not _SCHEMA_NAME.match(schema):
-            raise ValueError(f"bad schema name {schema!r}")
-        self.schema = schema
+        self.schema = check_schema_name(schema)
         self.dialect = dialect_of(cfg)
         self.roles = {"reader_user": cfg.postgres.reader_user, "loader_user": cfg.postgres.loader_user}
         self.reach_min_seconds = reach_min_seconds(cfg)
