@@ -94,17 +94,30 @@ def test_a_guide_is_a_dated_kind_of_its_own():
     assert not lake_sync.detect_changes(dict(synced), synced)
 
 
+class RecordingTables:
+    """Hive tables that record what the sync asks of them into ``calls``."""
+
+    def __init__(self, calls: list) -> None:
+        self.calls = calls
+
+    def register(self, cur, day):
+        self.calls.append(("register", day.isoformat()))
+
+    def recompute_marts(self, cur, day, marts=None):
+        self.calls.append(("hive marts", day.isoformat()))
+
+
+def fake_engines(monkeypatch, calls: list, lake) -> None:
+    """The sync's engines replaced: Hive by :class:`RecordingTables`, no warehouse connection, ``lake``."""
+    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, RecordingTables(calls)))
+    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
+    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: lake)
+
+
 def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
     """Guide and sessions of one date changed: the guide loads first without its marts (the sessions load
     recomputes them); a guide-only date recomputes its programme marts and no Hive mart."""
     calls = []
-
-    class FakeTables:
-        def register(self, cur, day):
-            calls.append(("register", day.isoformat()))
-
-        def recompute_marts(self, cur, day, marts=None):
-            calls.append(("hive marts", day.isoformat()))
 
     class FakeLake:
         def programme_sources(self, day):
@@ -121,9 +134,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         calls.append(("sessions", day.isoformat()))
         return warehouse.LoadResult(dt=day, rows_read=1, rows_loaded=1)
 
-    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, FakeTables()))
-    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
-    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: FakeLake())
+    fake_engines(monkeypatch, calls, FakeLake())
     monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
     monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
     listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g", "programmes/dt=2026-03-05": "g5"}
@@ -158,13 +169,6 @@ def test_sync_counts_a_changed_quarantine_and_an_emptied_one(monkeypatch):
     with no sources; nothing else is loaded and no Hive mart is recomputed."""
     calls = []
 
-    class FakeTables:
-        def register(self, cur, day):
-            calls.append(("register", day.isoformat()))
-
-        def recompute_marts(self, cur, day, marts=None):
-            calls.append(("hive marts", day.isoformat()))
-
     class FakeLake:
         def quarantine_sources(self, day):
             if day == dt.date(2026, 3, 3):
@@ -175,9 +179,7 @@ def test_sync_counts_a_changed_quarantine_and_an_emptied_one(monkeypatch):
         calls.append(("quarantine", day.isoformat(), sources))
         return warehouse.QuarantineLoadResult(dt=day, files=len(sources), events={"invalid_json": 2} if sources else {})
 
-    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, FakeTables()))
-    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
-    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: FakeLake())
+    fake_engines(monkeypatch, calls, FakeLake())
     monkeypatch.setattr(lake_sync, "load_quarantine", fake_quarantine)
     state = {"sessions/dt=2026-03-02": "s", "quarantine/dt=2026-03-03": "q3"}
     listing = {"sessions/dt=2026-03-02": "s", "quarantine/dt=2026-03-02": "q2"}
