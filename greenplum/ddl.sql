@@ -171,3 +171,14 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The lake's quarantine (dataset quarantine: the messages the ingestion rejected, kept on HDFS under
+-- quarantine/dt=<arrival date>/ and read by Hive's table quarantine) counted per date and reason, for the
+-- dashboards; the records themselves stay on the lake. Replaced per dt by the lake sync
+-- (load/replace_quarantine.sql); reason is the record's own or a loader label for an unreadable record.
+CREATE TABLE IF NOT EXISTS {{ schema }}.quarantine_daily (
+    dt     DATE NOT NULL,
+    reason VARCHAR(32) NOT NULL,
+    events BIGINT NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt) */;

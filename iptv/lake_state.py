@@ -66,6 +66,7 @@ class Changes:
     dates: list[dt.date] = field(default_factory=list)  # every date with a changed directory, sorted
     session_dates: list[dt.date] = field(default_factory=list)  # dates whose sessions changed, sorted
     programme_dates: list[dt.date] = field(default_factory=list)  # dates whose programme guide changed, sorted
+    quarantine_dates: list[dt.date] = field(default_factory=list)  # dates whose quarantine changed, sorted
     catalogs: bool = False
     keys: dict[str, str | None] = field(default_factory=dict)  # changed key -> new fingerprint (None: removed)
     #: Keys of the state that name no directory of the lake (neither a dataset's dt= nor a catalog, e.g. of a
@@ -102,9 +103,12 @@ def detect_changes(current: Mapping[str, str], state: Mapping[str, str]) -> Chan
             ch.session_dates.append(day)
         if kind == datasets.PROGRAMMES.name and day not in ch.programme_dates:
             ch.programme_dates.append(day)
+        if kind == datasets.QUARANTINE.name and day not in ch.quarantine_dates:
+            ch.quarantine_dates.append(day)
     ch.dates.sort()
     ch.session_dates.sort()
     ch.programme_dates.sort()
+    ch.quarantine_dates.sort()
     return ch
 
 

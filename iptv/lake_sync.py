@@ -18,6 +18,10 @@ what changed). For the changed dates, in date order:
   date (sessions crossing midnight) are recomputed. The sessions load recomputes the programme marts of the
   dates it touches too, so when the guide and the sessions of a date change together the guide is loaded first
   without recomputing them;
+- a date whose quarantine changed (``<quarantine>/dt=<date>/``, the records of the messages the ingestion
+  rejected): its records are counted per reason into Greenplum's ``quarantine_daily`` with
+  :func:`iptv.warehouse.load_quarantine` (one transaction, the date's rows replaced; a date whose files are gone
+  has none), for the dashboards; the records stay on the lake, in Hive's ``quarantine`` table;
 - a change of the catalogs reloads the dimensions (:func:`iptv.warehouse.load_dims`) and recomputes the Hive
   mart_channel_daily of the dates already synced.
 
@@ -61,7 +65,15 @@ from iptv.lake_state import (
     synced_programme_dates,
     synced_session_dates,
 )
-from iptv.warehouse import LakeFiles, LoadError, Warehouse, load_dims, load_programmes, load_sessions
+from iptv.warehouse import (
+    LakeFiles,
+    LoadError,
+    Warehouse,
+    load_dims,
+    load_programmes,
+    load_quarantine,
+    load_sessions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +154,7 @@ class SyncResult:
     rejected: dict[str, int] = field(default_factory=dict)  # rejected sessions rows by reason, over every load
     programmes_loaded: int = 0  # programmes loaded into dim_programme, over every guide load
     programmes_rejected: dict[str, int] = field(default_factory=dict)  # rejected guide rows and gaps by reason
+    quarantined: dict[str, int] = field(default_factory=dict)  # quarantine records by reason, over every load
     dims: bool = False
     dims_summary: str = ""
     errors: list[str] = field(default_factory=list)
@@ -161,10 +174,11 @@ class SyncResult:
         why = ", ".join(f"{k}={v}" for k, v in self.rejected.items() if v)
         guide_why = ", ".join(f"{k}={v}" for k, v in self.programmes_rejected.items() if v)
         guide = f"programmes={self.programmes_loaded}{f' ({guide_why})' if guide_why else ''} "
+        quarantined = f"quarantined={sum(self.quarantined.values())} "
         return (
             f"sync: dates={len(self.dates)} ({span}) hive_dates={len(self.hive_dates)} "
             f"loaded={self.rows_loaded} rejected={self.rows_rejected}{f' ({why})' if why else ''} {guide}"
-            f"dims={'yes' if self.dims else 'no'} errors={len(self.errors)} {self.seconds:.1f}s"
+            f"{quarantined}dims={'yes' if self.dims else 'no'} errors={len(self.errors)} {self.seconds:.1f}s"
         )
 
 
@@ -255,6 +269,19 @@ def _load_programmes(engines: Engines, day: dt.date, res: SyncResult, *, recompu
             res.programmes_rejected[reason] = res.programmes_rejected.get(reason, 0) + n
 
 
+def _load_quarantine(engines: Engines, day: dt.date, res: SyncResult) -> None:
+    """Count the quarantine records of ``day`` per reason into Greenplum's quarantine_daily."""
+    conn, wh = engines.warehouse()
+    try:
+        sources = engines.lake().quarantine_sources(day)
+    except LoadError:
+        sources = []  # directory removed: the date has no quarantine (the lake is the truth)
+    qr = load_quarantine(conn, wh, day, sources)
+    res.loads.append(qr.summary())
+    for reason, n in qr.events.items():
+        res.quarantined[reason] = res.quarantined.get(reason, 0) + n
+
+
 def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: set[dt.date]) -> None:
     """Load the sessions of ``day`` into Greenplum, then recompute the Hive marts of it and the next date."""
     # Greenplum first: its load validates the files (a malformed file fails the date before any Hive work); a
@@ -342,6 +369,8 @@ def sync(
                     _load_programmes(engines, day, res, recompute=day not in ch.session_dates)
                 if day in ch.session_dates:
                     _load_sessions(engines, day, res, done_hive)
+                if day in ch.quarantine_dates:
+                    _load_quarantine(engines, day, res)
                 state = apply_keys(state, ch.keys_of(day))
                 res.dates.append(day.isoformat())
             except Exception as exc:  # noqa: BLE001 - the date stays changed and is retried

@@ -1,8 +1,9 @@
 """Sync the data lake into Hive and the warehouse once (or keep watching), outside NiFi.
 
-For every dt= directory of sessions, raw events or quarantine (and the catalogs) whose files changed since the
-last sync: register the Hive partitions, load the date's sessions into Greenplum (marts recomputed) and
-recompute the Hive aggregates of the date and the next one (iptv/lake_sync.py). The sync state (fingerprints of
+For every dt= directory of sessions, raw events, quarantine or the programme guide (and the catalogs) whose files
+changed since the last sync: register the Hive partitions, load the date's sessions into Greenplum (marts
+recomputed) and recompute the Hive aggregates of the date and the next one, load a changed guide, and count a
+changed quarantine per reason into Greenplum's quarantine_daily (iptv/lake_sync.py). The sync state (fingerprints of
 the synced directories) is kept in a JSON file, by default .stack/lake-sync-state.json; the NiFi processor
 SyncWarehouse keeps its own in NiFi's state, so both can run (every step is idempotent).
 

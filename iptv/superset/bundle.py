@@ -5,7 +5,12 @@ The tree holds one YAML file per object, in the layout of Superset's export: ``d
 and no password. :func:`build_bundle` zips it for ``POST /api/v1/assets/import/`` (one top-level folder, a
 ``metadata.yaml``), with the warehouse's address from the config. :func:`normalise_export` turns an export of a
 running Superset back into tree form (its ids replaced by the tree's, volatile keys dropped, lists sorted), so a
-dashboard edited in the UI can be reviewed as a diff. :func:`changes` compares the tree with an export: what a
+dashboard edited in the UI can be reviewed as a diff.
+
+The tree names the warehouse schema :data:`TREE_SCHEMA` (``iptv_dw``, in every dataset's ``schema`` and the
+qualified table names of the virtual datasets' SQL); :func:`for_instance` puts config ``postgres.schema`` in its
+place (:func:`rename_schema`) and an export in tree form puts it back, so the tree stays the same whatever
+schema an installation uses. :func:`changes` compares the tree with an export: what a
 deploy would change.
 """
 
@@ -23,12 +28,15 @@ from typing import Any
 import yaml
 
 from iptv.config import REPO_ROOT, Config
+from iptv.warehouse.schema import DEFAULT_SCHEMA, check_schema_name
 
 TREE = REPO_ROOT / "superset"
 KINDS = ("databases", "datasets", "charts", "dashboards")
 BUNDLE_ROOT = "iptv_dashboards"
 #: What Superset's export writes in place of a password.
 MASKED = "XXXXXXXXXX"
+#: The warehouse schema the tree's datasets name (the deploy writes config postgres.schema in its place).
+TREE_SCHEMA = DEFAULT_SCHEMA
 #: Chart params the UI adds and that say nothing about the chart (ids of this instance, the last form state).
 VOLATILE_PARAMS = ("slice_id", "datasource", "dashboards", "url_params", "extra_form_data", "applied_time_extras")
 
@@ -110,14 +118,42 @@ def database_uri(cfg: Config) -> str:
     return f"postgresql+psycopg2://{pg.reader_user}:{MASKED}@{pg.host}:{pg.port}/{pg.database}"
 
 
+def _qualified(schema: str) -> re.Pattern[str]:
+    """``schema`` as the qualifier of a table name in SQL (``iptv_dw.fact_session``), not part of a longer name."""
+    return re.compile(rf"(?<![\w.\"]){re.escape(schema)}(?=\.)")
+
+
+def rename_schema(dataset: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A dataset of schema ``old`` moved to ``new``: its ``schema`` and the ``old.`` qualified table names of its
+    SQL (a dataset of another schema is returned as it is). TreeError if its SQL already names ``new.``: the
+    rename could not be undone."""
+    if old == new or dataset.get("schema") != old:
+        return dataset
+    out = copy.deepcopy(dataset)
+    out["schema"] = new
+    sql = out.get("sql")
+    if sql:
+        if _qualified(new).search(sql):
+            raise TreeError(f"dataset {out.get('table_name')}: its SQL names schema {new} already")
+        out["sql"] = _qualified(old).sub(new, sql)
+    return out
+
+
 def for_instance(assets: dict[str, Asset], cfg: Config) -> dict[str, Asset]:
-    """The tree as this configuration deploys it: the database's address and name from the config."""
+    """The tree as this configuration deploys it: the database's address and name from the config, the datasets
+    in the configured warehouse schema (config ``postgres.schema``)."""
+    try:
+        schema = check_schema_name(cfg.postgres.schema)
+    except ValueError as exc:
+        raise TreeError(f"postgres.schema: {exc}") from None
     out = {}
     for u, a in assets.items():
         data = copy.deepcopy(a.data)
         if a.kind == "databases":
             data["sqlalchemy_uri"] = database_uri(cfg)
             data["database_name"] = cfg.superset.database_name
+        elif a.kind == "datasets":
+            data = rename_schema(data, TREE_SCHEMA, schema)
         out[u] = Asset(a.kind, a.path, data)
     return out
 
@@ -157,11 +193,16 @@ def _slug(text: str) -> str:
 
 
 def normalise_export(
-    exported: list[tuple[str, dict[str, Any]]], tree: dict[str, Asset], *, keep_address: bool = False
+    exported: list[tuple[str, dict[str, Any]]],
+    tree: dict[str, Asset],
+    *,
+    keep_address: bool = False,
+    schema: str = TREE_SCHEMA,
 ) -> dict[str, Asset]:
     """The exported objects in tree form. Files keep the tree's names (new objects get a name from their title);
     chart ids of the instance become the tree's ``chartId`` numbers; ``keep_address``: the database keeps the
-    tree's name and address (those of the instance come from the config, not from the tree)."""
+    tree's name and address (those of the instance come from the config, not from the tree) and the datasets of
+    the instance's warehouse schema ``schema`` (config ``postgres.schema``) go back to :data:`TREE_SCHEMA`."""
     out: dict[str, Asset] = {}
     for path, data in exported:
         kind = kind_of(path)
@@ -171,6 +212,8 @@ def normalise_export(
         if keep_address and kind == "databases" and known:
             data["sqlalchemy_uri"] = known.data["sqlalchemy_uri"]
             data["database_name"] = known.data["database_name"]
+        if keep_address and kind == "datasets":
+            data = rename_schema(data, schema, TREE_SCHEMA)
         if known:
             rel = known.path
         elif kind == "datasets":

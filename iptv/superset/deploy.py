@@ -1,5 +1,8 @@
 """Deploy the dashboards tree to Superset, export it back, and set up the read-only viewer.
 
+The tree is deployed as the configuration has it (:func:`bundle.for_instance`: the warehouse's address, and its
+schema ``postgres.schema`` in the datasets), and exported back in the tree's own form.
+
 :func:`deploy` logs in as the admin, exports the tree's dashboards from the instance, compares (``bundle.changes``)
 and, when anything differs, imports the whole tree with ``overwrite=true`` through ``/api/v1/assets/import/``
 (the database password, of the warehouse's read-only role, travels in ``passwords``, never in the tree). A
@@ -71,16 +74,21 @@ def dashboard_ids(client: SupersetClient, uuids: set[str]) -> dict[str, int]:
 
 
 def exported(
-    client: SupersetClient, tree: dict[str, bundle.Asset], *, keep_address: bool = False
+    client: SupersetClient,
+    tree: dict[str, bundle.Asset],
+    *,
+    keep_address: bool = False,
+    schema: str = bundle.TREE_SCHEMA,
 ) -> dict[str, bundle.Asset]:
-    """The instance's copy of the tree's dashboards (with their charts, datasets, database), in tree form."""
+    """The instance's copy of the tree's dashboards (with their charts, datasets, database), in tree form
+    (``keep_address``, ``schema``: see :func:`bundle.normalise_export`)."""
     wanted = {u for u, a in tree.items() if a.kind == "dashboards"}
     ids = dashboard_ids(client, wanted)
     if not ids:
         return {}
     q = f"!({','.join(str(i) for i in sorted(ids.values()))})"
     content = client.request("GET", "/api/v1/dashboard/export/", params={"q": q}).content
-    return bundle.normalise_export(bundle.read_bundle(content), tree, keep_address=keep_address)
+    return bundle.normalise_export(bundle.read_bundle(content), tree, keep_address=keep_address, schema=schema)
 
 
 def plan(cfg: Config, client: SupersetClient, root: Path = bundle.TREE) -> dict[str, list[str]]:
@@ -194,7 +202,7 @@ def export(cfg: Config, root: Path = bundle.TREE) -> list[str]:
     """Write the instance's copy of the tree's dashboards into the tree. Returns the files changed."""
     client = connect(cfg)
     tree = bundle.load_tree(root)
-    actual = exported(client, tree, keep_address=True)
+    actual = exported(client, tree, keep_address=True, schema=cfg.postgres.schema)
     if not actual:
         raise SupersetError("none of the tree's dashboards is on the instance: deploy first")
     return bundle.write_tree(actual, root, prune=False)

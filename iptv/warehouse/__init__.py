@@ -8,7 +8,7 @@ goes through them:
   (config ``hdfs.paths``) on HDFS or under a local mirror; a :class:`Source` reads one file; CSV records;
 - :mod:`~iptv.warehouse.staging` -- the records streamed into the TEXT staging tables with COPY;
 - :mod:`~iptv.warehouse.loads` -- the transactions: :func:`apply_ddl`, :func:`load_dims`,
-  :func:`load_programmes`, :func:`load_sessions`, :func:`recompute_all`;
+  :func:`load_programmes`, :func:`load_sessions`, :func:`load_quarantine`, :func:`recompute_all`;
 - :mod:`~iptv.warehouse.schema` -- :class:`Warehouse`, the target (dialect, roles, schema) that renders the SQL.
 
 The names below are the package's API.
@@ -16,13 +16,16 @@ The names below are the package's API.
 
 from iptv.warehouse.loads import (
     PROGRAMME_REJECT_REASONS,
+    QUARANTINE_UNREADABLE,
     REJECT_REASONS,
     DimsResult,
     LoadResult,
     ProgrammeLoadResult,
+    QuarantineLoadResult,
     apply_ddl,
     load_dims,
     load_programmes,
+    load_quarantine,
     load_sessions,
     mart_dates,
     programme_dates,
@@ -36,6 +39,7 @@ from iptv.warehouse.schema import (
     DIALECTS,
     MART_TABLES,
     PROGRAMME_MARTS,
+    QUARANTINE_TABLE,
     REJECTS_TABLE,
     SESSION_MARTS,
     SQL_DIR,
@@ -50,9 +54,10 @@ from iptv.warehouse.sources import (
     catalog_dir,
     list_sources,
     programme_dir,
+    quarantine_dir,
     session_dir,
 )
-from iptv.warehouse.staging import PROGRAMME_FIELDS, SESSION_FIELDS
+from iptv.warehouse.staging import PROGRAMME_FIELDS, QUARANTINE_FIELDS, SESSION_FIELDS
 
 __all__ = [
     "DATE_MARTS",
@@ -62,6 +67,9 @@ __all__ = [
     "PROGRAMME_FIELDS",
     "PROGRAMME_MARTS",
     "PROGRAMME_REJECT_REASONS",
+    "QUARANTINE_FIELDS",
+    "QUARANTINE_TABLE",
+    "QUARANTINE_UNREADABLE",
     "REJECTS_TABLE",
     "REJECT_REASONS",
     "SESSION_FIELDS",
@@ -73,6 +81,7 @@ __all__ = [
     "LoadError",
     "LoadResult",
     "ProgrammeLoadResult",
+    "QuarantineLoadResult",
     "Source",
     "Warehouse",
     "apply_ddl",
@@ -81,10 +90,12 @@ __all__ = [
     "list_sources",
     "load_dims",
     "load_programmes",
+    "load_quarantine",
     "load_sessions",
     "mart_dates",
     "programme_dates",
     "programme_dir",
+    "quarantine_dir",
     "recompute_all",
     "recompute_dates",
     "recompute_programme_marts",

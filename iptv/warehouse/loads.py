@@ -14,6 +14,9 @@ sessions and marts, each one transaction of ``greenplum/*.sql`` files rendered b
   rows and recompute the marts of every date they touch (the date itself and the following date(s) reached by
   sessions crossing midnight, before and after the reload) and mart_weekday_hour. Reloading a date therefore
   replaces it, atomically.
+- :func:`load_quarantine` counts the quarantine records of one date (the lake's rejected messages) per reason:
+  every record staged as text (one per physical line), counted in SQL (an unreadable record under a label of
+  the loader), the date's rows of ``quarantine_daily`` replaced in one transaction. Nothing else is touched.
 - :func:`recompute_all` recomputes every mart of every covered date.
 
 Every sessions load recomputes the programme marts of the dates it touches too (a session that runs past
@@ -32,7 +35,7 @@ from typing import Any
 
 from iptv.warehouse.schema import DATE_MARTS, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
 from iptv.warehouse.sources import Source, as_date
-from iptv.warehouse.staging import stage_catalog, stage_programmes, stage_sessions
+from iptv.warehouse.staging import stage_catalog, stage_programmes, stage_quarantine, stage_sessions
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,9 @@ PROGRAMME_REJECT_REASONS = (
     "overlap",
 )
 GAP = "gap"
+#: Labels of load/replace_quarantine.sql for a quarantine record the loader cannot read (the others count under
+#: the record's own reason).
+QUARANTINE_UNREADABLE = ("malformed_csv", "wrong_field_count", "bad_reason")
 
 
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
@@ -297,6 +303,48 @@ def load_programmes(
         res.programmes = int(cur.fetchone()[0])
         if recompute:
             recompute_programme_marts(cur, wh, [day])
+    res.seconds = time.monotonic() - t0
+    log.info("%s", res.summary())
+    return res
+
+
+@dataclass
+class QuarantineLoadResult:
+    """What :func:`load_quarantine` did for one date."""
+
+    dt: dt.date
+    files: int = 0
+    events: dict[str, int] = field(default_factory=dict)  # quarantined records by reason, as in quarantine_daily
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.events.values())
+
+    def summary(self) -> str:
+        why = ", ".join(f"{k}={v}" for k, v in self.events.items())
+        return (
+            f"quarantine dt={self.dt} files={self.files} events={self.total}{f' ({why})' if why else ''} "
+            f"{self.seconds:.1f}s"
+        )
+
+
+def load_quarantine(conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source]) -> QuarantineLoadResult:
+    """Replace the rows of ``day`` in quarantine_daily by the records of the quarantine files ``sources``
+    counted per reason, in one transaction (staging COPY included; idempotent). Every record is staged as text,
+    one per physical line, whatever its content; one the loader cannot read (not CSV, another field count, a
+    reason that is no lower-case name) counts under one of :data:`QUARANTINE_UNREADABLE`. No sources: the date
+    has no rows. Bad data never fails the load; a database error does."""
+    day = as_date(day)
+    res = QuarantineLoadResult(dt=day)
+    t0 = time.monotonic()
+    with conn, conn.cursor() as cur:
+        cur.execute(wh.sql("load/stage_quarantine.sql"))
+        res.files = stage_quarantine(cur, wh, sources)
+        _lock(cur, wh)
+        cur.execute(wh.sql("load/replace_quarantine.sql", dt=day))
+        cur.execute(wh.sql("load/count_quarantine.sql", dt=day))
+        res.events = {reason: int(n) for reason, n in cur.fetchall()}
     res.seconds = time.monotonic() - t0
     log.info("%s", res.summary())
     return res

@@ -42,9 +42,19 @@ MART_TABLES = (
 #: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
 #: dataset (greenplum/load/replace_rejects.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
-TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE)
+#: The lake's quarantine counted per dt and reason, replaced per dt by the lake sync
+#: (greenplum/load/replace_quarantine.sql).
+QUARANTINE_TABLE = "quarantine_daily"
+TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_schema_name(name: str) -> str:
+    """``name`` if it is a schema name the SQL may write unquoted (lower case, digits, '_'); ValueError if not."""
+    if not _SCHEMA_NAME.match(name):
+        raise ValueError(f"bad schema name {name!r}")
+    return name
 
 
 def dialect_of(cfg: Config) -> str:
@@ -67,9 +77,7 @@ class Warehouse:
     """The rendering context of one warehouse: dialect and role names from the config, and the target schema."""
 
     def __init__(self, cfg: Config, schema: str = DEFAULT_SCHEMA) -> None:
-        if not _SCHEMA_NAME.match(schema):
-            raise ValueError(f"bad schema name {schema!r}")
-        self.schema = schema
+        self.schema = check_schema_name(schema)
         self.dialect = dialect_of(cfg)
         self.roles = {"reader_user": cfg.postgres.reader_user, "loader_user": cfg.postgres.loader_user}
         self.reach_min_seconds = reach_min_seconds(cfg)

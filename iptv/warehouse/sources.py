@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from iptv.config import Config
-from iptv.datasets import PROGRAMMES, SESSIONS, dataset
+from iptv.datasets import PROGRAMMES, QUARANTINE, SESSIONS, Dataset, dataset
 
 
 class LoadError(RuntimeError):
@@ -89,12 +89,20 @@ class LakeFiles:
 
         return cls(cfg.hdfs.paths.as_dict(), client=hdfs_client.client(cfg))
 
+    def partition_dir(self, ds: Dataset, day: str | dt.date) -> str:
+        """The directory of the partitioned dataset ``ds`` of ``day``: ``<its directory>/dt=<day>``."""
+        return f"{ds.directory(self.paths)}/{ds.partition_column}={as_date(day).isoformat()}"
+
     def session_dir(self, day: str | dt.date) -> str:
-        return f"{SESSIONS.directory(self.paths)}/{SESSIONS.partition_column}={as_date(day).isoformat()}"
+        return self.partition_dir(SESSIONS, day)
 
     def programme_dir(self, day: str | dt.date) -> str:
         """The guide's directory of ``day``: ``<catalogs>/epg/dt=<day>``."""
-        return f"{PROGRAMMES.directory(self.paths)}/{PROGRAMMES.partition_column}={as_date(day).isoformat()}"
+        return self.partition_dir(PROGRAMMES, day)
+
+    def quarantine_dir(self, day: str | dt.date) -> str:
+        """The quarantine's directory of ``day`` (the arrival date): ``<quarantine>/dt=<day>``."""
+        return self.partition_dir(QUARANTINE, day)
 
     def catalog_dir(self, name: str) -> str:
         return dataset(name).directory(self.paths)
@@ -120,6 +128,9 @@ class LakeFiles:
     def programme_sources(self, day: str | dt.date) -> list[Source]:
         return self.sources(self.programme_dir(day))
 
+    def quarantine_sources(self, day: str | dt.date) -> list[Source]:
+        return self.sources(self.quarantine_dir(day))
+
     def catalog_sources(self, name: str) -> list[Source]:
         return self.sources(self.catalog_dir(name))
 
@@ -139,13 +150,42 @@ def programme_dir(cfg: Config, day: str | dt.date) -> str:
     return LakeFiles(cfg.hdfs.paths.as_dict()).programme_dir(day)
 
 
+def quarantine_dir(cfg: Config, day: str | dt.date) -> str:
+    return LakeFiles(cfg.hdfs.paths.as_dict()).quarantine_dir(day)
+
+
 def catalog_dir(cfg: Config, name: str) -> str:
     return LakeFiles(cfg.hdfs.paths.as_dict()).catalog_dir(name)
 
 
-def csv_records(text: str) -> Iterator[tuple[int, str, list[str] | None]]:
+def _split_line(line: str) -> list[str] | None:
+    """One physical line split as CSV (None if the csv module cannot). A field may be as long as the line: the
+    csv module's field limit (128 KiB by default, process-wide) is lifted for this call only, since a record of
+    a one-line-per-record dataset (the quarantine's raw message) may be longer."""
+    limit = csv.field_size_limit()
+    if len(line) > limit:
+        csv.field_size_limit(len(line))
+    try:
+        return next(csv.reader([line]))
+    except csv.Error:
+        return None
+    finally:
+        if len(line) > limit:
+            csv.field_size_limit(limit)
+
+
+def csv_records(text: str, *, one_line: bool = False) -> Iterator[tuple[int, str, list[str] | None]]:
     """Split headerless RFC 4180 CSV text with the csv module: ``(first line number, raw text, fields)`` per
-    record (fields None when the csv module cannot split it). Empty lines are skipped."""
+    record (fields None when the csv module cannot split it). Empty lines are skipped. ``one_line``: every
+    physical line is a record of its own (a dataset written with escaped line breaks, as Hive reads it), so an
+    unbalanced quote spoils its own line only instead of swallowing the lines after it, and a field may be as
+    long as its line."""
+    if one_line:
+        for line_no, line in enumerate(io.StringIO(text, newline=""), start=1):
+            raw = line.rstrip("\r\n")
+            if raw:
+                yield line_no, raw, _split_line(raw)
+        return
     consumed: list[str] = []
 
     def lines() -> Iterator[str]:

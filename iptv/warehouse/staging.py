@@ -1,9 +1,11 @@
 """Staging: the records of the input files streamed into the all-TEXT staging tables with ``COPY ... FROM STDIN``
 (``greenplum/load/copy_stage.sql``), without holding a second copy of the data in memory.
 
-Sessions and the programme guide: every record lands in ``stg_session_raw`` / ``stg_programme_raw`` whatever its
-content (file, line, field count, raw text and the fields), so COPY never fails on the data; the SQL checks come
-after (``load/validate_sessions.sql``, ``load/validate_programmes.sql``).
+Sessions, the programme guide and the quarantine: every record lands in ``stg_session_raw`` / ``stg_programme_raw``
+/ ``stg_quarantine_raw`` whatever its content (file, line, field count, raw text and the fields), so COPY never
+fails on the data; the SQL checks come after (``load/validate_sessions.sql``, ``load/validate_programmes.sql``,
+``load/replace_quarantine.sql``). A dataset written with escaped line breaks (the quarantine) is split one record
+per physical line, as Hive reads it.
 Catalogs: the records with the contract's number of fields land in ``stg_channel`` / ``stg_user``; the others
 are counted and skipped.
 """
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from iptv.datasets import CHANNELS, PROGRAMMES, SESSIONS, USERS
+from iptv.datasets import CHANNELS, PROGRAMMES, QUARANTINE, SESSIONS, USERS
 from iptv.sql import Ident
 from iptv.warehouse.schema import Warehouse
 from iptv.warehouse.sources import Source, csv_records
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 SESSION_FIELDS = SESSIONS.column_names
 #: Fields of a guide record (dataset ``programmes``, files ``catalogs/epg/dt=<date>/``).
 PROGRAMME_FIELDS = PROGRAMMES.column_names
+#: Fields of a quarantine record (dataset ``quarantine``, files ``quarantine/dt=<arrival date>/``).
+QUARANTINE_FIELDS = QUARANTINE.column_names
 #: Catalog staging tables (greenplum/load/dims.sql) and the number of fields of their records.
 CATALOG_STAGING = {
     CHANNELS.name: ("stg_channel", len(CHANNELS.columns)),
@@ -67,16 +71,18 @@ def copy_rows(cur: Any, wh: Warehouse, table: str, rows: Iterable[Iterable[Any]]
     cur.copy_expert(wh.sql("load/copy_stage.sql", table=Ident(table)), CopyStream(csv_lines(rows)))
 
 
-def stage_records(cur: Any, wh: Warehouse, table: str, width: int, sources: Iterable[Source]) -> int:
+def stage_records(
+    cur: Any, wh: Warehouse, table: str, width: int, sources: Iterable[Source], *, one_line: bool = False
+) -> int:
     """Stage every record of ``sources`` into the raw staging table ``table``: file, line, field count, raw text
-    and -- for records with exactly ``width`` fields -- the fields. Never fails on the data itself. Returns the
-    number of files."""
+    and -- for records with exactly ``width`` fields -- the fields. ``one_line``: one record per physical line
+    (:func:`~iptv.warehouse.sources.csv_records`). Never fails on the data itself. Returns the number of files."""
     n = 0
     for src in sources:
         text = src.read_text()
 
         def rows(text: str = text, name: str = src.path) -> Iterator[tuple[Any, ...]]:
-            for line_no, raw, fields in csv_records(text):
+            for line_no, raw, fields in csv_records(text, one_line=one_line):
                 if fields is not None and len(fields) == width:
                     yield (name, line_no, width, raw, *fields)
                 else:
@@ -97,6 +103,13 @@ def stage_programmes(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
     """Stage every record of the guide files ``sources`` into stg_programme_raw (load/stage_programmes.sql);
     returns the number of files."""
     return stage_records(cur, wh, "stg_programme_raw", len(PROGRAMME_FIELDS), sources)
+
+
+def stage_quarantine(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
+    """Stage every record of the quarantine files ``sources`` into stg_quarantine_raw (load/stage_quarantine.sql),
+    one per physical line as the dataset is written (escaped line breaks); returns the number of files."""
+    one_line = QUARANTINE.csv.escaped_line_breaks
+    return stage_records(cur, wh, "stg_quarantine_raw", len(QUARANTINE_FIELDS), sources, one_line=one_line)
 
 
 def stage_catalog(cur: Any, wh: Warehouse, catalog: str, sources: Iterable[Source]) -> tuple[int, int]:

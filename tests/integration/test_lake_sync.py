@@ -3,7 +3,9 @@ the Hive marts equal the Greenplum marts of the same names, an unchanged lake sy
 date re-syncs exactly that date (and the next), the marts then equal the DuckDB reference, and reloading a date
 changes nothing. The programme guide: the first sync loads it (programme marts equal the reference, Hive's
 v_programme_audience agrees with mart_programme), a corrected guide re-syncs its date alone (its bad rows
-rejected by reason, the session marts unchanged).
+rejected by reason, the session marts unchanged). The quarantine: Greenplum's quarantine_daily equals the counts
+of Hive's quarantine table per date and reason after the first sync and after a quarantine file is removed from
+one date and added to another (only those dates re-sync, nothing else is loaded).
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import random
 import re
 import uuid
 from decimal import Decimal
@@ -20,7 +23,7 @@ import pytest
 from oracle.marts import MART_COLUMNS, compute_marts, norm
 from oracle.programmes import MART_COLUMNS as PROGRAMME_COLUMNS
 from oracle.programmes import compute_programme_marts
-from oracle.sample_lake import bad_guide_rows, write_sample_lake
+from oracle.sample_lake import bad_guide_rows, write_quarantine, write_sample_lake
 
 from iptv import db, hdfs_client, lake_sync
 from iptv.config import REPO_ROOT, Config, with_overrides
@@ -97,10 +100,10 @@ def env(hive, hdfs, postgres, tmp_path_factory):
     base = f"/tmp/iptv-tests/lake-sync-{tag}"
     cfg = _scratch_config(hive, base, f"iptv_test_sync_{tag}")
     root = tmp_path_factory.mktemp("lake")
-    files = write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES, seed=7, sessions_per_day=40, n_users=30)
+    files = write_sample_lake(
+        root, hive.hdfs.paths.as_dict(), DATES, seed=7, sessions_per_day=40, n_users=30, quarantine=True
+    )
     _upload_lake(cfg, root, base)
-    q = f"{cfg.hdfs.paths.quarantine}/dt={D[1]}/q.csv"
-    hdfs_client.write_text(cfg, q, 'bad_json,abc,2026-03-03 10:00:01,"x","{}"\n')
     schema = f"iptv_dw_test_sync_{tag}"
     yield {"cfg": cfg, "root": root, "files": files, "schema": schema, "base": base}
     _drop_scratch(cfg, schema, base)
@@ -158,7 +161,7 @@ def test_first_sync_loads_all_dates(first, env):
     assert sorted(state) == sorted(
         [f"sessions/dt={d}" for d in D]
         + [f"programmes/dt={d}" for d in D]
-        + [f"quarantine/dt={D[1]}", "catalogs/channels", "catalogs/users"]
+        + [f"quarantine/dt={D[0]}", f"quarantine/dt={D[1]}", "catalogs/channels", "catalogs/users"]
     )
     # the sample guide: one channel with a gap per date, no bad row
     assert res.programmes_rejected == {"gap": len(D)}
@@ -169,6 +172,35 @@ def test_first_sync_loads_all_dates(first, env):
 def test_hive_marts_equal_greenplum_marts(first, env):
     gp = assert_hive_equals_gp(env["cfg"], env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]] == [*D, NEXT]
+
+
+def hive_quarantine(cfg) -> dict[tuple[str, str], int]:
+    """Hive's quarantine table counted per partition and reason."""
+    conn = connect(cfg, database="default")
+    cur = conn.cursor()
+    cur.execute(f"SELECT dt, reason, COUNT(*) FROM {cfg.hive.database}.quarantine GROUP BY dt, reason")
+    rows = cur.fetchall()
+    conn.close()
+    return {(str(d), reason): int(n) for d, reason, n in rows}
+
+
+def gp_quarantine(cfg, schema) -> dict[tuple[str, str], int]:
+    rows = _gp_rows(cfg, f"SELECT dt, reason, events FROM {schema}.quarantine_daily")
+    assert len(rows) == len({(r[0], r[1]) for r in rows}), "one row per date and reason"
+    return {(d.isoformat(), reason): int(n) for d, reason, n in rows}
+
+
+def test_quarantine_counts_equal_hive_after_the_first_sync(first, env):
+    res, _, _ = first
+    want = {(d.isoformat(), reason): n for (d, reason), n in env["files"]["quarantine_counts"].items()}
+    gp = gp_quarantine(env["cfg"], env["schema"])
+    assert gp == hive_quarantine(env["cfg"])
+    assert gp == want and {d for d, _ in gp} == set(D[:2])  # the last date has no quarantine: no rows
+    by_reason: dict[str, int] = {}
+    for (_, reason), n in want.items():
+        by_reason[reason] = by_reason.get(reason, 0) + n
+    assert res.quarantined == by_reason and f"quarantined={sum(by_reason.values())} " in res.summary()
+    assert sum(1 for line in res.loads if line.startswith("quarantine dt=")) == 2
 
 
 def test_unchanged_lake_syncs_nothing(first, env):
@@ -409,6 +441,51 @@ def test_fixing_the_guide_clears_its_rejects(corrected_guide, env):
         env["cfg"], f"SELECT reason FROM {env['schema']}.load_rejects WHERE dataset = 'programmes' AND dt = '{D[1]}'"
     )
     assert rejects == [("gap",)]
+
+
+# ------------------------------------------------------------------ the quarantine changing
+
+
+@pytest.fixture(scope="module")
+def quarantine_moved(corrected_guide, env):
+    """D[0]'s quarantine file removed, one written to D[2] (clean so far), synced; then D[1]'s quarantine key
+    forgotten and synced again (a reload)."""
+    cfg, root = env["cfg"], env["root"]
+    _, state = corrected_guide["clean"][:2]
+    before = gp_marts(cfg, env["schema"])
+    hdfs_client.delete(cfg, f"{cfg.hdfs.paths.quarantine}/dt={D[0]}/part-00000.csv")
+    local = root / "moved"
+    f, counts = write_quarantine(local, cfg.hdfs.paths.as_dict(), DATES[2], random.Random(11))
+    hdfs_client.write_bytes(cfg, f"{cfg.hdfs.paths.quarantine}/dt={D[2]}/part-00000.csv", f.read_bytes())
+    res, state2 = lake_sync.sync(cfg, state, schema=env["schema"])
+    after = {
+        "gp": gp_quarantine(cfg, env["schema"]), "hive": hive_quarantine(cfg), "marts": gp_marts(cfg, env["schema"]),
+    }  # fmt: skip
+    forgotten = {k: v for k, v in state2.items() if k != f"quarantine/dt={D[1]}"}
+    reload, state3 = lake_sync.sync(cfg, forgotten, schema=env["schema"])
+    return {
+        "res": res, "state": state2, "after": after, "counts": counts, "before_marts": before,
+        "reload": reload, "reload_state": state3, "reload_gp": gp_quarantine(cfg, env["schema"]),
+    }  # fmt: skip
+
+
+def test_a_moved_quarantine_resyncs_its_dates_alone_and_equals_hive(quarantine_moved, env):
+    m = quarantine_moved
+    res, after = m["res"], m["after"]
+    assert res.errors == [] and res.dates == [D[0], D[2]] and res.hive_dates == [] and res.rows_read == 0
+    assert [line.split(" files=")[0] for line in res.loads] == [f"quarantine dt={D[0]}", f"quarantine dt={D[2]}"]
+    assert after["gp"] == after["hive"]
+    assert {d for d, _ in after["gp"]} == {D[1], D[2]}  # D[0] emptied
+    assert {reason: n for (d, reason), n in after["gp"].items() if d == D[2]} == m["counts"]
+    want_d1 = {(d.isoformat(), r): n for (d, r), n in env["files"]["quarantine_counts"].items() if d == DATES[1]}
+    assert {k: v for k, v in after["gp"].items() if k[0] == D[1]} == want_d1
+    assert after["marts"] == m["before_marts"]  # nothing but the quarantine counts changed
+
+
+def test_reloading_a_quarantine_date_changes_nothing(quarantine_moved):
+    m = quarantine_moved
+    assert m["reload"].errors == [] and m["reload"].dates == [D[1]]
+    assert m["reload_state"] == m["state"] and m["reload_gp"] == m["after"]["gp"]
 
 
 # ------------------------------------------------------------------ the NiFi processor on the real NiFi

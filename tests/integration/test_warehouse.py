@@ -674,3 +674,120 @@ def test_parse_timestamp_accepts_exactly_the_real_timestamps(scratch):
             got[text] = cur.fetchone()[0]
     assert got == {text: _strptime_or_none(text) for text in TIMESTAMP_TEXTS}
     assert sum(v is not None for v in got.values()) == 6
+
+
+# ------------------------------------------------------------------ the lake's quarantine, counted per date and reason
+
+#: Records no writer of the ingestion produces (a hand-edited or foreign file), each with the reason the warehouse
+#: counts it under, and the line ending written after it (LF, CRLF, a lone CR, a blank line).
+FOREIGN_QUARANTINE = [
+    (b"garbage-without-fields", "wrong_field_count", b"\n"),
+    (b'invalid_json,,2026-03-02T10:00:00.000Z,"unterminated', "wrong_field_count", b"\r\n"),
+    (b"invalid_json,,2026-03-02T10:00:01.000Z,d,the line after an unbalanced quote", "invalid_json", b"\r"),
+    (b"Not A Reason,,2026-03-02T10:00:02.000Z,d,r", "bad_reason", b"\n\n"),
+    (b"x" * 40 + b",,2026-03-02T10:00:03.000Z,d,r", "bad_reason", b"\n"),
+    (b",,2026-03-02T10:00:04.000Z,d,r", "bad_reason", b"\n"),
+    (b'"invalid_json",,2026-03-02T10:00:05.000Z,d,"a\x01""b"', "invalid_json", b"\n"),
+    (b"invalid_schema,,2026-03-02T10:00:06.000Z,d,\xff\xfe not UTF-8", "invalid_schema", b"\n"),
+    (b"invalid_schema,,2026-03-02T10:00:07.000Z,d,nul \x00 byte", "invalid_schema", b"\n"),
+    (b"\\.", "wrong_field_count", b"\n"),
+    (b"unmatched_end,,2026-03-02T10:00:08.000Z,d,r,extra", "wrong_field_count", b"\n"),
+    (b"unmatched_end,,2026-03-02T10:00:09.000Z,d," + b"}" * 200_000, "unmatched_end", b""),
+]
+
+
+@pytest.fixture(scope="module")
+def quarantine_lake(tmp_path_factory, cfg):
+    """The sample quarantine of three dates (the last one clean: no file)."""
+    root = tmp_path_factory.mktemp("quarantine-lake")
+    files = write_sample_lake(
+        root, cfg.hdfs.paths.as_dict(), DATES[:3], seed=31, sessions_per_day=5, guide=False, quarantine=True
+    )
+    assert sorted(files["quarantine"]) == DATES[:2]
+    return root, files
+
+
+def _quarantine_sources(cfg, root, day) -> list:
+    try:
+        return warehouse.list_sources(cfg, warehouse.quarantine_dir(cfg, day), root)
+    except warehouse.LoadError:
+        return []  # no directory: a clean day
+
+
+def _quarantine_rows(conn, wh) -> dict[tuple[dt.date, str], int]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT dt, reason, events FROM {wh.table(warehouse.QUARANTINE_TABLE)}")
+        rows = cur.fetchall()
+    conn.rollback()
+    out = {(d, reason): n for d, reason, n in rows}
+    assert len(out) == len(rows), "one row per date and reason"
+    return out
+
+
+@pytest.fixture(scope="module")
+def quarantine_loaded(postgres, quarantine_lake):
+    root, _ = quarantine_lake
+    wh, conn = _new_schema(postgres, "quarantine")
+    results = {d: warehouse.load_quarantine(conn, wh, d, _quarantine_sources(postgres, root, d)) for d in DATES[:3]}
+    yield wh, conn, results
+    _drop(wh, conn)
+
+
+def test_quarantine_counts_equal_the_records_per_date_and_reason(quarantine_loaded, quarantine_lake):
+    wh, conn, results = quarantine_loaded
+    _, files = quarantine_lake
+    want = files["quarantine_counts"]
+    assert _quarantine_rows(conn, wh) == want
+    assert {reason for _, reason in want} >= {"invalid_json", "conflicting_pair", "unreadable_output"}
+    for d, r in results.items():
+        assert r.events == {reason: n for (day, reason), n in sorted(want.items()) if day == d}
+        assert r.files == (1 if d in files["quarantine"] else 0)
+        assert f"quarantine dt={d} files={r.files} events={r.total}" in r.summary()
+    assert results[DATES[2]].events == {}  # the clean day: no rows
+
+
+def test_quarantine_reload_changes_nothing_and_replaces_only_its_date(quarantine_loaded, quarantine_lake, postgres):
+    wh, conn, _ = quarantine_loaded
+    root, files = quarantine_lake
+    before = _quarantine_rows(conn, wh)
+    warehouse.load_quarantine(conn, wh, DATES[0], _quarantine_sources(postgres, root, DATES[0]))
+    assert _quarantine_rows(conn, wh) == before
+    warehouse.load_quarantine(conn, wh, DATES[1], [])  # its files gone: the date has no rows, the others stay
+    assert _quarantine_rows(conn, wh) == {k: v for k, v in before.items() if k[0] != DATES[1]}
+    warehouse.load_quarantine(conn, wh, DATES[1], _quarantine_sources(postgres, root, DATES[1]))
+    assert _quarantine_rows(conn, wh) == before
+
+
+def test_odd_quarantine_records_cannot_break_the_load(scratch, postgres, quarantine_lake, tmp_path):
+    """A foreign file beside the ingestion's: every line is one record whatever it holds (an unbalanced quote
+    does not swallow the next line, NUL and invalid UTF-8 are data, a 200 KB field is a field), counted under
+    its reason or, when unreadable, under the loader's label."""
+    wh, conn = scratch
+    _, files = quarantine_lake
+    part = tmp_path / postgres.hdfs.paths.quarantine.lstrip("/") / f"dt={DATES[0]}"
+    part.mkdir(parents=True)
+    (part / "a-ingested.csv").write_bytes(files["quarantine"][DATES[0]].read_bytes())
+    (part / "b-foreign.csv").write_bytes(b"".join(raw + end for raw, _, end in FOREIGN_QUARANTINE))
+    r = warehouse.load_quarantine(conn, wh, DATES[0], _quarantine_sources(postgres, tmp_path, DATES[0]))
+    want = {reason: n for (d, reason), n in files["quarantine_counts"].items() if d == DATES[0]}
+    for _, reason, _ in FOREIGN_QUARANTINE:
+        want[reason] = want.get(reason, 0) + 1
+    assert r.files == 2 and r.events == dict(sorted(want.items()))
+    ingested = {reason for _, reason in files["quarantine_counts"]}
+    assert set(r.events) - ingested == {"wrong_field_count", "bad_reason"} <= set(warehouse.QUARANTINE_UNREADABLE)
+    assert _quarantine_rows(conn, wh) == {(DATES[0], reason): n for reason, n in want.items()}
+
+
+def test_reader_reads_the_quarantine_counts(quarantine_loaded, postgres):
+    wh, _, _ = quarantine_loaded
+    conn = db.connect(postgres, "reader")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(DISTINCT dt), SUM(events) > 0 FROM {wh.table(warehouse.QUARANTINE_TABLE)}")
+            assert cur.fetchone() == (2, True)
+        conn.rollback()
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {wh.table(warehouse.QUARANTINE_TABLE)}")
+    finally:
+        conn.rollback()
+        conn.close()

@@ -21,16 +21,19 @@ def write_sample_lake(
     n_channels: int = 12,
     guide: bool = True,
     bad_guide_rows: bool = False,
+    quarantine: bool = False,
 ) -> dict[str, Any]:
     """Write a small deterministic data set in the HDFS layout of ``paths`` (config ``hdfs.paths``) under
     ``root``: one sessions file per date plus the channels and users catalogs (names with commas and quotes)
     and, with ``guide``, one programme guide file per date (:func:`write_guide`; with ``bad_guide_rows`` also a
-    file of bad guide rows for the first date, see :data:`BAD_GUIDE_ROWS`).
+    file of bad guide rows for the first date, see :data:`BAD_GUIDE_ROWS`); with ``quarantine``, one quarantine
+    file per date but the last (a clean day), written by the ingestion's own writers (:func:`write_quarantine`).
 
     Besides random sessions (durations in every bucket, starts over the whole day) each date gets the edge
     cases: sessions crossing midnight and the hour, one ending exactly at midnight, one starting at 00:00:00,
     zero-length ones. Some users never watch. Returns the written file paths by kind (``programmes``: date ->
-    guide file; ``bad_programmes``: the bad rows' file and their expected reasons, in file order).
+    guide file; ``bad_programmes``: the bad rows' file and their expected reasons, in file order;
+    ``quarantine``: date -> quarantine file; ``quarantine_counts``: (date, reason) -> records).
     """
     rng = random.Random(seed)
     root = Path(root)
@@ -42,7 +45,10 @@ def write_sample_lake(
         s = str(v)
         return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\n') else s
 
-    out: dict[str, Any] = {"sessions": {}, "channels": None, "users": None, "programmes": {}, "bad_programmes": None}
+    out: dict[str, Any] = {
+        "sessions": {}, "channels": None, "users": None, "programmes": {}, "bad_programmes": None,
+        "quarantine": {}, "quarantine_counts": {},
+    }  # fmt: skip
     rows: list[tuple[Any, ...]] = []
 
     def add(start: dt.datetime, dur: int) -> None:
@@ -104,7 +110,80 @@ def write_sample_lake(
             out["programmes"][day] = write_guide(root, paths, day, n_channels, guide_rng)
         if bad_guide_rows:
             out["bad_programmes"] = write_bad_guide_rows(root, paths, dates[0], out["programmes"][dates[0]])
+    if quarantine:
+        # Its own random stream too, for the same reason.
+        quarantine_rng = random.Random(seed * 104729 + 3)
+        for day in dates[:-1]:
+            out["quarantine"][day], counts = write_quarantine(root, paths, day, quarantine_rng)
+            out["quarantine_counts"].update({(day, reason): n for reason, n in counts.items()})
     return out
+
+
+#: Raw messages of the sample quarantine: what a bad message may hold (commas, quotes, line breaks, a COPY
+#: end-of-data marker, backslashes, non-ASCII, a lone surrogate from a JSON escape, NUL, a tab, a message longer
+#: than the csv module's default field limit of 128 KiB, nothing at all).
+ODD_RAWS = (
+    '{"user_id": 1, "x": "a,b"}',
+    "line one\nline two\r\nthree\rfour",
+    "\\.",
+    'a "quoted" \\ back\\slash,',
+    "Ünïcødé ✓ 日本語",
+    "\ud800 lone surrogate",
+    "nul \x00 byte",
+    "tab\tseparated",
+    '"',
+    ",,,,",
+    "",
+    "#@ sessions dt=2026-03-02 n=1",
+    "{" * 150_000,
+)
+
+
+def quarantine_dir(root: str | Path, paths: dict[str, str], day: dt.date) -> Path:
+    """The quarantine's directory of ``day`` under ``root``: ``<quarantine>/dt=<day>``."""
+    return Path(root) / paths["quarantine"].lstrip("/") / f"dt={day.isoformat()}"
+
+
+def write_quarantine(
+    root: str | Path, paths: dict[str, str], day: dt.date, rng: random.Random
+) -> tuple[Path, dict[str, int]]:
+    """Write a quarantine file of ``day`` as the ingestion lands one: records of every reason of the pairing
+    rules and guards (iptv_sessions.flowfile_formats.quarantine_lines: a pair rejected as a whole gives one
+    record per message) with the raw messages of :data:`ODD_RAWS`, then the records PutHdfsPartitioned writes
+    for content it cannot read (iptv_ingest.hdfs_sections.unreadable_section). Returns the file and the number
+    of records per reason."""
+    from iptv_ingest.hdfs_sections import unreadable_section
+    from iptv_sessions.flowfile_formats import quarantine_lines
+    from iptv_sessions.quarantine_reasons import REASONS
+
+    lines: list[str] = []
+    counts: dict[str, int] = {}
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    for i, reason in enumerate(REASONS):
+        for _ in range(1 + rng.randrange(4 + i % 3)):
+            at = start + dt.timedelta(milliseconds=rng.randrange(86_400_000))
+            raw = rng.choice(ODD_RAWS)
+            if reason in ("conflicting_pair", "end_before_start"):
+                raw = f"{raw}\n{rng.choice(ODD_RAWS)}"  # the two messages of the pair
+            record = {
+                "reason": reason,
+                "session_id": rng.choice(["", f"{rng.getrandbits(128):032x}", 'id, "odd"\n']),
+                "arrival_ts": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+                "detail": rng.choice(["", "unexpected token, at 3", 'field "x": bad\nvalue']),
+                "raw": raw,
+            }
+            written = quarantine_lines(record)
+            lines.extend(written)
+            counts[reason] = counts.get(reason, 0) + len(written)
+    noon = (start + dt.timedelta(hours=12)).timestamp()
+    unreadable = unreadable_section(b'#@ sessions dt=2026-03-02 n=5\nnot, a "section"\r\n', "ValueError: x", noon)
+    lines.append(unreadable.data.decode("utf-8"))
+    counts[unreadable.data.decode("utf-8").split(",", 1)[0]] = unreadable.lines
+    part = quarantine_dir(root, paths, day)
+    part.mkdir(parents=True, exist_ok=True)
+    f = part / "part-00000.csv"
+    f.write_text("".join(lines), encoding="utf-8")
+    return f, counts
 
 
 GENRES = ("series", "entertainment", "news", "film", "sport", "kids", "documentary", "music", "other")

@@ -94,17 +94,30 @@ def test_a_guide_is_a_dated_kind_of_its_own():
     assert not lake_sync.detect_changes(dict(synced), synced)
 
 
+class RecordingTables:
+    """Hive tables that record what the sync asks of them into ``calls``."""
+
+    def __init__(self, calls: list) -> None:
+        self.calls = calls
+
+    def register(self, cur, day):
+        self.calls.append(("register", day.isoformat()))
+
+    def recompute_marts(self, cur, day, marts=None):
+        self.calls.append(("hive marts", day.isoformat()))
+
+
+def fake_engines(monkeypatch, calls: list, lake) -> None:
+    """The sync's engines replaced: Hive by :class:`RecordingTables`, no warehouse connection, ``lake``."""
+    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, RecordingTables(calls)))
+    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
+    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: lake)
+
+
 def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
     """Guide and sessions of one date changed: the guide loads first without its marts (the sessions load
     recomputes them); a guide-only date recomputes its programme marts and no Hive mart."""
     calls = []
-
-    class FakeTables:
-        def register(self, cur, day):
-            calls.append(("register", day.isoformat()))
-
-        def recompute_marts(self, cur, day, marts=None):
-            calls.append(("hive marts", day.isoformat()))
 
     class FakeLake:
         def programme_sources(self, day):
@@ -121,9 +134,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         calls.append(("sessions", day.isoformat()))
         return warehouse.LoadResult(dt=day, rows_read=1, rows_loaded=1)
 
-    monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, FakeTables()))
-    monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
-    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: FakeLake())
+    fake_engines(monkeypatch, calls, FakeLake())
     monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
     monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
     listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g", "programmes/dt=2026-03-05": "g5"}
@@ -146,7 +157,42 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
 def test_raw_or_quarantine_only_is_not_a_session_change():
     state = {"sessions/dt=2026-03-02": "a"}
     ch = lake_sync.detect_changes({**state, "quarantine/dt=2026-03-05": "q"}, state)
-    assert ch.dates == [dt.date(2026, 3, 5)] and ch.session_dates == []
+    assert ch.dates == ch.quarantine_dates == [dt.date(2026, 3, 5)] and ch.session_dates == []
+    raw = lake_sync.detect_changes({**state, "viewing_events/dt=2026-03-05": "v"}, state)
+    assert raw.dates == [dt.date(2026, 3, 5)] and raw.quarantine_dates == raw.session_dates == []
+    gone = lake_sync.detect_changes(state, {**state, "quarantine/dt=2026-03-04": "q"})
+    assert gone.quarantine_dates == [dt.date(2026, 3, 4)]  # its files removed: the date is reloaded empty
+
+
+def test_sync_counts_a_changed_quarantine_and_an_emptied_one(monkeypatch):
+    """Quarantine changed on two dates (one of them now gone from the lake): each is loaded once, the gone one
+    with no sources; nothing else is loaded and no Hive mart is recomputed."""
+    calls = []
+
+    class FakeLake:
+        def quarantine_sources(self, day):
+            if day == dt.date(2026, 3, 3):
+                raise warehouse.LoadError("no directory")
+            return [f"quarantine {day}"]
+
+    def fake_quarantine(conn, wh, day, sources):
+        calls.append(("quarantine", day.isoformat(), sources))
+        return warehouse.QuarantineLoadResult(dt=day, files=len(sources), events={"invalid_json": 2} if sources else {})
+
+    fake_engines(monkeypatch, calls, FakeLake())
+    monkeypatch.setattr(lake_sync, "load_quarantine", fake_quarantine)
+    state = {"sessions/dt=2026-03-02": "s", "quarantine/dt=2026-03-03": "q3"}
+    listing = {"sessions/dt=2026-03-02": "s", "quarantine/dt=2026-03-02": "q2"}
+    res, new_state = lake_sync.sync(Config(), state, listing=listing)
+    assert res.errors == [] and new_state == listing and res.dates == ["2026-03-02", "2026-03-03"]
+    assert calls == [
+        ("register", "2026-03-02"),
+        ("register", "2026-03-03"),
+        ("quarantine", "2026-03-02", ["quarantine 2026-03-02"]),
+        ("quarantine", "2026-03-03", []),
+    ]
+    assert res.quarantined == {"invalid_json": 2} and res.hive_dates == [] and res.rows_read == 0
+    assert "quarantined=2 " in res.summary() and res.loads[1] == "quarantine dt=2026-03-03 files=0 events=0 0.0s"
 
 
 def test_removed_directory_is_a_change():
@@ -218,6 +264,20 @@ def test_catalog_records_split_with_the_contract_width():
 def test_session_records_keep_line_numbers_and_raw_text():
     text = 'a,b\n\n"x\ny",2\r\nlast'
     assert list(csv_records(text)) == [(1, "a,b", ["a", "b"]), (3, '"x\ny",2', ["x\ny", "2"]), (5, "last", ["last"])]
+
+
+def test_one_line_records_are_physical_lines():
+    """A dataset written with escaped line breaks (the quarantine): an unbalanced quote spoils its own line
+    only, a lone CR ends a line as LF and CRLF do (as Hive reads the file), a field may pass 128 KiB."""
+    text = 'bad,"open\nnext,1\r\n\nlone,cr\rq,"a ""b"", c"\n' + "long," + "x" * 200_000 + "\n"
+    recs = list(csv_records(text, one_line=True))
+    assert [(n, f) for n, _, f in recs[:5]] == [
+        (1, ["bad", "open"]), (2, ["next", "1"]), (4, ["lone", "cr"]), (5, ["q", 'a "b", c']),
+        (6, ["long", "x" * 200_000]),
+    ]  # fmt: skip
+    assert recs[0][1] == 'bad,"open' and len(recs) == 5
+    assert len(list(csv_records('bad,"open\nnext,1\n'))) == 1  # the multi-line split: the quote runs on
+    assert next(csv_records("y," + "y" * 200_000))[2] is None  # the multi-line split keeps the csv module's limit
 
 
 # ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)

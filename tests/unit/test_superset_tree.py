@@ -70,6 +70,22 @@ def test_datasets_have_a_schema_and_temporal_dt(tree):
     assert [b for b in MART_BUCKETS if f"'{b}'" in buckets] == MART_BUCKETS
 
 
+def test_physical_datasets_are_warehouse_tables_and_health_charts_the_quarantine(tree):
+    from iptv import warehouse
+
+    physical = {a.data["table_name"] for a in of_kind(tree, "datasets").values() if not a.data["sql"]}
+    assert "quarantine_daily" in physical and physical <= set(warehouse.TABLES)
+    (health,) = [a for a in of_kind(tree, "dashboards").values() if a.name == "IPTV pipeline health"]
+    charts = {n["meta"]["sliceName"]: tree[n["meta"]["uuid"]].data for n in bundle.chart_nodes(health.data)}
+    quarantine = charts["Quarantined events by reason and day"]
+    assert quarantine["slice_name"] == "Quarantined events by reason and day"
+    assert tree[quarantine["dataset_uuid"]].data["table_name"] == warehouse.QUARANTINE_TABLE
+    assert quarantine["params"]["groupby"] == ["reason"] and quarantine["params"]["stack"] == "Stack"
+    assert quarantine["params"]["x_axis"] == tree[quarantine["dataset_uuid"]].data["main_dttm_col"] == "dt"
+    date_filter = health.data["metadata"]["native_filter_configuration"][0]
+    assert date_filter["filterType"] == "filter_time" and date_filter["scope"]["excluded"] == []
+
+
 def test_bundle_is_one_folder_with_metadata_and_the_address_of_the_config(tree):
     cfg = with_overrides(Config(), {"postgres.host": "gp.example", "postgres.port": 6000})
     inst = bundle.for_instance(tree, cfg)
@@ -122,6 +138,55 @@ def test_a_changed_title_is_an_update_and_a_missing_object_a_create(tree):
     plan = bundle.changes(tree, actual)
     assert plan["update"] == ["charts/audience_daily_watch_hours.yaml"]
     assert plan["create"] == ["charts/health_lag.yaml"]
+
+
+def test_the_deploy_puts_the_configured_schema_in_the_datasets_and_the_export_puts_the_tree_s_back(tree):
+    cfg = with_overrides(Config(), {"postgres.schema": "dw_other"})
+    inst = bundle.for_instance(tree, cfg)
+    datasets = [u for u, a in tree.items() if a.kind == "datasets"]
+    virtual = [u for u in datasets if tree[u].data["sql"]]
+    assert len(virtual) == 9 and len(datasets) == 14
+    for u in datasets:
+        assert inst[u].data["schema"] == "dw_other", tree[u].path
+        sql = inst[u].data["sql"] or ""
+        assert "iptv_dw" not in sql and sql.count("dw_other.") == (tree[u].data["sql"] or "").count("iptv_dw."), sql
+    assert (
+        "FROM dw_other.fact_session"
+        in inst[next(u for u in virtual if "fact_session" in tree[u].data["sql"])].data["sql"]
+    )
+    for a in tree.values():  # nothing else changes but the database's address
+        if a.kind in ("charts", "dashboards"):
+            assert inst[a.uuid].data == a.data
+    # the instance exports what was deployed: the plan is empty, the tree form equals the tree
+    export = _as_export(inst)
+    assert bundle.changes(inst, bundle.normalise_export(export, tree)) == {
+        "create": [], "update": [], "unchanged": sorted(a.path for a in tree.values()),
+    }  # fmt: skip
+    back = bundle.normalise_export(export, tree, keep_address=True, schema="dw_other")
+    assert bundle.changes(tree, back)["unchanged"] == sorted(a.path for a in tree.values())
+    assert [(back[u].data["schema"], back[u].data["sql"]) for u in datasets] == [
+        (tree[u].data["schema"], tree[u].data["sql"]) for u in datasets
+    ]
+    # the default schema deploys the tree's datasets as they are
+    default = bundle.for_instance(tree, Config())
+    assert all(default[u].data == tree[u].data for u in datasets)
+
+
+def test_a_schema_rename_that_could_not_be_undone_is_refused(tree):
+    broken = copy.deepcopy(tree)
+    u = next(u for u, a in tree.items() if a.kind == "datasets" and a.data["sql"])
+    broken[u].data["sql"] += " UNION ALL SELECT * FROM dw_other.x"
+    with pytest.raises(bundle.TreeError, match="dw_other"):
+        bundle.for_instance(broken, with_overrides(Config(), {"postgres.schema": "dw_other"}))
+    with pytest.raises(bundle.TreeError, match="postgres.schema"):
+        bundle.for_instance(tree, with_overrides(Config(), {"postgres.schema": "DW; drop"}))
+    ds = {"schema": "iptv_dw", "sql": "SELECT a.iptv_dw, x_iptv_dw.t FROM iptv_dw.t JOIN iptv_dw .u ON TRUE"}
+    assert bundle.rename_schema(ds, "iptv_dw", "dw2")["sql"] == (
+        "SELECT a.iptv_dw, x_iptv_dw.t FROM dw2.t JOIN iptv_dw .u ON TRUE"
+    )
+    assert bundle.rename_schema({"schema": "public", "sql": "SELECT 1 FROM iptv_dw.t"}, "iptv_dw", "dw2") == {
+        "schema": "public", "sql": "SELECT 1 FROM iptv_dw.t",
+    }  # fmt: skip
 
 
 def test_write_tree_round_trips(tree, tmp_path):
