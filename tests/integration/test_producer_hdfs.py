@@ -11,12 +11,11 @@ import uuid
 from collections import Counter
 
 import pytest
+from oracle import producer_stream
 
 from iptv.config import REPO_ROOT
 from producer import guide
 from producer.catalogs import from_csv
-from producer.events import Plan
-from producer.model import Simulator
 
 pytestmark = pytest.mark.integration
 
@@ -42,13 +41,14 @@ def run_cli(root: str, *args: str):
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
-def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
+def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root, tmp_path):
     from iptv import hdfs_client
 
     users, seed, days = 150, 4, 2
     first = DAY - dt.timedelta(days=days)
+    truth = tmp_path / "truth.csv"
     res = run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed),
-                  "--days", str(days), "--date", DAY.isoformat())  # fmt: skip
+                  "--days", str(days), "--date", DAY.isoformat(), "--truth", str(truth))  # fmt: skip
     assert res.returncode == 0, res.stderr
     raw = f"{hdfs_root}/raw/viewing_events"
     parts = sorted(hdfs_client.list_dir(hdfs, raw))
@@ -61,8 +61,9 @@ def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
             assert all(r[3].startswith(day) for r in rows)  # a line lies in the partition of its time
             lines += rows
     assert lines[0][4] in ("enabled", "disabled") and not lines[0][0].startswith("session")  # headerless
-    expected = [v for _t, _k, v in Plan(Simulator(users, seed).days(first, days), fmt="csv").messages()]
-    assert Counter(",".join(r) for r in lines) == Counter(expected)
+    # two lines per session of the truth file, in the CSV wire format
+    assert Counter(",".join(r) for r in lines) == producer_stream.stream(truth, fmt="csv")
+    assert producer_stream.truth_sessions(truth) > 0
     # a rerun overwrites the same files (idempotent)
     assert run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed),
                    "--days", str(days), "--date", DAY.isoformat()).returncode == 0  # fmt: skip
