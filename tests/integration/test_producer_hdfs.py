@@ -14,7 +14,7 @@ import pytest
 from oracle import producer_stream
 
 from iptv.config import REPO_ROOT
-from producer import guide
+from producer import faults, guide
 from producer.catalogs import from_csv
 
 pytestmark = pytest.mark.integration
@@ -71,6 +71,29 @@ def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root, tmp
     # ... and the programme guide of its days
     epg = f"{hdfs_root}/catalogs/epg"
     assert sorted(hdfs_client.list_dir(hdfs, epg)) == [f"dt={first}", f"dt={first + dt.timedelta(days=1)}"]
+
+
+def test_backfill_with_faults_writes_what_the_manifest_says(hdfs, hdfs_root, tmp_path):
+    """--faults on HDFS: the CSV kinds (no invalid_json: a CSV line has no JSON to break), every line of the
+    partitions is a truth event or a manifest message."""
+    from iptv import hdfs_client
+
+    users, seed, days, rate = 150, 5, 2, 0.1
+    manifest, truth = tmp_path / "faults.jsonl", tmp_path / "truth.csv"
+    res = run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed), "--days",
+                  str(days), "--date", DAY.isoformat(), "--faults", str(rate), "--manifest", str(manifest),
+                  "--truth", str(truth))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    entries = faults.read_manifest(manifest)
+    assert {e["kind"] for e in entries} == set(producer_stream.ADDS) - {"invalid_json"}
+    raw = f"{hdfs_root}/raw/viewing_events"
+    lines: Counter = Counter()
+    for part in hdfs_client.list_dir(hdfs, raw):
+        for name in hdfs_client.list_dir(hdfs, f"{raw}/{part}"):
+            lines.update(hdfs_client.read_text(hdfs, f"{raw}/{part}/{name}").splitlines())
+    expected = producer_stream.stream(truth, entries, fmt="csv")
+    missing, extra = list((expected - lines).items())[:3], list((lines - expected).items())[:3]
+    assert lines == expected, f"missing {missing}, extra {extra}"
 
 
 def test_epg_to_hdfs_one_headerless_file_per_day(hdfs, hdfs_root):

@@ -222,6 +222,58 @@ def test_ctrl_c_flushes_and_prints_totals(kafka, topic):
     assert len(consume(kafka, topic, delivered)) == delivered
 
 
+def test_ctrl_c_with_faults_writes_the_manifest_and_truth_of_what_was_sent(kafka, topic, tmp_path):
+    """An interrupted run with --faults: its manifest lists only faults whose messages all went out, its truth file
+    only sessions whose two events did; every message they name is in the topic, and what else is there are the
+    events of sessions the interruption cut (one each, absent from the truth file)."""
+    manifest, truth = tmp_path / "faults.jsonl", tmp_path / "truth.csv"
+    env = {**os.environ, TOPIC_ENV: topic}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "producer", "live", "--users", "2000", "--date", DAY.isoformat(), "--speed", "1200",
+         "--faults", "0.05", "--manifest", str(manifest), "--truth", str(truth), "--no-progress"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    m = re.search(r"INTERRUPTED: live .*: ([\d,]+) of ([\d,]+) events sent, ([\d,]+) delivered", out)
+    assert m, out
+    sent, total, delivered = (int(g.replace(",", "")) for g in m.groups())
+    assert 0 < sent < total and delivered == sent
+    entries = faults.read_manifest(manifest)
+    assert f"faults: {len(entries):,} injected -> {manifest}" in out
+    assert 0 < len(entries) < round(0.05 * total / 2)  # some faults went out, not those of the whole day
+    got = Counter(v for _p, _k, v in consume(kafka, topic, delivered))
+    assert sum(got.values()) == delivered
+    named = producer_stream.stream(truth, entries)
+    unsent = named - got
+    assert sum(unsent.values()) == 0, f"named but not sent: {list(unsent.items())[:3]}"
+    in_truth = {e[0] for e in producer_stream.truth_events(truth)}
+    cut = [json.loads(v) for v in (got - named).elements()]
+    assert cut, "the interruption cut no session"
+    assert all(e["session_id"] not in in_truth for e in cut), cut[:3]
+    assert max(Counter(e["session_id"] for e in cut).values()) == 1
+
+
+def test_backfill_with_faults_sends_what_the_manifest_says(kafka, topic, tmp_path):
+    users, seed, days, rate = 150, 9, 2, 0.1
+    manifest, truth = tmp_path / "faults.jsonl", tmp_path / "truth.csv"
+    res = run_cli("backfill", "--users", str(users), "--seed", str(seed), "--days", str(days), "--date",
+                  DAY.isoformat(), "--faults", str(rate), "--manifest", str(manifest), "--truth", str(truth),
+                  topic=topic)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    entries = faults.read_manifest(manifest)
+    sessions = producer_stream.truth_sessions(truth) + sum(e["kind"] in producer_stream.LOST_KINDS for e in entries)
+    assert len(entries) == round(rate * sessions)
+    assert {e["kind"] for e in entries} == set(producer_stream.ADDS)
+    assert f"faults: {len(entries):,} injected -> {manifest}" in res.stdout
+    expected = producer_stream.stream(truth, entries)
+    got = Counter(v for _p, _k, v in consume(kafka, topic, sum(expected.values())))
+    missing, extra = list((expected - got).items())[:3], list((got - expected).items())[:3]
+    assert got == expected, f"missing {missing}, extra {extra}"
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
