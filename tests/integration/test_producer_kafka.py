@@ -203,11 +203,14 @@ def test_paced_live_sends_each_event_at_its_time_over_speed(kafka, topic, tmp_pa
     assert not early, f"{len(early)} events sent before their time over speed, e.g. {early[:3]}"
 
 
-def test_ctrl_c_flushes_and_prints_totals(kafka, topic):
+def interrupted_live(topic: str, *extra: str) -> tuple[str, int, int]:
+    """Run `live` for 2,000 subscribers at x1200, press Ctrl-C after 8 s; check it stopped as an interrupted run
+    (exit 130, no traceback, part of the events sent and all of those delivered). Returns its stdout and how
+    many events it sent of how many."""
     env = {**os.environ, TOPIC_ENV: topic}
     proc = subprocess.Popen(
         [sys.executable, "-m", "producer", "live", "--users", "2000", "--date", DAY.isoformat(), "--speed", "1200",
-         "--no-progress"],
+         *extra, "--no-progress"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     time.sleep(8)
@@ -219,7 +222,12 @@ def test_ctrl_c_flushes_and_prints_totals(kafka, topic):
     assert m, out
     sent, total, delivered = (int(g.replace(",", "")) for g in m.groups())
     assert 0 < sent < total and delivered == sent
-    assert len(consume(kafka, topic, delivered)) == delivered
+    return out, sent, total
+
+
+def test_ctrl_c_flushes_and_prints_totals(kafka, topic):
+    _out, sent, _total = interrupted_live(topic)
+    assert len(consume(kafka, topic, sent)) == sent
 
 
 def test_ctrl_c_with_faults_writes_the_manifest_and_truth_of_what_was_sent(kafka, topic, tmp_path):
@@ -227,20 +235,9 @@ def test_ctrl_c_with_faults_writes_the_manifest_and_truth_of_what_was_sent(kafka
     only sessions whose two events did; every message they name is in the topic, and what else is there are the
     events of sessions the interruption cut (one each, absent from the truth file)."""
     manifest, truth = tmp_path / "faults.jsonl", tmp_path / "truth.csv"
-    env = {**os.environ, TOPIC_ENV: topic}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "producer", "live", "--users", "2000", "--date", DAY.isoformat(), "--speed", "1200",
-         "--faults", "0.05", "--manifest", str(manifest), "--truth", str(truth), "--no-progress"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(8)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    m = re.search(r"INTERRUPTED: live .*: ([\d,]+) of ([\d,]+) events sent, ([\d,]+) delivered", out)
-    assert m, out
-    sent, total, delivered = (int(g.replace(",", "")) for g in m.groups())
-    assert 0 < sent < total and delivered == sent
+    out, delivered, total = interrupted_live(
+        topic, "--faults", "0.05", "--manifest", str(manifest), "--truth", str(truth)
+    )
     entries = faults.read_manifest(manifest)
     assert f"faults: {len(entries):,} injected -> {manifest}" in out
     assert 0 < len(entries) < round(0.05 * total / 2)  # some faults went out, not those of the whole day
