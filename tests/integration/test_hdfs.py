@@ -35,11 +35,6 @@ def base(hdfs):
     hdfs_client.delete(hdfs, path, recursive=True)
 
 
-def test_payload_is_not_text():
-    with pytest.raises(UnicodeDecodeError):
-        _payload(1024).decode("utf-8")
-
-
 def test_webhdfs_write_then_rpc_read(hdfs, base, tmp_path):
     data = _payload()
     path = f"{base}/from-webhdfs.bin"
@@ -52,6 +47,8 @@ def test_webhdfs_write_then_rpc_read(hdfs, base, tmp_path):
     local = tmp_path / "got.bin"
     hdfs_shell(hdfs, "-get", path, str(local))
     assert local.read_bytes() == data
+    with pytest.raises(UnicodeDecodeError):  # read as text, bytes that are not UTF-8 fail (never replaced)
+        hdfs_client.read_text(hdfs, path)
 
 
 def test_rpc_write_then_webhdfs_read(hdfs, base, tmp_path):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from oracle import producer_stream
 
 from iptv import hdfs_client
 from iptv.config import Config
@@ -38,8 +39,6 @@ from iptv.datasets import QUARANTINE, SESSIONS, VIEWING_EVENTS
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
-from iptv_sessions.event_contract import validate_message
-from iptv_sessions.schema_validation import default_schema_validator
 from local_stack import control, service
 
 pytestmark = pytest.mark.integration
@@ -134,20 +133,15 @@ def copy_records(cfg: Config, topic: str, records: list[tuple[int, bytes | None,
     assert not failed, failed[:3]
 
 
-def expected_raw(messages: list[bytes]) -> Counter:
-    validator = default_schema_validator()
-    seen: set[tuple] = set()
-    lines: Counter = Counter()
-    for raw in messages:
-        event, _reason, _detail = validate_message(raw, validator)
-        if event is None:
-            continue
-        key = tuple(event[k] for k in VIEWING_EVENTS.column_names)
-        if key in seen:
-            continue
-        seen.add(key)
-        lines[",".join(str(v) for v in key)] += 1
-    return lines
+def manifest_entries(manifest: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
+
+
+def expected_raw(manifest: Path, truth: Path) -> Counter:
+    """viewing_events as the CSV lines the flow writes: the distinct well-formed events of the stream, each once,
+    worked out from the truth file and the manifest (not by the flow's own validation)."""
+    events = producer_stream.distinct_valid_events(truth, manifest_entries(manifest))
+    return Counter(",".join(event) for event in events)
 
 
 def expected_quarantine(manifest: Path) -> Counter:
@@ -260,10 +254,10 @@ def _dated_by(dataset) -> int:
     return dataset.column_names.index(dataset.partition_of)
 
 
-def check_landed(landed: dict[str, list[tuple[str, str]]], messages, manifest: Path, truth: Path) -> dict[str, int]:
+def check_landed(landed: dict[str, list[tuple[str, str]]], manifest: Path, truth: Path) -> dict[str, int]:
     # viewing_events: exactly the distinct valid events, once each, dated by their timer
     raw = Counter(line for _dt, line in landed["viewing_events"])
-    want_raw = expected_raw(messages)
+    want_raw = expected_raw(manifest, truth)
     assert raw == want_raw, f"viewing_events differ: missing {len(want_raw - raw)}, extra {len(raw - want_raw)}"
     assert all(line.split(",")[_dated_by(VIEWING_EVENTS)][:10] == dt for dt, line in landed["viewing_events"])
     # sessions: the truth file exactly, dated by time_start
@@ -288,9 +282,9 @@ def check_landed(landed: dict[str, list[tuple[str, str]]], messages, manifest: P
     return {"viewing_events": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
 
 
-def expected_counts(messages, manifest: Path, truth: Path) -> dict[str, int]:
+def expected_counts(manifest: Path, truth: Path) -> dict[str, int]:
     return {
-        "viewing_events": sum(expected_raw(messages).values()),
+        "viewing_events": sum(expected_raw(manifest, truth).values()),
         "sessions": len(truth.read_text(encoding="utf-8").splitlines()) - 1,
         "quarantine": sum(expected_quarantine(manifest).values()),
     }
@@ -307,9 +301,11 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         assert again["actions"] == [], again["actions"]
         manifest, truth = produce(nifi, h.topic, tmp_path)
         messages = read_topic(nifi, h.topic)
-        want = expected_counts(messages, manifest, truth)
+        # the truth file and the manifest, which the expectations below come from, describe the topic exactly
+        assert Counter(m.decode() for m in messages) == producer_stream.stream(truth, manifest_entries(manifest))
+        want = expected_counts(manifest, truth)
         landed = h.wait_drained(want)
-        got = check_landed(landed, messages, manifest, truth)
+        got = check_landed(landed, manifest, truth)
         status = h.status()
         assert not status["problems"], status["problems"]
         print(f"landed {got} from {len(messages)} messages")
@@ -362,7 +358,7 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
         manifest, truth = produce(h.cfg, stage, tmp_path)
         records = read_records(h.cfg, stage)
         messages = [value for _partition, _key, value in records]
-        want = expected_counts(messages, manifest, truth)
+        want = expected_counts(manifest, truth)
         # each partition's first half before the crash, its second half after: per-key order is kept
         first, second = [], []
         for p in range(3):
@@ -379,7 +375,7 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
         assert 0 < n < want["viewing_events"]
         copy_records(h.cfg, h.topic, second)
         landed = h.wait_drained(want)
-        got = check_landed(landed, messages, manifest, truth)
+        got = check_landed(landed, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
         status = h.status()  # after a NiFi restart: its start-up ghosts' bulletins are no problem
         assert not status["problems"], status["problems"]
@@ -436,8 +432,7 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         ]
         nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
         manifest, truth = produce(nifi, h.topic, tmp_path)
-        messages = read_topic(nifi, h.topic)
-        want = expected_counts(messages, manifest, truth)
+        want = expected_counts(manifest, truth)
         deadline = time.monotonic() + 120
         while h.status()["queued"] == 0 and time.monotonic() < deadline:
             time.sleep(2)
@@ -450,7 +445,7 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         status = h.status()
         assert status["comments"].endswith("-next (nifi/flows/iptv-ingestion.json)")
         print(f"upgraded with {queued} FlowFiles queued ({status['queued']} right after the swap)")
-        check_landed(h.wait_drained(want), messages, manifest, truth)
+        check_landed(h.wait_drained(want), manifest, truth)
     finally:
         h.cleanup()
 
@@ -493,8 +488,8 @@ def test_bad_messages_inside_a_batch_do_not_stop_it(kafka, hdfs, nifi, tmp_path)
         h.deploy()
         copy_records(nifi, h.topic, records)  # one go: the consumer's batches hold thousands of events each
         messages = [value or b"" for _partition, _key, value in records]
-        landed = h.wait_drained(expected_counts(messages, manifest, truth))
-        got = check_landed(landed, messages, manifest, truth)
+        landed = h.wait_drained(expected_counts(manifest, truth))
+        got = check_landed(landed, manifest, truth)
         status = h.status()
         assert not status["problems"], status["problems"]
         failed = [c for c in status["connections"] if c["name"].endswith("failed")]

@@ -283,14 +283,17 @@ def test_late_file_resyncs_that_date_and_the_next(late, env):
     assert idle.idle
 
 
-def test_after_late_file_marts_equal_reference_and_hive(late, env):
-    files, schema = env["files"], env["schema"]
+def assert_marts_equal_reference(gp: dict[str, list[tuple]], files: dict) -> None:
+    """The warehouse marts ``gp`` (of :func:`gp_marts`) equal the DuckDB oracle over the local sample lake."""
     sessions = files["sessions"][DATES[0]].parent.parent
     ref = compute_marts(sessions, files["users"], files["channels"])
-    gp = assert_hive_equals_gp(env["cfg"], schema)
     for name, (mart, cols, keys) in MARTS.items():
         want = [tuple(r) for r in ref[mart].sort_values(keys)[cols].itertuples(index=False)]
         assert gp[name] == want, name
+
+
+def test_after_late_file_marts_equal_reference_and_hive(late, env):
+    assert_marts_equal_reference(assert_hive_equals_gp(env["cfg"], env["schema"]), env["files"])
 
 
 def test_reloading_a_date_changes_nothing(late, env):
@@ -504,18 +507,19 @@ def nifi_env(nifi, hive, hdfs, postgres, tmp_path_factory):
     base = f"/tmp/iptv-tests/lake-sync-nifi-{tag}"
     cfg = _scratch_config(hive, base, f"iptv_test_nifi_{tag}")
     root = tmp_path_factory.mktemp("nifi-lake")
-    write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES[:1], seed=3, sessions_per_day=30, n_users=20)
+    files = write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES[:1], seed=3, sessions_per_day=30, n_users=20)
     _upload_lake(cfg, root, base)
     config_file = root / "config.yaml"
     config_file.write_text(yaml.safe_dump(cfg.as_dict()), encoding="utf-8")
     schema = f"iptv_dw_test_nifi_{tag}"
-    yield {"cfg": cfg, "config_file": str(config_file), "schema": schema}
+    yield {"cfg": cfg, "config_file": str(config_file), "schema": schema, "files": files}
     _drop_scratch(cfg, schema, base)
 
 
 def test_sync_warehouse_processor_in_nifi(nifi_env):
     """SyncWarehouse on the real NiFi: its first run syncs the date and emits a JSON summary to success,
-    keeps the sync state in NiFi's LOCAL state, and the warehouse holds the date's marts."""
+    keeps the sync state in NiFi's LOCAL state, and the warehouse's marts equal the DuckDB reference over the same
+    files (and the Hive marts of the same names)."""
     import json
     import time
 
@@ -587,5 +591,6 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
         for c in nipyapi.canvas.list_all_connections(pg_id):
             nipyapi.canvas.purge_connection(c.id)
         nipyapi.canvas.delete_process_group(nipyapi.canvas.get_process_group(pg_id, "id"), force=True)
-    gp = gp_marts(nifi_env["cfg"], nifi_env["schema"])
+    gp = assert_hive_equals_gp(nifi_env["cfg"], nifi_env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]][:1] == [D[0]]
+    assert_marts_equal_reference(gp, nifi_env["files"])

@@ -11,12 +11,11 @@ import uuid
 from collections import Counter
 
 import pytest
+from oracle import producer_stream
 
 from iptv.config import REPO_ROOT
-from producer import guide
+from producer import faults, guide
 from producer.catalogs import from_csv
-from producer.events import Plan
-from producer.model import Simulator
 
 pytestmark = pytest.mark.integration
 
@@ -42,13 +41,14 @@ def run_cli(root: str, *args: str):
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
-def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
+def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root, tmp_path):
     from iptv import hdfs_client
 
     users, seed, days = 150, 4, 2
     first = DAY - dt.timedelta(days=days)
+    truth = tmp_path / "truth.csv"
     res = run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed),
-                  "--days", str(days), "--date", DAY.isoformat())  # fmt: skip
+                  "--days", str(days), "--date", DAY.isoformat(), "--truth", str(truth))  # fmt: skip
     assert res.returncode == 0, res.stderr
     raw = f"{hdfs_root}/raw/viewing_events"
     parts = sorted(hdfs_client.list_dir(hdfs, raw))
@@ -61,8 +61,9 @@ def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
             assert all(r[3].startswith(day) for r in rows)  # a line lies in the partition of its time
             lines += rows
     assert lines[0][4] in ("enabled", "disabled") and not lines[0][0].startswith("session")  # headerless
-    expected = [v for _t, _k, v in Plan(Simulator(users, seed).days(first, days), fmt="csv").messages()]
-    assert Counter(",".join(r) for r in lines) == Counter(expected)
+    # two lines per session of the truth file, in the CSV wire format
+    assert Counter(",".join(r) for r in lines) == producer_stream.stream(truth, fmt="csv")
+    assert producer_stream.truth_sessions(truth) > 0
     # a rerun overwrites the same files (idempotent)
     assert run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed),
                    "--days", str(days), "--date", DAY.isoformat()).returncode == 0  # fmt: skip
@@ -70,6 +71,29 @@ def test_backfill_writes_headerless_csv_partitioned_by_date(hdfs, hdfs_root):
     # ... and the programme guide of its days
     epg = f"{hdfs_root}/catalogs/epg"
     assert sorted(hdfs_client.list_dir(hdfs, epg)) == [f"dt={first}", f"dt={first + dt.timedelta(days=1)}"]
+
+
+def test_backfill_with_faults_writes_what_the_manifest_says(hdfs, hdfs_root, tmp_path):
+    """--faults on HDFS: the CSV kinds (no invalid_json: a CSV line has no JSON to break), every line of the
+    partitions is a truth event or a manifest message."""
+    from iptv import hdfs_client
+
+    users, seed, days, rate = 150, 5, 2, 0.1
+    manifest, truth = tmp_path / "faults.jsonl", tmp_path / "truth.csv"
+    res = run_cli(hdfs_root, "backfill", "--to", "hdfs", "--users", str(users), "--seed", str(seed), "--days",
+                  str(days), "--date", DAY.isoformat(), "--faults", str(rate), "--manifest", str(manifest),
+                  "--truth", str(truth))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    entries = faults.read_manifest(manifest)
+    assert {e["kind"] for e in entries} == set(producer_stream.ADDS) - {"invalid_json"}
+    raw = f"{hdfs_root}/raw/viewing_events"
+    lines: Counter = Counter()
+    for part in hdfs_client.list_dir(hdfs, raw):
+        for name in hdfs_client.list_dir(hdfs, f"{raw}/{part}"):
+            lines.update(hdfs_client.read_text(hdfs, f"{raw}/{part}/{name}").splitlines())
+    expected = producer_stream.stream(truth, entries, fmt="csv")
+    missing, extra = list((expected - lines).items())[:3], list((lines - expected).items())[:3]
+    assert lines == expected, f"missing {missing}, extra {extra}"
 
 
 def test_epg_to_hdfs_one_headerless_file_per_day(hdfs, hdfs_root):

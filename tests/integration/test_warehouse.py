@@ -1,8 +1,9 @@
 """The warehouse loader against the real PostgreSQL (Greenplum stand-in): marts equal the DuckDB reference,
 reloads are idempotent, the reader role is read-only; the programme guide's marts equal the reference whichever
 of the guide and the sessions loads first, complete guides add up to the channels' watch time, bad guide rows are
-rejected by reason and leave the session marts as they were. Each test module works in its own schema (dropped at
-the end), so the real iptv_dw is never touched."""
+rejected by reason and leave the session marts as they were; loads of overlapping dates, and load_dims during
+load_sessions, at once give the exact marts (and do not without the loader's lock). Each test module works in its
+own schema (dropped at the end), so the real iptv_dw is never touched."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 
 import psycopg2
 import psycopg2.errors
@@ -22,6 +24,7 @@ from oracle.sample_lake import write_sample_lake
 
 from iptv import db, warehouse
 from iptv.config import REPO_ROOT
+from iptv.warehouse import loads as warehouse_loads
 
 pytestmark = pytest.mark.integration
 
@@ -163,6 +166,84 @@ def test_reload_changes_nothing(loaded, postgres, lake):
     for d in (DATES[1], DATES[0]):
         warehouse.load_sessions(conn, wh, d, warehouse.list_sources(postgres, warehouse.session_dir(postgres, d), root))
     assert snapshot(conn, wh) == before
+
+
+#: The loader's own lock step, which the concurrency test wraps.
+TAKE_LOCK = warehouse_loads._lock
+
+
+def _meet_inside_the_lock(monkeypatch, parties: int) -> None:
+    """Make each load wait, once it holds the loader's lock, up to 5 s for the other ``parties - 1`` loads to hold
+    it too: with the lock they cannot (the first goes on alone when the wait times out), without it they all go on
+    together from there -- so a missing lock always shows as overlapping transactions."""
+    meet = threading.Barrier(parties)
+
+    def lock_then_meet(cur, wh) -> None:
+        TAKE_LOCK(cur, wh)
+        try:
+            meet.wait(timeout=5)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(warehouse_loads, "_lock", lock_then_meet)
+
+
+def _at_once(*loads) -> None:
+    """Run each load on its own thread (each with its own connection) and re-raise the first error."""
+    errors: list[BaseException] = []
+
+    def run(load) -> None:
+        try:
+            load()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(load,)) for load in loads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_loads_of_overlapping_dates_give_exact_marts(postgres, lake, reference, monkeypatch):
+    """Two loads of neighbouring dates (both recompute the marts of the second date: its sessions and those
+    crossing midnight into it), then load_dims during load_sessions, each pair at once on its own connection:
+    every mart equals the reference afterwards. Without the loader's lock (load/lock.sql) the pairs overlap and
+    the marts of the shared date come out doubled or the load fails."""
+    root, _ = lake
+    wh, conn = _new_schema(postgres, "concurrent")
+    conns = [db.connect(postgres, "loader") for _ in range(2)]
+    cat = postgres.hdfs.paths.catalogs
+
+    def sessions(c, d):
+        return lambda: warehouse.load_sessions(
+            c, wh, d, warehouse.list_sources(postgres, warehouse.session_dir(postgres, d), root)
+        )
+
+    def dims(c):
+        return lambda: warehouse.load_dims(
+            c,
+            wh,
+            warehouse.list_sources(postgres, cat + "/channels", root),
+            warehouse.list_sources(postgres, cat + "/users", root),
+        )
+
+    try:
+        dims(conn)()
+        for d in DATES[2:]:
+            sessions(conn, d)()
+        _meet_inside_the_lock(monkeypatch, 2)
+        _at_once(sessions(conns[0], DATES[0]), sessions(conns[1], DATES[1]))
+        _meet_inside_the_lock(monkeypatch, 2)
+        _at_once(dims(conns[0]), sessions(conns[1], DATES[2]))
+        for mart in KEYS:
+            assert fetch(conn, wh, mart) == expected(reference, mart), mart
+    finally:
+        for c in conns:
+            c.close()
+        _drop(wh, conn)
 
 
 def test_cli_reload_from_local_root(loaded, postgres, lake, reference, capsys):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import stat
-import time
 
 import pytest
 
 from iptv.config import Config, ServiceConfig, with_overrides
+from local_stack import base
 from local_stack.base import Service, StackError, ensure_generated_secrets, pid_alive, port_open, wait_until
 
 pytestmark = pytest.mark.unit
@@ -99,11 +99,45 @@ def test_port_in_use_is_a_one_line_error(tmp_cfg):
     assert svc.pids() == {}
 
 
-def test_wait_until_times_out_with_the_name_of_what_it_waited_for():
-    t0 = time.monotonic()
+class FakeClock:
+    """local_stack.base's ``time``: sleeping moves the clock on, and a wait that never ends is stopped."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert len(self.sleeps) < 100, "still polling long after the timeout"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_wait_until_times_out_with_the_name_of_what_it_waited_for(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(base, "time", clock)
+    checks: list[float] = []
     with pytest.raises(StackError, match="the moon did not become ready within 1 s"):
-        wait_until(lambda: False, 1, "the moon", interval=0.1)
-    assert time.monotonic() - t0 < 5
+        wait_until(lambda: checks.append(clock.now), 1, "the moon", interval=0.25)
+    assert checks == [0.0, 0.25, 0.5, 0.75, 1.0]  # polled every interval, the last time at the deadline
+    assert clock.sleeps == [0.25] * 4
+
+
+def test_wait_until_returns_once_ready_and_rides_over_failing_probes(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(base, "time", clock)
+    answers = iter([ConnectionRefusedError("not yet"), False, True])
+
+    def probe() -> bool:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    wait_until(probe, 10, "the sun", interval=2)
+    assert clock.sleeps == [2, 2]
 
 
 def test_wait_ready_reports_a_service_that_died(tmp_cfg):
