@@ -1,6 +1,7 @@
 -- Insight report: session durations by the genre of the programme on air on the session's channel when the
--- session starts (dim_programme; a programme of the day before may run past midnight). Sessions that start
--- outside any programme (channels without a guide, gaps) are left out. Per genre: sessions, mean and quartiles
+-- session starts (dim_programme; the loader keeps only programmes that end by the midnight after their date, so
+-- that programme is one of the session's date). Sessions that start outside any programme (channels without a
+-- guide, gaps) are left out. Per genre: sessions, mean and quartiles
 -- (p25, median, p75) and p90 of duration_s.
 SELECT p.genre,
        COUNT(*) AS sessions,
@@ -12,7 +13,7 @@ SELECT p.genre,
 FROM {{ schema }}.fact_session f
 JOIN {{ schema }}.dim_programme p
     ON p.channel_id = f.channel_id
-       AND p.dt BETWEEN f.dt - 1 AND f.dt
+       AND p.dt = f.dt
        AND f.time_start >= p.time_start
        AND f.time_start < p.time_end
 GROUP BY p.genre
