@@ -24,3 +24,9 @@ def pct(share: float) -> str:
 def count(n: float) -> str:
     """A count or a large amount with thousands separators and no decimals: ``12345.6`` -> ``12,346``."""
     return f"{n:,.0f}"
+
+
+def counted(n: float, one: str, many: str | None = None) -> str:
+    """``n`` (as :func:`count`) and the noun ``one`` if n is 1, else ``many`` (default ``one`` + s):
+    ``1 airing``, ``2,000 airings``, ``3 switches``."""
+    return f"{count(n)} {one if n == 1 else many or one + 's'}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.insight import Insight, NoDataError
-from analytics.insights.figures import count, new_figure, pct
+from analytics.insights.figures import count, counted, new_figure, pct
 
 #: A switch: the next session starts less than this many minutes after the previous one ended.
 MAX_GAP_MIN = 5
@@ -81,8 +81,8 @@ def audience_flow(session_gaps: pd.DataFrame, top: int = 10) -> Insight:
     sentence = (
         f"{count(close)} sessions started less than {MAX_GAP_MIN} minutes after the same subscriber's previous "
         f"one ended, {pct(total / close)} of them on another channel; the largest flow is {first['from_label']} "
-        f"to {first['to_label']} with {count(first['switches'])} switches ({pct(first['switches'] / total)} of "
-        f"all {count(total)}), the reverse has {count(back.sum())}."
+        f"to {first['to_label']} with {counted(first['switches'], 'switch', 'switches')} "
+        f"({pct(first['switches'] / total)} of all {count(total)}), the reverse has {count(back.sum())}."
     )
     table = switches.head(top)[["from_label", "to_label", "switches"]]
     return Insight("audience_flow", "Audience flow between channels", sentence, fig, table)

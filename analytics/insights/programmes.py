@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.insight import Insight, NoDataError
-from analytics.insights.figures import count, new_figure, pct
+from analytics.insights.figures import count, counted, new_figure, pct
 
 #: The median audience curve goes as far as this many series (or a tenth of them) have episodes.
 MIN_SERIES = 3
@@ -69,7 +69,7 @@ def top_programmes(programmes: pd.DataFrame, n: int = 10) -> Insight:
     best = top.iloc[0]
     sentence = (
         f"{best['title']} on {best['channel']} earned the most watch time: {best['watch_hours']:,.1f} hours over "
-        f"{count(best['airings'])} airings, {best['avg_amr']:.2f} viewers in an average minute; the top {len(top)} "
+        f"{counted(best['airings'], 'airing')}, {best['avg_amr']:.2f} viewers in an average minute; the top {len(top)} "
         f"of {count(len(p))} programmes hold {pct(top['watch_minutes'].sum() / watched)} of the watch time in "
         "programmes."
     )

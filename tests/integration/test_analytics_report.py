@@ -135,5 +135,6 @@ def test_notebook_executes(sample, path, monkeypatch):
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}
     ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= len(insights.BUILDERS)
+    assert outputs and not [o for o in outputs if o.get("output_type") == "error"]
+    if path.name == "insights.py":  # every insight's figure
+        assert sum("image/png" in o.get("data", {}) for o in outputs) == len(insights.BUILDERS)
