@@ -10,6 +10,8 @@ import io
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from analytics.insight import Insight
 
 HTML_NAME, JSON_NAME = "report.html", "insights.json"
@@ -25,6 +27,7 @@ img { max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85em; }
 td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
 .skipped { color: #888; }
+div.table { overflow-x: auto; }
 """
 
 
@@ -37,7 +40,12 @@ def png_bytes(insight: Insight) -> bytes:
 def _section(insight: Insight, png: bytes) -> str:
     table = ""
     if insight.table is not None and len(insight.table):
-        table = insight.table.head(TABLE_ROWS).to_html(float_format=lambda v: f"{v:,.3f}", border=0)
+        rows = insight.table.head(TABLE_ROWS)
+        # A plain row number says nothing; a named index (e.g. the weekdays) is the table's first column.
+        frame = rows.to_html(
+            float_format=lambda v: f"{v:,.3f}", border=0, index=not isinstance(rows.index, pd.RangeIndex)
+        )
+        table = f'<div class="table">{frame}</div>'
     return (
         f'<section id="{html.escape(insight.key)}"><h2>{html.escape(insight.title)}</h2>'
         f'<p class="sentence">{html.escape(insight.sentence)}</p>'
