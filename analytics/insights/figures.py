@@ -17,8 +17,9 @@ def new_figure(width: float = WIDTH, height: float = HEIGHT) -> Figure:
 
 
 def pct(share: float) -> str:
-    """A share (0..1) as a percentage with one decimal: ``0.4567`` -> ``45.7 %``."""
-    return f"{share * 100:.1f} %"
+    """A share (0..1) as a percentage with one decimal, two under 1 % (so a small share does not read as 0):
+    ``0.4567`` -> ``45.7 %``, ``0.00027`` -> ``0.03 %``."""
+    return f"{share * 100:.{2 if 0 < abs(share) < 0.01 else 1}f} %"
 
 
 def count(n: float) -> str:

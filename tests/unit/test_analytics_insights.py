@@ -10,6 +10,7 @@ import pytest
 
 from analytics.insight import NoDataError
 from analytics.insights import audience, channels, concentration, flow, programmes
+from analytics.insights.figures import counted, pct
 
 pytestmark = pytest.mark.unit
 
@@ -238,3 +239,12 @@ def test_series_keep_their_audience_from_episode_to_episode():
 def test_no_data_is_said(build):
     with pytest.raises(NoDataError):
         build()
+
+
+def test_small_shares_keep_two_decimals():
+    assert (pct(0.4567), pct(0.00027), pct(0.0), pct(1.0)) == ("45.7 %", "0.03 %", "0.0 %", "100.0 %")
+    assert (counted(1, "airing"), counted(2000, "airing"), counted(3, "switch", "switches")) == (
+        "1 airing",
+        "2,000 airings",
+        "3 switches",
+    )
