@@ -32,7 +32,7 @@ def genre_durations(genre_durations: pd.DataFrame) -> Insight:
     ax.invert_yaxis()
     ax.set_xlabel("session duration (minutes)")
     ax.set_title("Session durations by genre of the programme on air at the start")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
 
     longest, shortest = g.iloc[0], g.iloc[-1]
     sentence = (
@@ -113,6 +113,8 @@ def series_retention(series_episodes: pd.DataFrame) -> Insight:
         ax.plot(one["index"], one["of_first"] * 100, color="grey", alpha=0.15, linewidth=0.8)
     ax.plot(curve["index"], curve["median"] * 100, color="tab:blue", marker="o", linewidth=2, label="median")
     ax.axhline(100, color="black", linewidth=0.5)
+    # A few series that start from a tiny first audience would squash the rest against the axis.
+    ax.set_ylim(0, max(150.0, float(r["of_first"].quantile(0.95)) * 120))
     ax.set_xlabel("episode (1 = the first in the history)")
     ax.set_ylabel("audience, % of the first episode")
     ax.set_title(f"Audience from episode to episode ({n_series} series)")
