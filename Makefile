@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) scripts/stack.py
 
-.PHONY: bootstrap up down status logs demo test test-unit lint fmt bench clean-state
+.PHONY: bootstrap up down status logs demo report test test-unit lint fmt bench clean-state
 
 # System prerequisites (Debian packages) and the project's virtualenv. Idempotent and quiet when done.
 bootstrap: .venv/.installed
@@ -29,6 +29,11 @@ logs:
 
 demo: bootstrap
 	$(PY) scripts/demo.py
+
+# The insight report of the warehouse (make demo first): reports/report.html with its figures (git-ignored).
+REPORT_DIR ?= reports
+report: bootstrap
+	$(PY) -m analytics report --out $(REPORT_DIR)
 
 # Unit tests, then integration tests against the real engines. The test session starts the services
 # it needs and stops the ones it started.

@@ -17,3 +17,8 @@ class Insight:
     sentence: str
     figure: Figure
     table: pd.DataFrame | None = None
+
+
+class NoDataError(ValueError):
+    """The warehouse holds nothing this insight could be computed from (e.g. no programme guide loaded); the
+    report leaves the insight out and says why."""

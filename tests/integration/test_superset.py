@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from oracle.sample_lake import write_sample_lake
+from oracle.sample_warehouse import load_sample_warehouse
 
 from iptv import db, warehouse
 from iptv.superset import bundle, deploy, queries
@@ -76,28 +76,8 @@ def _load_sample(cfg, tmp_root: Path) -> None:
     """The deterministic sample lake of the warehouse tests (14 days up to today) into an empty iptv_dw."""
     today = dt.date.today()
     dates = [today - dt.timedelta(days=i) for i in range(13, -1, -1)]
-    write_sample_lake(tmp_root, cfg.hdfs.paths.as_dict(), dates, seed=13, sessions_per_day=600,
-                      n_users=150, n_channels=24, quarantine=True)  # fmt: skip
-    wh = warehouse.Warehouse(cfg)
-    conn = db.connect(cfg, "loader")
-    try:
-        warehouse.apply_ddl(conn, wh)
-        cat = cfg.hdfs.paths.catalogs
-        warehouse.load_dims(
-            conn, wh, warehouse.list_sources(cfg, cat + "/channels", tmp_root),
-            warehouse.list_sources(cfg, cat + "/users", tmp_root),
-        )  # fmt: skip
-        for d in dates:
-            warehouse.load_programmes(
-                conn, wh, d, warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), tmp_root)
-            )
-            warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), tmp_root))
-        for d in dates[:-1]:  # the sample's last day has no quarantine
-            warehouse.load_quarantine(
-                conn, wh, d, warehouse.list_sources(cfg, warehouse.quarantine_dir(cfg, d), tmp_root)
-            )
-    finally:
-        conn.close()
+    load_sample_warehouse(cfg, warehouse.Warehouse(cfg), tmp_root, dates, seed=13, sessions_per_day=600,
+                          n_users=150, n_channels=24, quarantine=True)  # fmt: skip
     log.info("loaded the sample lake (%d days) into the empty iptv_dw", len(dates))
 
 
