@@ -81,7 +81,7 @@ class Activity:
         lo = c - WINDOW + 1
         v = self.viewed[:, lo : c + 1]
         seen = v.any(axis=1)
-        last = np.where(seen, WINDOW - 1 - np.argmax(v[:, ::-1], axis=1), WINDOW)
+        last = np.where(seen, np.argmax(v[:, ::-1], axis=1), WINDOW)
         days_7 = v[:, -7:].sum(axis=1)
         win = self.ucd[(self.ucd["day"] >= lo) & (self.ucd["day"] <= c)]
         per_channel = win.groupby(["row", "channel_id"])["watch_s"].sum()
