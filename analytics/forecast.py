@@ -6,7 +6,8 @@ Models: statsforecast's MSTL (seasons 24 and 168 h) and a global mlforecast + Li
 (each series standardised; lags of 1-14 days, hour and weekday), against SeasonalNaive(24), SeasonalNaive(168)
 and SeasonalWindowAverage (the mean of the same hour of the last weeks). LightGBM's intervals are split
 conformal: the absolute errors on the calibration days before the cutoff, divided by sqrt(max(forecast, 1))
-(counts vary like a Poisson variable) and pooled over all series, give the quantiles that widen each forecast;
+(counts vary like a Poisson variable) and by the series' mean of that ratio, pooled over all series, give the
+quantiles that widen each forecast;
 SeasonalWindowAverage, which has no intervals of its own, gets them the same way.
 
 A rolling-origin backtest (analytics/backtest.py; default 7 windows of 24 h, every 24 h) scores each model
@@ -121,7 +122,7 @@ def stats_forecaster(settings: Settings, models: tuple[str, ...] = STATS_MODELS)
         out = None
         for name in models:
             fc = made[name](train, h)
-            out = fc if out is None else out.merge(fc, on=["unique_id", "ds"], how="left")
+            out = fc if out is None else out.merge(fc, on=["unique_id", "ds"], how="outer")
         return out
 
     return forecast
@@ -130,19 +131,29 @@ def stats_forecaster(settings: Settings, models: tuple[str, ...] = STATS_MODELS)
 def conformal(point: backtest.Forecaster, model: str, settings: Settings) -> backtest.Forecaster:
     """``point`` (a forecaster of column ``model`` without intervals) with split conformal intervals: the
     forecast of the last ``settings.calibration_days`` days before the cutoff, made without them, gives the
-    scores of :func:`conformal_quantiles`."""
+    scores of :func:`conformal_quantiles`, scaled per series by :func:`series_scale`."""
 
     def forecast(train: pd.DataFrame, h: int) -> pd.DataFrame:
         cal_hours = settings.calibration_days * 24
         cut = train["ds"].max() - pd.Timedelta(hours=cal_hours)
         fit_part, cal_part = train[train["ds"] <= cut], train[train["ds"] > cut]
         cal = point(fit_part, cal_hours).merge(cal_part, on=["unique_id", "ds"])
-        q = conformal_quantiles(cal["y"].to_numpy(), np.maximum(cal[model].to_numpy(), 0.0))
+        yhat = np.maximum(cal[model].to_numpy(), 0.0)
+        scale = series_scale(cal["unique_id"], cal["y"].to_numpy(), yhat)
+        q = conformal_quantiles(cal["y"].to_numpy(), yhat, cal["unique_id"].map(scale).to_numpy())
         fc = point(train, h)
         fc[model] = np.maximum(fc[model], 0.0)
-        return with_intervals(fc, model, q)
+        return with_intervals(fc, model, q, fc["unique_id"].map(scale).fillna(1.0).to_numpy())
 
     return forecast
+
+
+def series_scale(ids: pd.Series, y: np.ndarray, yhat: np.ndarray) -> pd.Series:
+    """Per series, the mean of |y - yhat| / sqrt(max(yhat, 1)) over its calibration points (at least 0.1): how
+    far its errors exceed a Poisson count's, so that a smooth total and a noisy small channel both get
+    intervals of their own width."""
+    norm = np.abs(y - yhat) / np.sqrt(np.maximum(yhat, 1.0))
+    return pd.Series(norm, index=ids.to_numpy()).groupby(level=0).mean().clip(lower=0.1)
 
 
 def _busiest(df: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -150,10 +161,12 @@ def _busiest(df: pd.DataFrame, n: int) -> pd.DataFrame:
     return df[df["unique_id"].isin([TOTAL_ID, *top_channels(df, n - 1)])]
 
 
-def conformal_quantiles(y: np.ndarray, yhat: np.ndarray, levels: tuple[int, ...] = LEVELS) -> dict[int, float]:
-    """Split conformal: per level, the quantile of |y - yhat| / sqrt(max(yhat, 1)) over the calibration points
-    (with the finite-sample correction ceil((n + 1) * level) / n)."""
-    score = np.sort(np.abs(np.asarray(y, float) - yhat) / np.sqrt(np.maximum(yhat, 1.0)))
+def conformal_quantiles(
+    y: np.ndarray, yhat: np.ndarray, scale: np.ndarray | float = 1.0, levels: tuple[int, ...] = LEVELS
+) -> dict[int, float]:
+    """Split conformal: per level, the quantile of |y - yhat| / (sqrt(max(yhat, 1)) x scale) over the
+    calibration points (with the finite-sample correction ceil((n + 1) * level) / n)."""
+    score = np.sort(np.abs(np.asarray(y, float) - yhat) / (np.sqrt(np.maximum(yhat, 1.0)) * scale))
     n = len(score)
     out = {}
     for level in levels:
@@ -162,10 +175,11 @@ def conformal_quantiles(y: np.ndarray, yhat: np.ndarray, levels: tuple[int, ...]
     return out
 
 
-def with_intervals(fc: pd.DataFrame, model: str, q: dict[int, float]) -> pd.DataFrame:
-    """``fc`` with the conformal bounds of ``model`` (never below 0: viewers are counts)."""
+def with_intervals(fc: pd.DataFrame, model: str, q: dict[int, float], scale: np.ndarray | float = 1.0) -> pd.DataFrame:
+    """``fc`` with the conformal bounds of ``model``: yhat -/+ q x sqrt(max(yhat, 1)) x scale (never below 0:
+    viewers are counts)."""
     fc = fc.copy()
-    width = np.sqrt(np.maximum(fc[model].to_numpy(), 1.0))
+    width = np.sqrt(np.maximum(fc[model].to_numpy(), 1.0)) * scale
     for level, qq in q.items():
         fc[f"{model}-lo-{level}"] = np.maximum(fc[model] - qq * width, 0.0)
         fc[f"{model}-hi-{level}"] = fc[model] + qq * width
@@ -209,8 +223,12 @@ def lgbm_forecaster(settings: Settings) -> backtest.Forecaster:
         )
 
     def point(train: pd.DataFrame, h: int) -> pd.DataFrame:
+        # A series' size (log of its mean) as a static feature: the standardised series look alike, and the
+        # smooth total must not be forecast like a noisy small channel.
+        level = np.log1p(train.groupby("unique_id")["y"].transform("mean"))
+        data = train[["unique_id", "ds", "y"]].assign(level=level)
         # dropna=False: the early hours (without the long lags) still train; LightGBM takes the gaps.
-        return model().fit(train, static_features=[], dropna=False).predict(h)
+        return model().fit(data, static_features=["level"], dropna=False).predict(h)
 
     return conformal(point, LGBM, settings)
 

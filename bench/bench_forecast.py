@@ -101,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             until = ["--until", dates[-1].isoformat(), "--days", str(args.days)]
             steps = {}
             if importlib.util.find_spec("analytics.report") is not None:
-                steps["report"] = ["report", *common]
-            steps["forecast"] = ["forecast", *common, *until]
-            steps["score"] = ["score", *common, *until]
+                steps["report"] = common
+            steps["forecast"] = [*common, *until]
+            steps["score"] = [*common, *until]
             seconds = {}
             for name, argv_ in steps.items():
-                code, seconds[name] = timed(f"analytics {name}", cli.main, argv_)
+                code, seconds[name] = timed(f"analytics {name}", cli.run_command, name, argv_, cfg)
                 if code != 0:
                     print(f"analytics {name} failed (exit {code})", file=sys.stderr)
                     return 1

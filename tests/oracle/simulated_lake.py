@@ -16,12 +16,18 @@ from producer.model import Simulator
 
 
 def write_simulated_lake(
-    root: str | Path, paths: dict[str, str], first: dt.date, n_days: int, n_users: int, seed: int = 0
+    root: str | Path,
+    paths: dict[str, str],
+    first: dt.date,
+    n_days: int,
+    n_users: int,
+    seed: int = 0,
+    guide_files: bool = True,
 ) -> list[dt.date]:
     """Write ``n_days`` days from ``first`` of ``n_users`` simulated subscribers under ``root`` in the HDFS
     layout of ``paths`` (config ``hdfs.paths``): one sessions file per date (headerless CSV session_id,
-    user_id, channel_id, time_start, time_end, duration_s), the guide of each date and the catalogs. Returns
-    the dates."""
+    user_id, channel_id, time_start, time_end, duration_s), the guide of each date (unless not
+    ``guide_files``: its load is the slow part) and the catalogs. Returns the dates."""
     root = Path(root)
     sim = Simulator(n_users, seed)
     dates = [first + dt.timedelta(days=i) for i in range(n_days)]
@@ -35,6 +41,8 @@ def write_simulated_lake(
             for sid, u, c, a, b, d in zip(s.session_id, s.user_id, s.channel_id, starts, ends, s.duration, strict=True)
         ]
         (part / "part-00000.csv").write_text("".join(lines), encoding="utf-8")
+        if not guide_files:
+            continue
         epg = root / paths["catalogs"].lstrip("/") / "epg" / f"dt={day.isoformat()}"
         epg.mkdir(parents=True, exist_ok=True)
         (epg / guide.file_name(day)).write_text(catalogs.to_csv(guide.day_guide(seed, day).rows()), encoding="utf-8")
@@ -56,7 +64,9 @@ def load_lake(cfg: Config, wh: warehouse.Warehouse, root: str | Path, dates: Seq
             warehouse.list_sources(cfg, cat + "/users", root),
         )  # fmt: skip
         for d in dates:
-            warehouse.load_programmes(conn, wh, d, warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), root))
+            guide_dir = warehouse.programme_dir(cfg, d)
+            if (Path(root) / guide_dir.lstrip("/")).is_dir():
+                warehouse.load_programmes(conn, wh, d, warehouse.list_sources(cfg, guide_dir, root))
             warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), root))
     finally:
         conn.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics import metrics
-from analytics.forecast import conformal_quantiles, with_intervals
+from analytics.forecast import conformal_quantiles, series_scale, with_intervals
 
 pytestmark = pytest.mark.unit
 
@@ -53,8 +54,17 @@ def test_conformal_quantiles_and_bounds():
     q = conformal_quantiles(y, yhat, levels=(80,))
     # scores 1..9; ceil(10 * 0.8) = 8 -> the 8th smallest
     assert q == {80: 8.0}
-    import pandas as pd
-
     fc = with_intervals(pd.DataFrame({"m": [4.0, 0.25]}), "m", {80: 1.5})
     assert fc["m-lo-80"].tolist() == [1.0, 0.0]  # 4 - 1.5 * 2; never below 0
     assert fc["m-hi-80"].tolist() == [7.0, 1.75]  # width uses sqrt(max(yhat, 1)) = 1
+    wide = with_intervals(pd.DataFrame({"m": [4.0]}), "m", {80: 1.5}, np.array([2.0]))
+    assert wide["m-hi-80"].tolist() == [10.0]  # 4 + 1.5 * 2 * 2
+    # scaled scores: errors twice as large on a series of scale 2 give the same quantile
+    assert conformal_quantiles(2 * y - yhat, yhat, np.full(9, 2.0), levels=(80,)) == {80: 8.0}
+
+
+def test_series_scale_is_the_mean_normalised_error_per_series():
+    ids = pd.Series([1, 1, 2, 2])
+    scale = series_scale(ids, np.array([5.0, 3.0, 9.0, 9.0]), np.array([4.0, 4.0, 9.0, 9.0]))
+    assert scale.loc[1] == pytest.approx(0.5)  # |1| / 2 and |1| / 2
+    assert scale.loc[2] == pytest.approx(0.1)  # no error: the floor
