@@ -127,3 +127,10 @@ def choose(scores: dict[str, dict]) -> str:
     most = max(s["series"] for s in scores.values())
     full = [m for m in scores if scores[m]["series"] == most]
     return min(full, key=lambda m: scores[m]["rel_mae"] if scores[m]["rel_mae"] is not None else np.inf)
+
+
+def choose_total(scores: dict[str, dict]) -> str:
+    """The model with the lowest MAE relative to the baseline on the total series (ties: the first)."""
+    return min(
+        scores, key=lambda m: scores[m].get("total_rel_mae") if scores[m].get("total_rel_mae") is not None else np.inf
+    )

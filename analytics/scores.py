@@ -43,12 +43,16 @@ def classifier(n_estimators: int = 200) -> Any:
 
 def split_cutoffs(n_days: int, lead: int, n_test: int = TEST_CUTOFFS) -> tuple[list[int], list[int]]:
     """(training, test) cutoff indices for an outcome ``lead`` days ahead in a history of ``n_days`` days:
-    the test set is the last ``n_test`` cutoffs with a known outcome; training cutoffs' outcome days end before
-    the first test cutoff's outcome day, so no outcome day is in both."""
+    the test set is the last ``n_test`` cutoffs with a known outcome (1 when that leaves no training cutoff);
+    training cutoffs' outcome days end before the first test cutoff's outcome day, so no outcome day is in
+    both."""
     labelled = list(range(WINDOW - 1, n_days - lead))
-    test = labelled[-n_test:]
-    train = [c for c in labelled if c + lead < test[0] + 1] if test else []
-    return train, test
+    for n in (n_test, 1):  # a short history keeps one test cutoff rather than none
+        test = labelled[-n:]
+        train = [c for c in labelled if c + lead < test[0] + 1] if test else []
+        if train:
+            return train, test
+    return [], []
 
 
 def evaluate(act: Activity, n_estimators: int = 200) -> dict[str, dict]:

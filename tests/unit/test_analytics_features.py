@@ -86,6 +86,8 @@ def test_time_split_keeps_outcome_days_apart():
     assert train == list(range(WINDOW - 1, 19))  # outcomes of cutoff 18 end on day 25, before test's 26
     train, test = split_cutoffs(35, lead=1, n_test=3)
     assert test == [31, 32, 33] and train[-1] == 31 - 1
+    assert split_cutoffs(28, lead=7) == ([13], [20])  # 3 test cutoffs would leave no training one
+    assert split_cutoffs(20, lead=7) == ([], [])
 
 
 def test_segments_separate_morning_and_evening_viewers():
