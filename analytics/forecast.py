@@ -36,7 +36,6 @@ import pandas as pd
 
 from analytics import backtest
 from iptv.config import Config
-from iptv.warehouse.schema import DEFAULT_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -291,24 +290,10 @@ def models_for(settings: Settings, chosen: str | None = None) -> list[backtest.F
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--days", type=int, default=35, help="days of history read (default %(default)s)")
-    p.add_argument(
-        "--until", type=dt.date.fromisoformat, default=None,
-        help="last day of the history (default: the newest date with sessions before today)",
-    )  # fmt: skip
+    from analytics.db import add_history_arguments
+
+    add_history_arguments(p, "forecast_hourly")
     p.add_argument("--windows", type=int, default=7, help="backtest windows of 24 h (default %(default)s)")
-    p.add_argument("--schema", default=DEFAULT_SCHEMA, help="warehouse schema (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("build/analytics"), help="output directory (%(default)s)")
-    p.add_argument("--fast", action="store_true", help="small models (tests)")
-    p.add_argument("--no-write", action="store_true", help="do not write forecast_hourly")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def history_end(newest: dt.date | None, today: dt.date) -> dt.date | None:
-    """The last complete day: the newest date with sessions, but never today (still being viewed)."""
-    if newest is None:
-        return None
-    return min(newest, today - dt.timedelta(days=1))
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -320,8 +305,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     settings = Settings.fast() if args.fast else Settings()
     reader = db.WarehouseReader(cfg, args.schema)
     try:
-        newest = reader.frame("last_date")["dt"].iloc[0]
-        until = args.until or history_end(None if pd.isna(newest) else newest, dt.date.today())
+        until = db.history_until(reader, args.until)
         if until is None:
             print("analytics forecast: fact_session is empty")
             return 1
@@ -368,7 +352,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     rows.to_csv(args.out / "forecast_hourly.csv", index=False)
     days_fc.to_csv(args.out / "forecast_daily.csv", index=False)
     if not args.no_write:
-        replace_rows(cfg, args.schema, "forecast_hourly", "clear_forecast", rows)
+        db.replace_rows(cfg, args.schema, "forecast_hourly", "clear_forecast", rows)
     print(summary(report, len(rows), time.monotonic() - t0, args.out, not args.no_write))
     return 0
 
@@ -390,24 +374,6 @@ def backtest_report(
         "chosen": chosen,
         "models": scores,
     }
-
-
-def replace_rows(cfg: Config, schema: str, table: str, clear_sql: str, rows: pd.DataFrame) -> None:
-    """Run greenplum/analytics/<clear_sql>.sql and insert ``rows`` into ``table``, one transaction, as the
-    loader role."""
-    import sqlalchemy as sa
-
-    from analytics import db
-
-    reader = db.WarehouseReader(cfg, schema, role="loader")
-    try:
-        with reader.engine.begin() as conn:
-            conn.execute(sa.text(reader.sql(clear_sql)))
-            rows.to_sql(table, conn, schema=reader.warehouse.schema, if_exists="append", index=False,
-                        method="multi", chunksize=2000)  # fmt: skip
-    finally:
-        reader.close()
-    log.info("%s: %d rows written", table, len(rows))
 
 
 def summary(report: dict, n_rows: int, elapsed: float, out: Path, wrote: bool) -> str:

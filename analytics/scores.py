@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,7 +23,6 @@ import pandas as pd
 from analytics import metrics
 from analytics.subscribers import FEATURES, INACTIVE_DAYS, WINDOW, Activity
 from iptv.config import Config
-from iptv.warehouse.schema import DEFAULT_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -91,32 +89,23 @@ def score(act: Activity, n_estimators: int = 200) -> pd.DataFrame:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--days", type=int, default=35, help="days of history read (default %(default)s)")
-    p.add_argument(
-        "--until", type=dt.date.fromisoformat, default=None,
-        help="last day of the history (default: the newest date with sessions before today)",
-    )  # fmt: skip
+    from analytics.db import add_history_arguments
+
+    add_history_arguments(p, "subscriber_scores")
     p.add_argument("--segments", type=int, default=5, help="k-means segments (default %(default)s)")
-    p.add_argument("--schema", default=DEFAULT_SCHEMA, help="warehouse schema (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("build/analytics"), help="output directory (%(default)s)")
-    p.add_argument("--fast", action="store_true", help="small models (tests)")
-    p.add_argument("--no-write", action="store_true", help="do not write subscriber_scores")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     from tqdm import tqdm
 
     from analytics import db
-    from analytics.forecast import history_end, replace_rows
     from analytics.segments import fit_segments
 
     t0 = time.monotonic()
     bar = tqdm(total=4, desc="score", disable=True if args.no_progress else None, leave=False)
     reader = db.WarehouseReader(cfg, args.schema)
     try:
-        newest = reader.frame("last_date")["dt"].iloc[0]
-        until = args.until or history_end(None if pd.isna(newest) else newest, dt.date.today())
+        until = db.history_until(reader, args.until)
         if until is None:
             print("analytics score: fact_session is empty")
             return 1
@@ -151,7 +140,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     }
     (args.out / "scores.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     if not args.no_write:
-        replace_rows(cfg, args.schema, "subscriber_scores", "clear_scores", scores)
+        db.replace_rows(cfg, args.schema, "subscriber_scores", "clear_scores", scores)
     bar.update(1)
     bar.close()
     print(summary(report, scores, time.monotonic() - t0, not args.no_write))

@@ -54,7 +54,8 @@ def test_forecast_writes_the_coming_hours_and_the_backtest(loaded, tmp_path):
     report = json.loads((tmp_path / "backtest.json").read_text())
     assert report["windows"] == 7 and report["horizon_h"] == 24 and report["step_h"] == 24
     assert len(report["cutoffs"]) == 7 and report["cutoffs"][-1].startswith(f"{dates[-2]}T23:00")
-    assert set(report["models"]) == MODELS and report["chosen"] in MODELS - {"MSTL"}
+    assert set(report["models"]) == MODELS and report["chosen"] in MODELS - {"MSTL"}  # MSTL: only some series
+    assert report["chosen_total"] in MODELS
     for name, m in report["models"].items():
         assert {"mase", "wape", "mae", "rel_mae", "coverage80", "coverage95", "total_rel_mae"} <= set(m), name
         assert m["wape"] > 0 and m["mae"] > 0
@@ -67,12 +68,14 @@ def test_forecast_writes_the_coming_hours_and_the_backtest(loaded, tmp_path):
     assert len(total) == 168  # the 7 days after the history, hour by hour
     assert (total[0][0], total[0][1]) == (tomorrow, 0)
     assert (total[-1][0], total[-1][1]) == (tomorrow + dt.timedelta(days=6), 23)
-    assert {r[2] for r in total} == {report["chosen"]}
+    assert {r[2] for r in total} == {report["chosen_total"]}
     for _, _, _, yhat, lo80, hi80, lo95, hi95 in total:
         assert 0 <= lo95 <= lo80 <= yhat <= hi80 <= hi95
     evening = {r[1]: r[3] for r in total[:24]}
     assert evening[20] > 2 * evening[4]  # prime time against the night minimum
     channels = _rows(cfg, f"SELECT COUNT(DISTINCT channel_id), COUNT(*) FROM {wh.schema}.forecast_hourly")[0]
+    models = _rows(cfg, f"SELECT DISTINCT model FROM {wh.schema}.forecast_hourly WHERE channel_id <> 0")
+    assert models == [(report["chosen"],)]
     seen = _rows(cfg, f"SELECT COUNT(DISTINCT channel_id) FROM {wh.schema}.fact_session")[0][0]
     assert channels == (seen + 1, (seen + 1) * 168)
 

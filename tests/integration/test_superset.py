@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from oracle.sample_lake import write_sample_lake
+from oracle.simulated_lake import load_lake
 
 from iptv import db, warehouse
 from iptv.superset import bundle, deploy, queries
@@ -79,22 +80,7 @@ def _load_sample(cfg, tmp_root: Path) -> None:
     dates = [today - dt.timedelta(days=i) for i in range(13, -1, -1)]
     write_sample_lake(tmp_root, cfg.hdfs.paths.as_dict(), dates, seed=13, sessions_per_day=600,
                       n_users=150, n_channels=24)  # fmt: skip
-    wh = warehouse.Warehouse(cfg)
-    conn = db.connect(cfg, "loader")
-    try:
-        warehouse.apply_ddl(conn, wh)
-        cat = cfg.hdfs.paths.catalogs
-        warehouse.load_dims(
-            conn, wh, warehouse.list_sources(cfg, cat + "/channels", tmp_root),
-            warehouse.list_sources(cfg, cat + "/users", tmp_root),
-        )  # fmt: skip
-        for d in dates:
-            warehouse.load_programmes(
-                conn, wh, d, warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), tmp_root)
-            )
-            warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), tmp_root))
-    finally:
-        conn.close()
+    load_lake(cfg, warehouse.Warehouse(cfg), tmp_root, dates)
     log.info("loaded the sample lake (%d days) into the empty iptv_dw", len(dates))
 
 
@@ -104,7 +90,8 @@ def _fill_analytics(cfg) -> None:
     SeasonalNaive(24) for the 7 days after the newest date, and as scores the subscribers' share of the last 7
     days with viewing (tomorrow) and of the last 14 without (inactivity), with k-means segments."""
     from analytics import db as adb
-    from analytics.forecast import Settings, forecast_rows, hourly_frame, replace_rows, stats_forecaster
+    from analytics.db import replace_rows
+    from analytics.forecast import Settings, forecast_rows, hourly_frame, stats_forecaster
     from analytics.segments import fit_segments
     from analytics.subscribers import WINDOW, Activity
 
