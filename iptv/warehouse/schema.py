@@ -42,7 +42,9 @@ MART_TABLES = (
 #: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
 #: dataset (greenplum/load/replace_rejects.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
-TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE)
+#: Written by the analytics (python -m analytics forecast / score), replaced per run.
+ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
+TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, *ANALYTICS_TABLES)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
