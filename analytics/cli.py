@@ -15,7 +15,7 @@ import importlib
 import logging
 import sys
 
-from iptv.config import ConfigError, load_config
+from iptv.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 COMMANDS = {
@@ -36,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
         importlib.import_module(module).add_arguments(sp)
     return p
+
+
+def run_command(name: str, argv: list[str], cfg: Config) -> int:
+    """Run one command (``report``, ``forecast``, ``score``) with its own options ``argv`` and a loaded config,
+    importing only that command's module (tests and benches call this in-process)."""
+    module = importlib.import_module(COMMANDS[name][0])
+    p = argparse.ArgumentParser(prog=f"analytics {name}")
+    module.add_arguments(p)
+    return module.run(p.parse_args(argv), cfg)
 
 
 def main(argv: list[str] | None = None) -> int:

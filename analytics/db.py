@@ -8,6 +8,10 @@ the dialect switch mean what they mean everywhere in ``greenplum/``.
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import logging
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,6 +20,8 @@ import sqlalchemy as sa
 from iptv.config import Config, ConfigError, read_credentials
 from iptv.db import Role, role_name
 from iptv.warehouse.schema import DEFAULT_SCHEMA, Warehouse
+
+log = logging.getLogger(__name__)
 
 #: Where the analytics' queries live, relative to ``greenplum/``.
 SQL_SUBDIR = "analytics"
@@ -55,3 +61,46 @@ class WarehouseReader:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def add_history_arguments(p: argparse.ArgumentParser, table: str) -> None:
+    """The options of a command that reads a history of days and writes ``table``."""
+    p.add_argument("--days", type=int, default=35, help="days of history read (default %(default)s)")
+    p.add_argument(
+        "--until", type=dt.date.fromisoformat, default=None,
+        help="last day of the history (default: the newest date with sessions before today)",
+    )  # fmt: skip
+    p.add_argument("--schema", default=DEFAULT_SCHEMA, help="warehouse schema (default %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("build/analytics"), help="output directory (%(default)s)")
+    p.add_argument("--fast", action="store_true", help="small models (tests)")
+    p.add_argument("--no-write", action="store_true", help=f"do not write {table}")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def history_end(newest: dt.date | None, today: dt.date) -> dt.date | None:
+    """The last complete day: the newest date with sessions, but never today (still being viewed)."""
+    if newest is None:
+        return None
+    return min(newest, today - dt.timedelta(days=1))
+
+
+def history_until(reader: WarehouseReader, until: dt.date | None) -> dt.date | None:
+    """``until`` if given, else :func:`history_end` of the warehouse's newest session date (None: no sessions)."""
+    if until is not None:
+        return until
+    newest = reader.frame("last_date")["dt"].iloc[0]
+    return history_end(None if pd.isna(newest) else newest, dt.date.today())
+
+
+def replace_rows(cfg: Config, schema: str, table: str, clear_sql: str, rows: pd.DataFrame) -> None:
+    """Run greenplum/analytics/<clear_sql>.sql and insert ``rows`` into ``table``, one transaction, as the
+    loader role."""
+    writer = WarehouseReader(cfg, schema, role="loader")
+    try:
+        with writer.engine.begin() as conn:
+            conn.execute(sa.text(writer.sql(clear_sql)))
+            rows.to_sql(table, conn, schema=writer.warehouse.schema, if_exists="append", index=False,
+                        method="multi", chunksize=2000)  # fmt: skip
+    finally:
+        writer.close()
+    log.info("%s: %d rows written", table, len(rows))

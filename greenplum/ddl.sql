@@ -182,3 +182,34 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.quarantine_daily (
     events BIGINT NOT NULL
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
+
+-- Hourly viewers forecast of the analytics (python -m analytics forecast), replaced per run: the chosen model's
+-- forecast of distinct viewers per clock hour (dt, hour) for every channel and for all channels together,
+-- channel_id = 0 (channel ids start at 1), with the bounds of its 80 % and 95 % prediction intervals.
+-- Written by the loader role, read by the read-only role (grants.sql).
+CREATE TABLE IF NOT EXISTS {{ schema }}.forecast_hourly (
+    dt         DATE NOT NULL,
+    hour       SMALLINT NOT NULL,
+    channel_id BIGINT NOT NULL,
+    model      TEXT NOT NULL,
+    yhat       DOUBLE PRECISION NOT NULL,
+    lo80       DOUBLE PRECISION,
+    hi80       DOUBLE PRECISION,
+    lo95       DOUBLE PRECISION,
+    hi95       DOUBLE PRECISION,
+    created_at TIMESTAMP NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt, hour) */;
+
+-- Per-subscriber scores of the analytics (python -m analytics score), replaced per run: for the day scored_for,
+-- the probability that the subscriber views that day and the probability of no viewing in the 7 days from it,
+-- and the viewing segment (k-means over the weekday x hour profile and genre mix; 'inactive' without viewing).
+CREATE TABLE IF NOT EXISTS {{ schema }}.subscriber_scores (
+    user_id         BIGINT NOT NULL,
+    scored_for      DATE NOT NULL,
+    p_view_tomorrow DOUBLE PRECISION NOT NULL,
+    p_inactive_7d   DOUBLE PRECISION NOT NULL,
+    segment         TEXT NOT NULL,
+    created_at      TIMESTAMP NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;

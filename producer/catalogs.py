@@ -22,6 +22,7 @@ from faker import Faker
 
 # The column contract (CHANNEL_COLUMNS, USER_COLUMNS): datasets channels and users of schemas/datasets.json.
 from iptv.catalogs import CHANNEL_COLUMNS, USER_COLUMNS
+from producer.model import lifecycle
 from producer.reference import Rating, load_rating
 
 
@@ -41,17 +42,16 @@ def channel_rows(rating: Rating | None = None) -> list[tuple[Any, ...]]:
     ]
 
 
-def user_rows(n_users: int = 10_000, seed: int = 0, today: dt.date | None = None) -> list[tuple[Any, ...]]:
-    """Subscribers 1..n_users: Russian names consistent with gender, birth dates 1940-2006, signup dates
-    within the 8 years before ``today`` (default 2025-01-01, fixed so a seed always gives the same file)."""
-    today = today or dt.date(2025, 1, 1)
+def user_rows(n_users: int = 10_000, seed: int = 0) -> list[tuple[Any, ...]]:
+    """Subscribers 1..n_users: Russian names consistent with gender, birth dates 1940-2006, and the signup
+    dates of the simulated subscribers (:func:`producer.model.lifecycle`: the day each may first view)."""
     fake = Faker("ru_RU")
     fake.seed_instance(seed)
     rng = np.random.default_rng([seed, 0xCA7])
     male = rng.random(n_users) < 0.47
     birth0 = dt.date(1940, 1, 1).toordinal()
     births = rng.integers(birth0, dt.date(2006, 12, 31).toordinal(), n_users)
-    signups = rng.integers(today.toordinal() - 8 * 365, today.toordinal(), n_users)
+    signups, _ = lifecycle(n_users, seed)
     rows = []
     for i in range(n_users):
         if male[i]:

@@ -21,6 +21,14 @@ The per-channel tune-in weight (who tunes in, fitted to the viewer share) and st
 fitted to the watch-time share) come from data/reference/channel_model.csv, produced by :func:`fit` (CLI:
 ``python -m producer calibrate``) so that a simulated week reproduces the rating table.
 
+Subscribers have a life (:func:`lifecycle`, from behaviour, never written as a label): most signed up before
+LIFE_SPLIT, the others join between LIFE_SPLIT and LIFE_END (their signup date is the catalog's signup_date,
+producer/catalogs.py); a share of them leave on a day of that period, and their viewing fades over the FADE_DAYS
+before (their activity falls linearly to FADE_FLOOR). Nobody views before signing up or after leaving. Each
+subscriber also keeps a personal week (weekday multipliers of the activity, mean 1) and a chronotype: a share
+CHRONO_MIX of their sittings start by a personal daily curve (morning, daytime, evening or late viewer) instead
+of the common one -- persistent habits a model can learn from the history.
+
 Everything is vectorised with numpy (a sitting's sessions are built position by position, vectorised over
 the sittings); a day depends only on (seed, date, number of subscribers).
 """
@@ -53,6 +61,22 @@ ZAP_PROB = 0.3
 #: Probability that a session picks a channel outside the subscriber's repertoire (by tune-in weight).
 EXPLORE_PROB = 0.04
 MAX_REPERTOIRE = 24
+
+# Lifecycle (:func:`lifecycle`): dates of a fixed calendar, so a seed's subscribers are the same whatever days
+# are simulated. After LIFE_END nobody joins or leaves any more.
+LIFE_START, LIFE_SPLIT, LIFE_END = dt.date(2017, 1, 1), dt.date(2025, 1, 1), dt.date(2028, 1, 1)
+#: Share of subscribers who join between LIFE_SPLIT and LIFE_END (the others signed up before LIFE_SPLIT).
+JOIN_SHARE = 0.12
+#: Share of subscribers who leave between LIFE_SPLIT and LIFE_END (~1 % a month).
+LEAVE_SHARE = 0.35
+#: A leaver's activity falls linearly from 1 to FADE_FLOOR over the FADE_DAYS before the day they leave.
+FADE_DAYS, FADE_FLOOR = 28, 0.15
+#: Personal week: weekday multipliers ~ Gamma(WEEK_SHAPE) scaled to mean 1 (smaller shape, stronger habits).
+WEEK_SHAPE = 6.0
+#: Share of a subscriber's sittings that start by their chronotype's curve rather than the common one.
+CHRONO_MIX = 0.35
+#: Never (a leave date past any simulated day).
+NEVER = dt.date.max.toordinal()
 
 # The programme guide (producer/guide.py, the guide of the simulator's seed) shapes the viewing:
 #: A view picks among the repertoire by preference x (appeal of what is on) ** APPEAL_STRENGTH.
@@ -99,6 +123,18 @@ def _minute_cdf(hourly: list[float]) -> np.ndarray:
 
 
 _CDF = {False: _minute_cdf(_WEEKDAY), True: _minute_cdf(_WEEKEND)}
+
+#: Chronotypes: relative sitting-start intensity by hour of a morning, daytime, evening and late viewer.
+_CHRONOTYPES = (
+    [0.1, 0.05, 0.02, 0.02, 0.05, 0.3, 1.2, 2.2, 2.0, 1.2, 0.8, 0.6,
+     0.6, 0.5, 0.4, 0.4, 0.5, 0.7, 1.0, 1.3, 1.2, 0.8, 0.4, 0.2],
+    [0.1, 0.05, 0.02, 0.02, 0.02, 0.05, 0.2, 0.5, 0.9, 1.4, 1.8, 2.0,
+     2.0, 1.9, 1.8, 1.7, 1.5, 1.2, 1.0, 1.0, 0.9, 0.6, 0.3, 0.2],
+    _WEEKDAY,
+    [2.0, 1.6, 1.0, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3,
+     0.3, 0.3, 0.3, 0.4, 0.5, 0.6, 0.8, 1.1, 1.5, 2.0, 2.4, 2.4],
+)  # fmt: skip
+_CHRONO_CDF = np.stack([_minute_cdf(c) for c in _CHRONOTYPES])
 
 
 def daily_curve(weekend: bool = False) -> np.ndarray:
@@ -157,9 +193,33 @@ class Population:
     repertoire: np.ndarray  # (N, MAX_REPERTOIRE) channel indices (0-based), ranked by preference
     view_w: np.ndarray  # (N, MAX_REPERTOIRE) Zipf weights over the repertoire (views), rows sum to 1
     zap_cdf: np.ndarray  # (N, MAX_REPERTOIRE) cumulative uniform weights over the repertoire (zapping)
+    signup: np.ndarray  # date ordinal of the signup (the first day a subscriber may view)
+    leave: np.ndarray  # date ordinal of the first day without viewing (NEVER for those who stay)
+    week: np.ndarray  # (N, 7) activity multipliers per weekday (Monday first), rows of mean 1
+    chronotype: np.ndarray  # index into _CHRONOTYPES
+
+    def life_factor(self, day: dt.date) -> np.ndarray:
+        """Each subscriber's activity multiplier on ``day``: 0 before signing up and from the leave day on, a
+        linear fade over the FADE_DAYS before leaving, else 1."""
+        d = day.toordinal()
+        fade = np.clip((self.leave - d) / FADE_DAYS, FADE_FLOOR, 1.0)
+        return np.where((d >= self.signup) & (d < self.leave), fade, 0.0)
 
     def __len__(self) -> int:
         return len(self.user_id)
+
+
+def lifecycle(n_users: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(signup, leave) date ordinals of subscribers 1..n_users, deterministic for ``seed``: signups uniform over
+    LIFE_START..LIFE_SPLIT, or over LIFE_SPLIT..LIFE_END for a JOIN_SHARE; leave days (LEAVE_SHARE of them)
+    uniform over LIFE_SPLIT..LIFE_END and at least FADE_DAYS after the signup, else NEVER."""
+    rng = np.random.default_rng([seed, 0x11FE])
+    start, split, end = (d.toordinal() for d in (LIFE_START, LIFE_SPLIT, LIFE_END))
+    joins = rng.random(n_users) < JOIN_SHARE
+    signup = np.where(joins, rng.integers(split, end, n_users), rng.integers(start, split, n_users))
+    leaves = rng.random(n_users) < LEAVE_SHARE
+    leave_day = np.maximum(rng.integers(split, end, n_users), signup + FADE_DAYS)
+    return signup.astype(np.int64), np.where(leaves, leave_day, NEVER).astype(np.int64)
 
 
 def make_population(n_users: int, seed: int, channels: ChannelModel | None = None) -> Population:
@@ -176,12 +236,20 @@ def make_population(n_users: int, seed: int, channels: ChannelModel | None = Non
     alpha = rng.uniform(0.7, 1.3, size=n_users)[:, None]  # how strongly a subscriber sticks to favourites
     view_w = np.where(inside, 1.0 / (ranks + 1.0) ** alpha, 0.0)
     zap_w = inside.astype(float)
+    # Habits and life on their own streams: the draws above stay what they were.
+    habits = np.random.default_rng([seed, 0x4AB1])
+    week = habits.gamma(WEEK_SHAPE, 1.0 / WEEK_SHAPE, size=(n_users, 7))
+    signup, leave = lifecycle(n_users, seed)
     return Population(
         user_id=np.arange(1, n_users + 1, dtype=np.int64),
         activity=activity,
         repertoire=repertoire,
         view_w=view_w / view_w.sum(axis=1, keepdims=True),
         zap_cdf=np.cumsum(zap_w, axis=1) / zap_w.sum(axis=1, keepdims=True),
+        signup=signup,
+        leave=leave,
+        week=week / week.mean(axis=1, keepdims=True),
+        chronotype=habits.integers(0, len(_CHRONOTYPES), n_users),
     )
 
 
@@ -276,10 +344,19 @@ def _raw_day(day: dt.date, pop: Population, channels: ChannelModel, rng_seed: in
     n = len(pop)
 
     # Sittings: how many per subscriber, and when they start (seconds from the day's midnight).
-    n_sit = rng.poisson(pop.activity * (WEEKEND_FACTOR if weekend else 1.0))
+    level = pop.activity * pop.week[:, day.weekday()] * pop.life_factor(day)
+    n_sit = rng.poisson(level * (WEEKEND_FACTOR if weekend else 1.0))
     sit_user = np.repeat(np.arange(n), n_sit)
     n_sittings = len(sit_user)
     minute = np.searchsorted(_CDF[weekend], rng.random(n_sittings), side="right")
+    # A share of the sittings start by the subscriber's chronotype (its own stream: the draws below stay).
+    chrono_rng = np.random.default_rng([rng_seed, day.toordinal(), 0xC4])
+    personal = chrono_rng.random(n_sittings) < CHRONO_MIX
+    u_minute = chrono_rng.random(n_sittings)
+    kind = np.where(personal, pop.chronotype[sit_user], -1)
+    for k, cdf in enumerate(_CHRONO_CDF):
+        mine = kind == k
+        minute[mine] = np.searchsorted(cdf, u_minute[mine], side="right")
     sit_start = minute * 60 + rng.integers(0, 60, n_sittings)
 
     # Sessions of each sitting (geometric count, mean 2.5).

@@ -45,7 +45,12 @@ REJECTS_TABLE = "load_rejects"
 #: The lake's quarantine counted per dt and reason, replaced per dt by the lake sync
 #: (greenplum/load/replace_quarantine.sql).
 QUARANTINE_TABLE = "quarantine_daily"
-TABLES = ("dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE)
+#: Written by the analytics (python -m analytics forecast / score), replaced per run.
+ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
+TABLES = (
+    "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE,
+    *ANALYTICS_TABLES,
+)  # fmt: skip
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -56,7 +56,8 @@ def _small_copy(shot: Path, target_dir: Path, width: int = 900) -> Path:
 #: The tables the sample lake fills; used only when every one of them is empty, and emptied again afterwards.
 SAMPLE_TABLES = ("fact_session", "dim_channel", "dim_user", "dim_programme", "mart_daily", "mart_channel_daily",
                  "mart_hourly", "mart_weekday_hour", "mart_duration_hist", "mart_programme", "mart_genre_hourly",
-                 "load_rejects", "quarantine_daily")  # fmt: skip
+                 "load_rejects", "quarantine_daily", "forecast_hourly", "subscriber_scores")  # fmt: skip
+ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
 
 
 def _counts(cfg) -> dict[str, int]:
@@ -79,6 +80,52 @@ def _load_sample(cfg, tmp_root: Path) -> None:
     load_sample_warehouse(cfg, warehouse.Warehouse(cfg), tmp_root, dates, seed=13, sessions_per_day=600,
                           n_users=150, n_channels=24, quarantine=True)  # fmt: skip
     log.info("loaded the sample lake (%d days) into the empty iptv_dw", len(dates))
+
+
+def _fill_analytics(cfg) -> None:
+    """forecast_hourly and subscriber_scores for the Forecast dashboard, from the warehouse through the analytics'
+    own functions but without the backtest and the classifiers, which need more history than the sample's 14 days:
+    SeasonalNaive(24) for the 7 days after the newest date, and as scores the subscribers' share of the last 7
+    days with viewing (tomorrow) and of the last 14 without (inactivity), with k-means segments."""
+    from analytics import db as adb
+    from analytics.db import replace_rows
+    from analytics.forecast import Settings, forecast_rows, hourly_frame, stats_forecaster
+    from analytics.segments import fit_segments
+    from analytics.subscribers import WINDOW, Activity
+
+    reader = adb.WarehouseReader(cfg)
+    try:
+        until = reader.frame("last_date")["dt"].iloc[0]
+        frames = {
+            n: reader.frame(n, until=until, days=WINDOW)
+            for n in ("hourly_total", "hourly_channel", "user_channel_daily", "user_profile")
+        }
+        users = reader.frame("users")
+    finally:
+        reader.close()
+    created = dt.datetime.now().replace(microsecond=0)
+    hourly = hourly_frame(frames["hourly_total"], frames["hourly_channel"])
+    fc = stats_forecaster(Settings(), ("SeasonalNaive24",))(hourly, 168)
+    replace_rows(cfg, "iptv_dw", "forecast_hourly", "clear_forecast", forecast_rows(fc, "SeasonalNaive24", created))
+    dates = [until - dt.timedelta(days=i) for i in range(WINDOW - 1, -1, -1)]
+    act = Activity(frames["user_channel_daily"], users, dates)
+    f = act.features(WINDOW - 1)
+    scores = f[["user_id"]].assign(
+        scored_for=until + dt.timedelta(days=1), p_view_tomorrow=f["days_7"] / 7, p_inactive_7d=1 - f["days_14"] / 14,
+        segment=f["user_id"].map(fit_segments(frames["user_profile"], f["user_id"], k=3).assignment),
+        created_at=created,
+    )  # fmt: skip
+    replace_rows(cfg, "iptv_dw", "subscriber_scores", "clear_scores", scores)
+    log.info("filled forecast_hourly (%d rows) and subscriber_scores (%d rows)", len(fc), len(scores))
+
+
+def _empty_analytics(cfg) -> None:
+    conn = db.connect(cfg, "loader")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(f"iptv_dw.{t}" for t in ANALYTICS_TABLES))
+    finally:
+        conn.close()
 
 
 def _empty_again(cfg) -> None:
@@ -107,11 +154,16 @@ def superset(platform_for_tests, tmp_path_factory):
             "iptv_dw holds sessions but no quarantine counts: its dates were synced before quarantine_daily "
             "existed; run `scripts/sync_lake.py --reset` once (idempotent)"
         )
+    analytics = not all(_counts(cfg)[t] for t in ANALYTICS_TABLES)
+    if analytics:  # the sample, or a demo's warehouse without `python -m analytics forecast` and `score`
+        _fill_analytics(cfg)
     report = deploy.deploy(cfg)
-    assert len(report.dashboards) == 5, report.dashboards
+    assert len(report.dashboards) == 6, report.dashboards
     yield cfg
     if sample:
         _empty_again(cfg)
+    elif analytics:
+        _empty_analytics(cfg)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The deterministic sample lake (:mod:`oracle.sample_lake`) loaded by the pipeline's own loader
-(:mod:`iptv.warehouse`) into a warehouse schema, for the integration tests that need a warehouse with data."""
+"""A lake in the HDFS layout, written locally (the deterministic sample of :mod:`oracle.sample_lake` or the
+producer's simulation of :mod:`oracle.simulated_lake`), loaded by the pipeline's own loader (:mod:`iptv.warehouse`)
+into a warehouse schema, for the integration tests and benches that need a warehouse with data."""
 
 from __future__ import annotations
 
@@ -13,13 +14,10 @@ from iptv.config import Config
 from oracle.sample_lake import write_sample_lake
 
 
-def load_sample_warehouse(
-    cfg: Config, wh: warehouse.Warehouse, root: Path, dates: Sequence[dt.date], **lake: Any
-) -> dict[str, Any]:
-    """Write the sample lake of ``dates`` under ``root`` (``lake``: the options of :func:`write_sample_lake`)
-    and load it into ``wh``'s schema (DDL, catalogs, then each date's guide and sessions, and its quarantine
-    counts when the lake has a quarantine) as the loader role. Returns the written files (:func:`write_sample_lake`)."""
-    files = write_sample_lake(root, cfg.hdfs.paths.as_dict(), dates, **lake)
+def load_lake(cfg: Config, wh: warehouse.Warehouse, root: str | Path, dates: Sequence[dt.date]) -> None:
+    """Load the lake under ``root`` into ``wh``'s schema as the loader role: DDL, catalogs, then for each date its
+    guide (when it has one), its sessions and its quarantine counts (when it has a quarantine)."""
+    root = Path(root)
     conn = db.connect(cfg, "loader")
     try:
         warehouse.apply_ddl(conn, wh)
@@ -29,12 +27,24 @@ def load_sample_warehouse(
             warehouse.list_sources(cfg, cat + "/users", root),
         )  # fmt: skip
         for d in dates:
-            warehouse.load_programmes(conn, wh, d, warehouse.list_sources(cfg, warehouse.programme_dir(cfg, d), root))
+            guide_dir = warehouse.programme_dir(cfg, d)
+            if (root / guide_dir.lstrip("/")).is_dir():
+                warehouse.load_programmes(conn, wh, d, warehouse.list_sources(cfg, guide_dir, root))
             warehouse.load_sessions(conn, wh, d, warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), root))
-        for d in files["quarantine"]:
-            warehouse.load_quarantine(conn, wh, d, warehouse.list_sources(cfg, warehouse.quarantine_dir(cfg, d), root))
+            quarantine_dir = warehouse.quarantine_dir(cfg, d)
+            if (root / quarantine_dir.lstrip("/")).is_dir():
+                warehouse.load_quarantine(conn, wh, d, warehouse.list_sources(cfg, quarantine_dir, root))
     finally:
         conn.close()
+
+
+def load_sample_warehouse(
+    cfg: Config, wh: warehouse.Warehouse, root: Path, dates: Sequence[dt.date], **lake: Any
+) -> dict[str, Any]:
+    """Write the sample lake of ``dates`` under ``root`` (``lake``: the options of :func:`write_sample_lake`)
+    and load it into ``wh``'s schema (:func:`load_lake`). Returns the written files (:func:`write_sample_lake`)."""
+    files = write_sample_lake(root, cfg.hdfs.paths.as_dict(), dates, **lake)
+    load_lake(cfg, wh, root, dates)
     return files
 
 
@@ -43,6 +53,6 @@ def drop_schema(cfg: Config, wh: warehouse.Warehouse) -> None:
     conn = db.connect(cfg, "loader")
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {wh.schema} CASCADE")
+            cur.execute(f'DROP SCHEMA IF EXISTS "{wh.schema}" CASCADE')
     finally:
         conn.close()

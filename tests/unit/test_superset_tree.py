@@ -28,10 +28,11 @@ def of_kind(tree, kind):
     return {a.path: a for a in tree.values() if a.kind == kind}
 
 
-def test_tree_has_the_five_dashboards_with_a_date_filter_each_and_modern_charts(tree):
+def test_tree_has_the_six_dashboards_with_a_date_filter_each_and_modern_charts(tree):
     dashboards = {a.name: a.data for a in of_kind(tree, "dashboards").values()}
     assert set(dashboards) == {
         "IPTV audience", "IPTV channels", "IPTV shows & series", "IPTV viewing durations", "IPTV pipeline health",
+        "IPTV forecast",
     }  # fmt: skip
     for title, d in dashboards.items():
         filters = d["metadata"]["native_filter_configuration"]

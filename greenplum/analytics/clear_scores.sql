@@ -1,0 +1,2 @@
+-- Before a score run writes its rows: subscriber_scores holds one run only.
+DELETE FROM {{ schema }}.subscriber_scores
