@@ -146,7 +146,7 @@ def test_the_deploy_puts_the_configured_schema_in_the_datasets_and_the_export_pu
     inst = bundle.for_instance(tree, cfg)
     datasets = [u for u, a in tree.items() if a.kind == "datasets"]
     virtual = [u for u in datasets if tree[u].data["sql"]]
-    assert len(virtual) == 9 and len(datasets) == 14
+    assert len(virtual) == 10 and len(datasets) == 16
     for u in datasets:
         assert inst[u].data["schema"] == "dw_other", tree[u].path
         sql = inst[u].data["sql"] or ""
