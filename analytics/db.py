@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from iptv.config import Config, ConfigError, read_credentials
+from iptv.config import Config, ConfigError, read_credentials, state_dir
 from iptv.db import Role, role_name
 from iptv.warehouse.schema import DEFAULT_SCHEMA, Warehouse
 
@@ -71,10 +71,17 @@ def add_history_arguments(p: argparse.ArgumentParser, table: str) -> None:
         help="last day of the history (default: the newest date with sessions before today)",
     )  # fmt: skip
     p.add_argument("--schema", default=DEFAULT_SCHEMA, help="warehouse schema (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("build/analytics"), help="output directory (%(default)s)")
+    p.add_argument("--out", type=Path, help="directory of the JSON/CSV results (default: <state dir>/analytics)")
     p.add_argument("--fast", action="store_true", help="small models (tests)")
     p.add_argument("--no-write", action="store_true", help=f"do not write {table}")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def results_dir(args: argparse.Namespace, cfg: Config) -> Path:
+    """The directory of a command's JSON/CSV results: ``--out``, else ``<state dir>/analytics`` (created)."""
+    out = args.out or state_dir(cfg) / "analytics"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def history_end(newest: dt.date | None, today: dt.date) -> dt.date | None:

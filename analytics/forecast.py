@@ -345,15 +345,15 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     bar.update(1)
     bar.close()
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = db.results_dir(args, cfg)
     report = backtest_report(scores, chosen, cv, until, args, n_series)
     report["chosen_total"] = chosen_total
-    (args.out / "backtest.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    rows.to_csv(args.out / "forecast_hourly.csv", index=False)
-    days_fc.to_csv(args.out / "forecast_daily.csv", index=False)
+    (out / "backtest.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    rows.to_csv(out / "forecast_hourly.csv", index=False)
+    days_fc.to_csv(out / "forecast_daily.csv", index=False)
     if not args.no_write:
         db.replace_rows(cfg, args.schema, "forecast_hourly", "clear_forecast", rows)
-    print(summary(report, len(rows), time.monotonic() - t0, args.out, not args.no_write))
+    print(summary(report, len(rows), time.monotonic() - t0, out, not args.no_write))
     return 0
 
 

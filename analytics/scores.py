@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     scores["segment"] = scores["user_id"].map(seg.assignment)
     scores.insert(1, "scored_for", until + dt.timedelta(days=1))
     scores["created_at"] = dt.datetime.now().replace(microsecond=0)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = db.results_dir(args, cfg)
     report = {
         "history_until": until.isoformat(),
         "history_days": args.days,
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         "evaluation": evaluation,
         "segments": {str(k): int(v) for k, v in seg.sizes.items()},
     }
-    (args.out / "scores.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (out / "scores.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     if not args.no_write:
         db.replace_rows(cfg, args.schema, "subscriber_scores", "clear_scores", scores)
     bar.update(1)

@@ -10,7 +10,9 @@ Steps (each prints a line; a failing step ends the demo with exit 1 and one line
   6. wait until the ingestion flow has landed the sessions of every day on HDFS (bounded);
   7. warehouse sync: the NiFi SyncWarehouse flow when deployed (bounded wait), else iptv.lake_sync here;
   8. report from Greenplum as the read-only role: per day watch hours, views, viewers; top 5 channels;
-  9. deploy the Superset dashboards (scripts/deploy_dashboards.py) and print their URLs and the logins.
+  9. analytics (python -m analytics): the insight report (<state dir>/report/report.html), the hourly forecasts
+     and the subscriber scores written back to the warehouse;
+  10. deploy the Superset dashboards (scripts/deploy_dashboards.py) and print their URLs and the logins.
 
 Without the NiFi ingestion flow (NiFi down, or the deploy fails) steps 5-6 are skipped and said so: nothing
 lands sessions, and the demo does not fake them; the report then shows what the warehouse holds.
@@ -233,6 +235,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def analytics() -> None:
+    """The insight report, then the forecasts (forecast_hourly) and scores (subscriber_scores) that the Forecast
+    dashboard shows, with their default options (python -m analytics)."""
+    for command in ("report", "forecast", "score"):
+        note(last_line(run([PY, "-m", "analytics", command, "--no-progress"], f"analytics {command}")))
+
+
 def dashboards(cfg: Config) -> None:
     """Deploy superset/ (a second run changes nothing) and say where to look and how to log in."""
     from iptv.superset import deploy
@@ -260,10 +269,10 @@ def _main(argv: list[str] | None) -> int:
     dates = [args.date - dt.timedelta(days=i) for i in range(args.days, -1, -1)]
     common = ["--users", str(args.users), "--seed", str(args.seed), "--no-progress"]
     try:
-        step("1/9 stack up")
+        step("1/10 stack up")
         nifi_up = stack_up(cfg)
 
-        step("2/9 platform check")
+        step("2/10 platform check")
         if args.skip_check:
             skip("--skip-check")
         else:
@@ -274,12 +283,12 @@ def _main(argv: list[str] | None) -> int:
                 raise StepFailedError(f"platform check: sent={res.sent} consumed={res.consumed} hive={res.hive_count}")
             note(f"ok: {res.sent} events through Kafka -> HDFS -> Hive ({res.seconds:.1f}s)")
 
-        step("3/9 catalogs and programme guide to HDFS")
+        step("3/10 catalogs and programme guide to HDFS")
         note(last_line(run([PY, "-m", "producer", "catalogs", "--to", "hdfs", *common], "producer catalogs")))
         epg = ["epg", "--to", "hdfs", "--date", dates[0].isoformat(), "--days", str(len(dates))]
         note(last_line(run([PY, "-m", "producer", *epg, "--seed", str(args.seed), "--no-progress"], "producer epg")))
 
-        step("4/9 deploy NiFi flows")
+        step("4/10 deploy NiFi flows")
         if args.no_flows:
             skip("--no-flows")
             flows = False
@@ -290,8 +299,8 @@ def _main(argv: list[str] | None) -> int:
             flows = False
 
         what = f"{args.days}-day backfill and the live day {args.date}"
-        step(f"5/9 send {what} to Kafka (--speed max, {args.users} users)")
-        step6 = f"6/9 wait for the ingestion flow to land sessions of {dates[0]}..{dates[-1]}"
+        step(f"5/10 send {what} to Kafka (--speed max, {args.users} users)")
+        step6 = f"6/10 wait for the ingestion flow to land sessions of {dates[0]}..{dates[-1]}"
         if not flows:
             skip("no NiFi ingestion flow: events would only wait in Kafka, nothing would land them")
             step(step6)
@@ -304,7 +313,7 @@ def _main(argv: list[str] | None) -> int:
             step(step6)
             wait_landed(cfg, dates, args.land_timeout)
 
-        step("7/9 warehouse sync (Hive partitions + aggregates, Greenplum facts + marts)")
+        step("7/10 warehouse sync (Hive partitions + aggregates, Greenplum facts + marts)")
         landed = sorted(k.split("=")[1] for k in session_dates_on_hdfs(cfg))
         if flows and warehouse_flow_deployed(cfg):
             note(f"NiFi flow '{WAREHOUSE_FLOW}' is deployed: waiting for it")
@@ -315,10 +324,16 @@ def _main(argv: list[str] | None) -> int:
             note("NiFi warehouse flow not deployed: running iptv.lake_sync here")
             sync_directly(cfg)
 
-        step("8/9 report from Greenplum (read-only role)")
+        step("8/10 report from Greenplum (read-only role)")
         report(cfg)
 
-        step("9/9 Superset dashboards")
+        step("9/10 analytics: insight report, hourly forecasts, subscriber scores")
+        if landed:
+            analytics()
+        else:
+            skip("no sessions landed: nothing to analyse")
+
+        step("10/10 Superset dashboards")
         dashboards(cfg)
     except StepFailedError as exc:
         console.print(f"[red]demo failed:[/] {exc}")
