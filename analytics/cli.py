@@ -15,6 +15,8 @@ import importlib
 import logging
 import sys
 
+import sqlalchemy as sa
+
 from iptv.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
@@ -57,4 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"analytics: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return importlib.import_module(COMMANDS[args.command][0]).run(args, cfg)
+    try:
+        return importlib.import_module(COMMANDS[args.command][0]).run(args, cfg)
+    except sa.exc.OperationalError as exc:  # refused, timed out, bad password: one line, no traceback
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"analytics {args.command}: the warehouse is unreachable: {reason}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # one line, not a traceback (-v logs it whole)
+        logging.getLogger("analytics").debug("failed", exc_info=True)
+        print(f"analytics {args.command}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+        return EXIT_FAILED

@@ -101,3 +101,18 @@ def test_unreachable_warehouse_exits_3_with_one_line(tmp_path, capsys):
     assert err.startswith(f"analytics report: warehouse 127.0.0.1:{closed_port} unreachable: ")
     assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "forecast", "score"])
+def test_every_command_exits_3_with_one_line_when_the_warehouse_is_unreachable(command, tmp_path, capsys, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    creds = tmp_path / "credentials.json"
+    creds.write_text(json.dumps({"iptv_reader": "x", "iptv_loader": "y"}), encoding="utf-8")
+    monkeypatch.setenv("IPTV__POSTGRES__PORT", str(closed_port))
+    monkeypatch.setenv("IPTV__POSTGRES__CREDENTIALS_FILE", str(creds))
+    assert cli.main([command, "--out", str(tmp_path / "out"), "--no-progress"]) == cli.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert f"analytics {command}: " in err and f"port {closed_port} failed" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
