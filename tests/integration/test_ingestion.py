@@ -6,10 +6,11 @@ day at --speed max with 5 % faults), landing on the real HDFS. After the flow dr
 * sessions equal the producer's truth file, each once, in dt = date of time_start;
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
-Two tests crash a service while the flow is working through the topic and expect the same totals (exactly once
-across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka. They feed the
-topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first half
-before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
+Three tests crash a service while the flow is working through the topic and expect the same totals (exactly once
+across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka, one stops
+HDFS while the flow keeps receiving (PutHdfsPartitioned's writes fail and are retried until HDFS is back). They
+feed the topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first
+half before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
 The event-time timeout is 1 s and the wall-clock grace is short, so unmatched halves close within the test; the
 grace is longer than a restart in the crash tests, so that pairs split by the crash still pair.
 """
@@ -348,9 +349,10 @@ def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
     pytest.fail(f"nothing landed in {h.paths['viewing_events']} within {timeout:.0f} s")
 
 
-def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
+def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> None:
     """Deploy; feed the first half of the stream; call ``crash()`` once the first files landed; feed the second
-    half; then expect the exact totals, and flow_status to report the flow healthy again."""
+    half; then expect the exact totals, and flow_status to report the flow healthy again. With ``recover``, the
+    outage lasts while the second half is fed: ``recover()`` is called after it and ends the outage."""
     stage = f"{h.topic}-stage"
     create_topic(h.cfg, stage)
     create_topic(h.cfg, h.topic)
@@ -368,12 +370,20 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
         h.deploy()
         copy_records(h.cfg, h.topic, first)
         _wait_first_landing(h)
-        crash()
-        n = len(h.landed()["viewing_events"])
+        if recover is None:
+            crash()
+            n = len(h.landed()["viewing_events"])
+        else:  # count the landed events before the outage, once the first file is complete
+            deadline = time.monotonic() + 300
+            while not (n := len(h.landed()["viewing_events"])) and time.monotonic() < deadline:
+                time.sleep(1)
+            crash()
         sent = f"{len(first)} of {len(records)} messages sent"
         print(f"crashed with {n} of {want['viewing_events']} events landed, {sent}")
         assert 0 < n < want["viewing_events"]
         copy_records(h.cfg, h.topic, second)
+        if recover is not None:
+            recover()
         landed = h.wait_drained(want)
         got = check_landed(landed, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
@@ -417,6 +427,39 @@ def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
         print(f"Kafka restarted in {time.monotonic() - t0:.0f} s")
 
     _exactly_once_across(restart_kafka, h, tmp_path)
+
+
+def _hdfs_write_retries(h: Harness) -> list[str]:
+    """The bulletins of PutHdfsPartitioned saying that a write failed and goes round the retry loop."""
+    put = [p for p in h.status()["processors"] if p["type"] == "PutHdfsPartitioned"]
+    assert put, "no PutHdfsPartitioned in the flow"
+    return [b["message"] for p in put for b in p["bulletins"] if "failed, will retry" in b["message"]]
+
+
+def test_flow_exactly_once_across_hdfs_outage(kafka, hdfs, nifi, tmp_path):
+    """HDFS (NameNode and DataNode) stopped under the running flow while the second half of the stream arrives:
+    PutHdfsPartitioned's writes fail and loop back through 'retry' (its bulletins say so), and once HDFS is back
+    every event, session and quarantine record lands exactly once."""
+    h = Harness(nifi, tmp_path, grace="3 mins")
+    fs = service("hdfs", hdfs)
+
+    def stop_hdfs() -> None:
+        fs.stop()
+        assert not fs.running()
+
+    def restart_hdfs() -> None:
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        retries: list[str] = []
+        while not retries and time.monotonic() < deadline:
+            time.sleep(3)
+            retries = _hdfs_write_retries(h)
+        assert retries, "PutHdfsPartitioned never failed a write while HDFS was down"
+        assert not fs.ready()  # the failures above happened with HDFS really down
+        t0 = time.monotonic()
+        control.up(hdfs, ["hdfs"])
+        print(f"HDFS back in {time.monotonic() - t0:.0f} s after {len(retries)} retry bulletins: {retries[0][:160]}")
+
+    _exactly_once_across(stop_hdfs, h, tmp_path, recover=restart_hdfs)
 
 
 def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch):
