@@ -493,6 +493,132 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         h.cleanup()
 
 
+#: The flow definition's connection from PairViewingEvents to PutHdfsPartitioned (its "sections" queue).
+SECTIONS_CONNECTION = "7c8f6233-bce7-5a43-9f00-874a319cb432"
+
+
+def _flow_copy(tmp_path: Path, name: str, change) -> Path:
+    """The ingestion flow definition with ``change(flowContents)`` applied, written to tmp_path/name."""
+    snap = flows.load_snapshot(flows.FLOW_FILE)
+    change(snap["flowContents"])
+    path = tmp_path / name
+    path.write_text(json.dumps(snap), encoding="utf-8")
+    return path
+
+
+def _deployed(h: Harness) -> dict[str, Any]:
+    """What a deployment set on NiFi: the group's stamp, each processor's properties, the connections and the
+    parameter context's values (not what the flow does meanwhile: queues, counters)."""
+    import nipyapi
+
+    status = h.status()
+    procs = nipyapi.canvas.list_all_processors(status["id"]) or []
+    conns = nipyapi.canvas.list_all_connections(status["id"]) or []
+    ctx = deploy_flows.find_context(flows.names(h.instance)[1])
+    return {
+        "comments": status["comments"],
+        "properties": {p.component.name: dict(p.component.config.properties) for p in procs},
+        "connections": sorted(c.component.versioned_component_id or c.id for c in conns),
+        "context": deploy_flows.context_values(ctx),
+    }
+
+
+def _sections_queued(h: Harness) -> int:
+    return sum(c["queued"] for c in h.status()["connections"] if c["name"] == "sections")
+
+
+def _deploy_cli(h: Harness, *args: str, **params: str) -> int:
+    """scripts/deploy_flows.py for the harness's instance (its parameter overrides, then ``params``)."""
+    from iptv.nifi import deploy_cli
+
+    argv = ["--instance", h.instance, "--flow", "ingestion", "--drain-timeout", "5", *args]
+    for name, value in {**h.overrides, **params}.items():
+        argv += ["--param", f"{name}={value}"]
+    return deploy_cli.main(argv)
+
+
+def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkeypatch, capsys):
+    """scripts/flow_status.py and scripts/deploy_flows.py on the real NiFi, with FlowFiles queued in front of a
+    stopped PutHdfsPartitioned: flow_status exits 1 naming the stopped processor; an upgrade that would delete the
+    connection holding them is refused (exit 1, nothing changed); --dry-run of a really changed flow and a changed
+    parameter plans the upgrade and changes nothing; the upgrade itself sets the changed property and parameter
+    and loses no queued FlowFile (the exact totals land); --remove deletes the group and its parameter context."""
+    import dataclasses
+
+    import nipyapi
+
+    h = Harness(nifi, tmp_path, grace="45 sec")
+    create_topic(nifi, h.topic)
+    try:
+        report = h.deploy()
+        put = [
+            p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == "PutHdfsPartitioned"
+        ]
+        nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
+        manifest, truth = produce(nifi, h.topic, tmp_path)
+        want = expected_counts(manifest, truth)
+        deadline = time.monotonic() + 120
+        while _sections_queued(h) == 0 and time.monotonic() < deadline:
+            time.sleep(2)
+        assert _sections_queued(h) > 0
+        capsys.readouterr()
+        assert flow_status.main(["--instance", h.instance]) == 1
+        assert "PROBLEM: PutHdfsPartitioned is Stopped" in capsys.readouterr().out
+
+        # the stamp of a flow definition is its content's hash (the file of a copy is not in git)
+        monkeypatch.setattr(deploy_flows, "version_stamp", lambda spec=None: f"test sha:{flows.content_hash(spec)}")
+        spec = flows.FLOWS["ingestion"]
+
+        def drop_sections(fc: dict[str, Any]) -> None:
+            fc["connections"] = [c for c in fc["connections"] if c["identifier"] != SECTIONS_CONNECTION]
+
+        before = _deployed(h)
+        queued = _sections_queued(h)
+        monkeypatch.setitem(
+            flows.FLOWS, "ingestion", dataclasses.replace(spec, file=_flow_copy(tmp_path, "a", drop_sections))
+        )
+        assert _deploy_cli(h) == 1
+        err = capsys.readouterr().err
+        assert "upgrade would delete connections still holding FlowFiles" in err and SECTIONS_CONNECTION in err, err
+        assert _deployed(h) == before
+        assert _sections_queued(h) >= queued  # (the consumer stopped for the swap; the pairer may still add)
+
+        def slower_retry(fc: dict[str, Any]) -> None:
+            put_def = next(p for p in fc["processors"] if p["name"] == "PutHdfsPartitioned")
+            assert put_def["properties"]["Retry Pause"] == "2 sec"
+            put_def["properties"]["Retry Pause"] = "3 sec"
+
+        changed = dataclasses.replace(spec, file=_flow_copy(tmp_path, "b", slower_retry))
+        monkeypatch.setitem(flows.FLOWS, "ingestion", changed)
+        stamp = deploy_flows.version_stamp(changed)
+        assert stamp != flows.stamp_of(before["comments"])
+        assert _deploy_cli(h, "--dry-run", **{"tick.interval": "7 sec"}) == 0
+        out = capsys.readouterr().out
+        assert "plan: upgrade " in out and "tick.interval" in out, out
+        assert _deployed(h) == before
+
+        assert _deploy_cli(h, **{"tick.interval": "7 sec"}) == 0
+        out = capsys.readouterr().out
+        assert "done: upgrade " in out, out
+        after = _deployed(h)
+        assert flows.stamp_of(after["comments"]) == stamp
+        assert after["properties"]["PutHdfsPartitioned"]["Retry Pause"] == "3 sec"
+        assert after["context"]["tick.interval"] == "7 sec"
+        assert {k: v for k, v in after["context"].items() if k != "tick.interval"} == {
+            k: v for k, v in before["context"].items() if k != "tick.interval"
+        }
+        assert after["connections"] == before["connections"]
+        check_landed(h.wait_drained(want), manifest, truth)
+
+        assert _deploy_cli(h, "--remove") == 0
+        out = capsys.readouterr().out
+        pg_name, ctx_name = flows.names(h.instance)
+        assert f"deleted process group {pg_name!r}" in out and f"deleted parameter context {ctx_name!r}" in out, out
+        assert deploy_flows.find_group(pg_name) is None and deploy_flows.find_context(ctx_name) is None
+    finally:
+        h.cleanup()
+
+
 #: Messages that once failed the whole batch around them (issue #10), each with the quarantine record it must get:
 #: (value sent to Kafka, reason, the raw text the quarantine keeps).
 BAD_MESSAGES: list[tuple[bytes | None, str, str]] = [
