@@ -8,7 +8,8 @@ of Hive's quarantine table per date and reason after the first sync and after a 
 one date and added to another (only those dates re-sync, nothing else is loaded).
 
 SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference), with PostgreSQL stopped its runs
-go to failure and its state stays unadvanced until PostgreSQL is back.
+go to failure and its state stays unadvanced until PostgreSQL is back and beside the
+command-line sync on the same lake at once.
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
@@ -529,6 +530,11 @@ def outage_env(nifi, hive, hdfs, postgres, tmp_path_factory):
     yield from _nifi_lake(hive, tmp_path_factory, "outage")
 
 
+@pytest.fixture()
+def shared_env(nifi, hive, hdfs, postgres, tmp_path_factory):
+    yield from _nifi_lake(hive, tmp_path_factory, "shared", DATES[:2])
+
+
 def _sync_warehouse_type():
     """SyncWarehouse's processor type of the version in the source file (NiFi keeps earlier versions it loaded,
     and discovers a new one after a while)."""
@@ -681,3 +687,51 @@ def test_sync_warehouse_in_nifi_with_postgres_down_retries_after(outage_env):
     gp = assert_hive_equals_gp(cfg, outage_env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]][:1] == [D[0]]
     assert_marts_equal_reference(gp, outage_env["files"])
+
+
+def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
+    """scripts/sync_lake.py started together with NiFi's SyncWarehouse on the same lake and warehouse schema,
+    each with an empty state of its own, so both load every date at once. Two Hive jobs writing the same mart
+    table at once can collide (Spark's _temporary directory of the table): the side that loses reports the date's
+    error (exit code 1, the failure relationship) and does not count it as synced. Each side's next run syncs
+    exactly the dates it failed, and then the marts hold each session once: equal to the DuckDB reference and
+    to Hive's marts (the warehouse loads themselves are serialised by the loader's lock)."""
+    import json
+    import subprocess
+    import sys
+
+    import nipyapi
+
+    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "sync_lake.py"), "--config", shared_env["config_file"]]
+    cmd += ["--schema", shared_env["schema"], "--state", str(tmp_path / "state.json"), "--json", "--no-progress"]
+    every = set(D[:2])
+    with sync_warehouse_in_nifi(shared_env) as (proc, ok, failed):
+        nipyapi.canvas.schedule_processor(proc, True)
+        cli = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        rel, body = next_summary(ok, failed)
+        nipyapi.canvas.schedule_processor(proc, False)
+        out, err = cli.communicate()
+        by_cli = json.loads(out.splitlines()[-1])
+        print(
+            f"at once: NiFi {rel} {body['dates']} {body['errors']}; command line exit {cli.returncode} "
+            f"{by_cli['dates']} {by_cli['errors']}"
+        )
+        assert (rel == "failure") == bool(body["errors"]), body
+        assert cli.returncode == (1 if by_cli["errors"] else 0), (by_cli, err[-2000:])
+        if rel == "failure":
+            for conn in (ok, failed):
+                nipyapi.canvas.purge_connection(conn.id)
+            nipyapi.canvas.schedule_processor(proc, True)
+            again_rel, again = next_summary(ok, failed)
+            nipyapi.canvas.schedule_processor(proc, False)
+            assert (again_rel, again["errors"]) == ("success", []), again
+            assert set(again["dates"]) == every - set(body["dates"]), (body, again)
+        else:
+            assert set(body["dates"]) == every, body
+    rerun = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, (rerun.stdout[-2000:], rerun.stderr[-2000:])
+    retried = json.loads(rerun.stdout.splitlines()[-1])
+    assert retried["errors"] == [] and set(retried["dates"]) == every - set(by_cli["dates"]), (by_cli, retried)
+    gp = assert_hive_equals_gp(shared_env["cfg"], shared_env["schema"])
+    assert [r[0].isoformat() for r in gp["daily"]][:2] == D[:2]
+    assert_marts_equal_reference(gp, shared_env["files"])
