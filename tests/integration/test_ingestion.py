@@ -18,6 +18,7 @@ grace is longer than a restart in the crash tests, so that pairs split by the cr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -462,20 +463,102 @@ def test_flow_exactly_once_across_hdfs_outage(kafka, hdfs, nifi, tmp_path):
     _exactly_once_across(stop_hdfs, h, tmp_path, recover=restart_hdfs)
 
 
+def _feed_with_stopped(h: Harness, name: str, tmp_path: Path) -> tuple[Any, Path, Path, dict[str, int]]:
+    """Deploy the harness's flow, stop its processor ``name`` (FlowFiles pile up in front of it) and fill the topic
+    with the producer's stream. Returns the processor (nipyapi entity), the manifest, the truth file and the
+    expected totals."""
+    import nipyapi
+
+    report = h.deploy()
+    procs = [p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == name]
+    assert procs, f"no {name} in the flow"
+    nipyapi.canvas.schedule_processor(procs[0], False)
+    manifest, truth = produce(h.cfg, h.topic, tmp_path)
+    return procs[0], manifest, truth, expected_counts(manifest, truth)
+
+
+#: The flow definition's connections from ConsumeViewingEvents to PairViewingEvents ("batches") and from
+#: PairViewingEvents to PutHdfsPartitioned ("sections").
+BATCHES_CONNECTION = "f03d4f25-b32e-5445-9605-03ca17a365fc"
+SECTIONS_CONNECTION = "7c8f6233-bce7-5a43-9f00-874a319cb432"
+
+
+def _flow_copy(tmp_path: Path, name: str, change) -> Path:
+    """The ingestion flow definition with ``change(flowContents)`` applied, written to tmp_path/name."""
+    snap = flows.load_snapshot(flows.FLOW_FILE)
+    change(snap["flowContents"])
+    path = tmp_path / name
+    path.write_text(json.dumps(snap), encoding="utf-8")
+    return path
+
+
+def _deploy_copies(monkeypatch) -> None:
+    """Deployments stamp a flow definition with its content's hash (the file of a copy is not in git)."""
+    monkeypatch.setattr(deploy_flows, "version_stamp", lambda spec=None: f"test sha:{flows.content_hash(spec)}")
+
+
+def _use_flow(monkeypatch, path: Path) -> flows.FlowSpec:
+    """Deploy the ingestion flow from ``path`` (a copy of its definition) from now on in this test."""
+    spec = dataclasses.replace(flows.FLOWS["ingestion"], file=path)
+    monkeypatch.setitem(flows.FLOWS, "ingestion", spec)
+    return spec
+
+
+def test_offset_commit_failing_while_kafka_is_down_loses_nothing(kafka, hdfs, nifi, tmp_path, monkeypatch):
+    """ConsumeViewingEvents commits a batch's offsets on its next run. Batches of 500 messages fill the queue in
+    front of a stopped PairViewingEvents up to its back-pressure (10 FlowFiles in this copy of the flow), so the
+    consumer stops being run with the offsets of its last batch uncommitted; Kafka is stopped and the pairer
+    started: the consumer's next run fails to commit (its bulletin says so) and keeps the offsets. Kafka started
+    again, every event, session and quarantine record lands exactly once and the flow is healthy."""
+    import nipyapi
+
+    def small_batches_queue(fc: dict[str, Any]) -> None:
+        batches = next(c for c in fc["connections"] if c["identifier"] == BATCHES_CONNECTION)
+        batches["backPressureObjectThreshold"] = 10
+
+    _deploy_copies(monkeypatch)
+    _use_flow(monkeypatch, _flow_copy(tmp_path, "small-queue.json", small_batches_queue))
+    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=500)
+    broker = service("kafka", kafka)
+    create_topic(nifi, h.topic)
+    try:
+        pair, manifest, truth, want = _feed_with_stopped(h, "PairViewingEvents", tmp_path)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        batches: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            batches = next(c for c in h.status()["connections"] if c["name"] == "batches")
+            if batches["back_pressure_pct"] >= 100:
+                break
+            time.sleep(2)
+        assert batches["back_pressure_pct"] >= 100, batches
+        broker.stop()
+        assert not broker.running()
+        nipyapi.canvas.schedule_processor(pair, True)
+        failed: list[str] = []
+        while not failed and time.monotonic() < deadline:
+            time.sleep(2)
+            consume = [p for p in h.status()["processors"] if p["type"] == "ConsumeViewingEvents"]
+            failed = [b["message"] for p in consume for b in p["bulletins"] if "offset commit failed" in b["message"]]
+        assert failed, "ConsumeViewingEvents never failed an offset commit while Kafka was down"
+        assert not broker.ready()
+        control.up(kafka, ["kafka"])
+        print(f"commit failed while Kafka was down: {failed[0][:200]}")
+        landed = h.wait_drained(want)
+        got = check_landed(landed, manifest, truth)
+        print(f"landed {got} across the failed commit")
+        status = h.status()
+        assert not status["problems"], status["problems"]
+    finally:
+        h.cleanup()
+
+
 def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch):
     """An upgrade (new version stamp -> replace request) while FlowFiles wait in the flow loses none of them."""
-    import nipyapi
 
     h = Harness(nifi, tmp_path, grace="45 sec")
     create_topic(nifi, h.topic)
     try:
-        report = h.deploy()
-        put = [
-            p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == "PutHdfsPartitioned"
-        ]
-        nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
-        manifest, truth = produce(nifi, h.topic, tmp_path)
-        want = expected_counts(manifest, truth)
+        _put, manifest, truth, want = _feed_with_stopped(h, "PutHdfsPartitioned", tmp_path)
         deadline = time.monotonic() + 120
         while h.status()["queued"] == 0 and time.monotonic() < deadline:
             time.sleep(2)
@@ -491,19 +574,6 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         check_landed(h.wait_drained(want), manifest, truth)
     finally:
         h.cleanup()
-
-
-#: The flow definition's connection from PairViewingEvents to PutHdfsPartitioned (its "sections" queue).
-SECTIONS_CONNECTION = "7c8f6233-bce7-5a43-9f00-874a319cb432"
-
-
-def _flow_copy(tmp_path: Path, name: str, change) -> Path:
-    """The ingestion flow definition with ``change(flowContents)`` applied, written to tmp_path/name."""
-    snap = flows.load_snapshot(flows.FLOW_FILE)
-    change(snap["flowContents"])
-    path = tmp_path / name
-    path.write_text(json.dumps(snap), encoding="utf-8")
-    return path
 
 
 def _deployed(h: Harness) -> dict[str, Any]:
@@ -543,20 +613,11 @@ def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkey
     connection holding them is refused (exit 1, nothing changed); --dry-run of a really changed flow and a changed
     parameter plans the upgrade and changes nothing; the upgrade itself sets the changed property and parameter
     and loses no queued FlowFile (the exact totals land); --remove deletes the group and its parameter context."""
-    import dataclasses
-
-    import nipyapi
 
     h = Harness(nifi, tmp_path, grace="45 sec")
     create_topic(nifi, h.topic)
     try:
-        report = h.deploy()
-        put = [
-            p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == "PutHdfsPartitioned"
-        ]
-        nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
-        manifest, truth = produce(nifi, h.topic, tmp_path)
-        want = expected_counts(manifest, truth)
+        _put, manifest, truth, want = _feed_with_stopped(h, "PutHdfsPartitioned", tmp_path)
         deadline = time.monotonic() + 120
         while _sections_queued(h) == 0 and time.monotonic() < deadline:
             time.sleep(2)
@@ -565,18 +626,14 @@ def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkey
         assert flow_status.main(["--instance", h.instance]) == 1
         assert "PROBLEM: PutHdfsPartitioned is Stopped" in capsys.readouterr().out
 
-        # the stamp of a flow definition is its content's hash (the file of a copy is not in git)
-        monkeypatch.setattr(deploy_flows, "version_stamp", lambda spec=None: f"test sha:{flows.content_hash(spec)}")
-        spec = flows.FLOWS["ingestion"]
+        _deploy_copies(monkeypatch)
 
         def drop_sections(fc: dict[str, Any]) -> None:
             fc["connections"] = [c for c in fc["connections"] if c["identifier"] != SECTIONS_CONNECTION]
 
         before = _deployed(h)
         queued = _sections_queued(h)
-        monkeypatch.setitem(
-            flows.FLOWS, "ingestion", dataclasses.replace(spec, file=_flow_copy(tmp_path, "a", drop_sections))
-        )
+        _use_flow(monkeypatch, _flow_copy(tmp_path, "without-sections.json", drop_sections))
         assert _deploy_cli(h) == 1
         err = capsys.readouterr().err
         assert "upgrade would delete connections still holding FlowFiles" in err and SECTIONS_CONNECTION in err, err
@@ -588,8 +645,7 @@ def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkey
             assert put_def["properties"]["Retry Pause"] == "2 sec"
             put_def["properties"]["Retry Pause"] = "3 sec"
 
-        changed = dataclasses.replace(spec, file=_flow_copy(tmp_path, "b", slower_retry))
-        monkeypatch.setitem(flows.FLOWS, "ingestion", changed)
+        changed = _use_flow(monkeypatch, _flow_copy(tmp_path, "slower-retry.json", slower_retry))
         stamp = deploy_flows.version_stamp(changed)
         assert stamp != flows.stamp_of(before["comments"])
         assert _deploy_cli(h, "--dry-run", **{"tick.interval": "7 sec"}) == 0
