@@ -718,6 +718,12 @@ def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
         )
         assert (rel == "failure") == bool(body["errors"]), body
         assert cli.returncode == (1 if by_cli["errors"] else 0), (by_cli, err[-2000:])
+        # whatever either side loaded, it loaded each session once (the two loads of a date did not interleave)
+        (doubled,) = _gp_rows(
+            shared_env["cfg"],
+            f"SELECT count(*) - count(DISTINCT session_id) FROM {shared_env['schema']}.fact_session",
+        )
+        assert doubled == (0,), doubled
         if rel == "failure":
             for conn in (ok, failed):
                 nipyapi.canvas.purge_connection(conn.id)
