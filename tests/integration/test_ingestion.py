@@ -6,10 +6,11 @@ day at --speed max with 5 % faults), landing on the real HDFS. After the flow dr
 * sessions equal the producer's truth file, each once, in dt = date of time_start;
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
-Two tests crash a service while the flow is working through the topic and expect the same totals (exactly once
-across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka. They feed the
-topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first half
-before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
+Three tests crash a service while the flow is working through the topic and expect the same totals (exactly once
+across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka, one stops
+HDFS while the flow keeps receiving (PutHdfsPartitioned's writes fail and are retried until HDFS is back). They
+feed the topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first
+half before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
 The event-time timeout is 1 s and the wall-clock grace is short, so unmatched halves close within the test; the
 grace is longer than a restart in the crash tests, so that pairs split by the crash still pair.
 """
@@ -17,6 +18,7 @@ grace is longer than a restart in the crash tests, so that pairs split by the cr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -348,9 +350,10 @@ def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
     pytest.fail(f"nothing landed in {h.paths['viewing_events']} within {timeout:.0f} s")
 
 
-def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
+def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> None:
     """Deploy; feed the first half of the stream; call ``crash()`` once the first files landed; feed the second
-    half; then expect the exact totals, and flow_status to report the flow healthy again."""
+    half; then expect the exact totals, and flow_status to report the flow healthy again. With ``recover``, the
+    outage lasts while the second half is fed: ``recover()`` is called after it and ends the outage."""
     stage = f"{h.topic}-stage"
     create_topic(h.cfg, stage)
     create_topic(h.cfg, h.topic)
@@ -368,12 +371,20 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path) -> None:
         h.deploy()
         copy_records(h.cfg, h.topic, first)
         _wait_first_landing(h)
-        crash()
-        n = len(h.landed()["viewing_events"])
+        if recover is None:
+            crash()
+            n = len(h.landed()["viewing_events"])
+        else:  # count the landed events before the outage, once the first file is complete
+            deadline = time.monotonic() + 300
+            while not (n := len(h.landed()["viewing_events"])) and time.monotonic() < deadline:
+                time.sleep(1)
+            crash()
         sent = f"{len(first)} of {len(records)} messages sent"
         print(f"crashed with {n} of {want['viewing_events']} events landed, {sent}")
         assert 0 < n < want["viewing_events"]
         copy_records(h.cfg, h.topic, second)
+        if recover is not None:
+            recover()
         landed = h.wait_drained(want)
         got = check_landed(landed, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
@@ -419,20 +430,135 @@ def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
     _exactly_once_across(restart_kafka, h, tmp_path)
 
 
+def _hdfs_write_retries(h: Harness) -> list[str]:
+    """The bulletins of PutHdfsPartitioned saying that a write failed and goes round the retry loop."""
+    put = [p for p in h.status()["processors"] if p["type"] == "PutHdfsPartitioned"]
+    assert put, "no PutHdfsPartitioned in the flow"
+    return [b["message"] for p in put for b in p["bulletins"] if "failed, will retry" in b["message"]]
+
+
+def test_flow_exactly_once_across_hdfs_outage(kafka, hdfs, nifi, tmp_path):
+    """HDFS (NameNode and DataNode) stopped under the running flow while the second half of the stream arrives:
+    PutHdfsPartitioned's writes fail and loop back through 'retry' (its bulletins say so), and once HDFS is back
+    every event, session and quarantine record lands exactly once."""
+    h = Harness(nifi, tmp_path, grace="3 mins")
+    fs = service("hdfs", hdfs)
+
+    def stop_hdfs() -> None:
+        fs.stop()
+        assert not fs.running()
+
+    def restart_hdfs() -> None:
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        retries: list[str] = []
+        while not retries and time.monotonic() < deadline:
+            time.sleep(3)
+            retries = _hdfs_write_retries(h)
+        assert retries, "PutHdfsPartitioned never failed a write while HDFS was down"
+        assert not fs.ready()  # the failures above happened with HDFS really down
+        t0 = time.monotonic()
+        control.up(hdfs, ["hdfs"])
+        print(f"HDFS back in {time.monotonic() - t0:.0f} s after {len(retries)} retry bulletins: {retries[0][:160]}")
+
+    _exactly_once_across(stop_hdfs, h, tmp_path, recover=restart_hdfs)
+
+
+def _feed_with_stopped(h: Harness, name: str, tmp_path: Path) -> tuple[Any, Path, Path, dict[str, int]]:
+    """Deploy the harness's flow, stop its processor ``name`` (FlowFiles pile up in front of it) and fill the topic
+    with the producer's stream. Returns the processor (nipyapi entity), the manifest, the truth file and the
+    expected totals."""
+    import nipyapi
+
+    report = h.deploy()
+    procs = [p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == name]
+    assert procs, f"no {name} in the flow"
+    nipyapi.canvas.schedule_processor(procs[0], False)
+    manifest, truth = produce(h.cfg, h.topic, tmp_path)
+    return procs[0], manifest, truth, expected_counts(manifest, truth)
+
+
+#: The flow definition's connections from ConsumeViewingEvents to PairViewingEvents ("batches") and from
+#: PairViewingEvents to PutHdfsPartitioned ("sections").
+BATCHES_CONNECTION = "f03d4f25-b32e-5445-9605-03ca17a365fc"
+SECTIONS_CONNECTION = "7c8f6233-bce7-5a43-9f00-874a319cb432"
+
+
+def _flow_copy(tmp_path: Path, name: str, change) -> Path:
+    """The ingestion flow definition with ``change(flowContents)`` applied, written to tmp_path/name."""
+    snap = flows.load_snapshot(flows.FLOW_FILE)
+    change(snap["flowContents"])
+    path = tmp_path / name
+    path.write_text(json.dumps(snap), encoding="utf-8")
+    return path
+
+
+def _deploy_copies(monkeypatch) -> None:
+    """Deployments stamp a flow definition with its content's hash (the file of a copy is not in git)."""
+    monkeypatch.setattr(deploy_flows, "version_stamp", lambda spec=None: f"test sha:{flows.content_hash(spec)}")
+
+
+def _use_flow(monkeypatch, path: Path) -> flows.FlowSpec:
+    """Deploy the ingestion flow from ``path`` (a copy of its definition) from now on in this test."""
+    spec = dataclasses.replace(flows.FLOWS["ingestion"], file=path)
+    monkeypatch.setitem(flows.FLOWS, "ingestion", spec)
+    return spec
+
+
+def test_offset_commit_failing_while_kafka_is_down_loses_nothing(kafka, hdfs, nifi, tmp_path, monkeypatch):
+    """ConsumeViewingEvents commits a batch's offsets on its next run. Batches of 500 messages fill the queue in
+    front of a stopped PairViewingEvents up to its back-pressure (10 FlowFiles in this copy of the flow), so the
+    consumer stops being run with the offsets of its last batch uncommitted; Kafka is stopped and the pairer
+    started: the consumer's next run fails to commit (its bulletin says so) and keeps the offsets. Kafka started
+    again, every event, session and quarantine record lands exactly once and the flow is healthy."""
+    import nipyapi
+
+    def small_batches_queue(fc: dict[str, Any]) -> None:
+        batches = next(c for c in fc["connections"] if c["identifier"] == BATCHES_CONNECTION)
+        batches["backPressureObjectThreshold"] = 10
+
+    _deploy_copies(monkeypatch)
+    _use_flow(monkeypatch, _flow_copy(tmp_path, "small-queue.json", small_batches_queue))
+    h = Harness(nifi, tmp_path, grace="3 mins", batch_max_count=500)
+    broker = service("kafka", kafka)
+    create_topic(nifi, h.topic)
+    try:
+        pair, manifest, truth, want = _feed_with_stopped(h, "PairViewingEvents", tmp_path)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        batches: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            batches = next(c for c in h.status()["connections"] if c["name"] == "batches")
+            if batches["back_pressure_pct"] >= 100:
+                break
+            time.sleep(2)
+        assert batches["back_pressure_pct"] >= 100, batches
+        broker.stop()
+        assert not broker.running()
+        nipyapi.canvas.schedule_processor(pair, True)
+        failed: list[str] = []
+        while not failed and time.monotonic() < deadline:
+            time.sleep(2)
+            consume = [p for p in h.status()["processors"] if p["type"] == "ConsumeViewingEvents"]
+            failed = [b["message"] for p in consume for b in p["bulletins"] if "offset commit failed" in b["message"]]
+        assert failed, "ConsumeViewingEvents never failed an offset commit while Kafka was down"
+        assert not broker.ready()
+        control.up(kafka, ["kafka"])
+        print(f"commit failed while Kafka was down: {failed[0][:200]}")
+        landed = h.wait_drained(want)
+        got = check_landed(landed, manifest, truth)
+        print(f"landed {got} across the failed commit")
+        status = h.status()
+        assert not status["problems"], status["problems"]
+    finally:
+        h.cleanup()
+
+
 def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch):
     """An upgrade (new version stamp -> replace request) while FlowFiles wait in the flow loses none of them."""
-    import nipyapi
 
     h = Harness(nifi, tmp_path, grace="45 sec")
     create_topic(nifi, h.topic)
     try:
-        report = h.deploy()
-        put = [
-            p for p in nipyapi.canvas.list_all_processors(report["pg_id"]) if p.component.name == "PutHdfsPartitioned"
-        ]
-        nipyapi.canvas.schedule_processor(put[0], False)  # sections pile up in front of it
-        manifest, truth = produce(nifi, h.topic, tmp_path)
-        want = expected_counts(manifest, truth)
+        _put, manifest, truth, want = _feed_with_stopped(h, "PutHdfsPartitioned", tmp_path)
         deadline = time.monotonic() + 120
         while h.status()["queued"] == 0 and time.monotonic() < deadline:
             time.sleep(2)
@@ -446,6 +572,105 @@ def test_upgrade_keeps_queued_flowfiles(kafka, hdfs, nifi, tmp_path, monkeypatch
         assert status["comments"].endswith("-next (nifi/flows/iptv-ingestion.json)")
         print(f"upgraded with {queued} FlowFiles queued ({status['queued']} right after the swap)")
         check_landed(h.wait_drained(want), manifest, truth)
+    finally:
+        h.cleanup()
+
+
+def _deployed(h: Harness) -> dict[str, Any]:
+    """What a deployment set on NiFi: the group's stamp, each processor's properties, the connections and the
+    parameter context's values (not what the flow does meanwhile: queues, counters)."""
+    import nipyapi
+
+    status = h.status()
+    procs = nipyapi.canvas.list_all_processors(status["id"]) or []
+    conns = nipyapi.canvas.list_all_connections(status["id"]) or []
+    ctx = deploy_flows.find_context(flows.names(h.instance)[1])
+    return {
+        "comments": status["comments"],
+        "properties": {p.component.name: dict(p.component.config.properties) for p in procs},
+        "connections": sorted(c.component.versioned_component_id or c.id for c in conns),
+        "context": deploy_flows.context_values(ctx),
+    }
+
+
+def _sections_queued(h: Harness) -> int:
+    return sum(c["queued"] for c in h.status()["connections"] if c["name"] == "sections")
+
+
+def _deploy_cli(h: Harness, *args: str, **params: str) -> int:
+    """scripts/deploy_flows.py for the harness's instance (its parameter overrides, then ``params``)."""
+    from iptv.nifi import deploy_cli
+
+    argv = ["--instance", h.instance, "--flow", "ingestion", "--drain-timeout", "5", *args]
+    for name, value in {**h.overrides, **params}.items():
+        argv += ["--param", f"{name}={value}"]
+    return deploy_cli.main(argv)
+
+
+def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkeypatch, capsys):
+    """scripts/flow_status.py and scripts/deploy_flows.py on the real NiFi, with FlowFiles queued in front of a
+    stopped PutHdfsPartitioned: flow_status exits 1 naming the stopped processor; an upgrade that would delete the
+    connection holding them is refused (exit 1, nothing changed); --dry-run of a really changed flow and a changed
+    parameter plans the upgrade and changes nothing; the upgrade itself sets the changed property and parameter
+    and loses no queued FlowFile (the exact totals land); --remove deletes the group and its parameter context."""
+
+    h = Harness(nifi, tmp_path, grace="45 sec")
+    create_topic(nifi, h.topic)
+    try:
+        _put, manifest, truth, want = _feed_with_stopped(h, "PutHdfsPartitioned", tmp_path)
+        deadline = time.monotonic() + 120
+        while _sections_queued(h) == 0 and time.monotonic() < deadline:
+            time.sleep(2)
+        assert _sections_queued(h) > 0
+        capsys.readouterr()
+        assert flow_status.main(["--instance", h.instance]) == 1
+        assert "PROBLEM: PutHdfsPartitioned is Stopped" in capsys.readouterr().out
+
+        _deploy_copies(monkeypatch)
+
+        def drop_sections(fc: dict[str, Any]) -> None:
+            fc["connections"] = [c for c in fc["connections"] if c["identifier"] != SECTIONS_CONNECTION]
+
+        before = _deployed(h)
+        queued = _sections_queued(h)
+        _use_flow(monkeypatch, _flow_copy(tmp_path, "without-sections.json", drop_sections))
+        assert _deploy_cli(h) == 1
+        err = capsys.readouterr().err
+        assert "upgrade would delete connections still holding FlowFiles" in err and SECTIONS_CONNECTION in err, err
+        assert _deployed(h) == before
+        assert _sections_queued(h) >= queued  # (the consumer stopped for the swap; the pairer may still add)
+
+        def slower_retry(fc: dict[str, Any]) -> None:
+            put_def = next(p for p in fc["processors"] if p["name"] == "PutHdfsPartitioned")
+            assert put_def["properties"]["Retry Pause"] == "2 sec"
+            put_def["properties"]["Retry Pause"] = "3 sec"
+
+        changed = _use_flow(monkeypatch, _flow_copy(tmp_path, "slower-retry.json", slower_retry))
+        stamp = deploy_flows.version_stamp(changed)
+        assert stamp != flows.stamp_of(before["comments"])
+        assert _deploy_cli(h, "--dry-run", **{"tick.interval": "7 sec"}) == 0
+        out = capsys.readouterr().out
+        assert "plan: upgrade " in out and "tick.interval" in out, out
+        assert _deployed(h) == before
+
+        assert _deploy_cli(h, **{"tick.interval": "7 sec"}) == 0
+        out = capsys.readouterr().out
+        assert "done: upgrade " in out, out
+        after = _deployed(h)
+        assert flows.stamp_of(after["comments"]) == stamp
+        assert after["properties"]["PutHdfsPartitioned"]["Retry Pause"] == "3 sec"
+        assert after["context"]["tick.interval"] == "7 sec"
+        assert {k: v for k, v in after["context"].items() if k != "tick.interval"} == {
+            k: v for k, v in before["context"].items() if k != "tick.interval"
+        }
+        assert after["connections"] == before["connections"]
+        check_landed(h.wait_drained(want), manifest, truth)
+
+        assert _deploy_cli(h, "--remove") == 0
+        out = capsys.readouterr().out
+        pg_name, ctx_name = flows.names(h.instance)
+        assert f"deleted process group {pg_name!r}" in out and f"deleted parameter context {ctx_name!r}" in out, out
+        assert deploy_flows.find_group(pg_name) is None and deploy_flows.find_context(ctx_name) is None
     finally:
         h.cleanup()
 

@@ -7,11 +7,16 @@ rejected by reason, the session marts unchanged). The quarantine: Greenplum's qu
 of Hive's quarantine table per date and reason after the first sync and after a quarantine file is removed from
 one date and added to another (only those dates re-sync, nothing else is loaded).
 
+SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference), with PostgreSQL stopped its runs
+go to failure and its state stays unadvanced until PostgreSQL is back and beside the
+command-line sync on the same lake at once.
+
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import random
@@ -497,38 +502,46 @@ def test_reloading_a_quarantine_date_changes_nothing(quarantine_moved):
 NIFI_TIMEOUT = 900
 
 
-@pytest.fixture(scope="module")
-def nifi_env(nifi, hive, hdfs, postgres, tmp_path_factory):
-    """A lake of one date in its own scratch HDFS area, and a config file pointing at it, a scratch Hive
-    database and the real PostgreSQL (the processor gets a scratch schema)."""
+def _nifi_lake(cfg: Config, tmp_path_factory, name: str, dates: list[dt.date] = DATES[:1]):
+    """A lake of ``dates`` in its own scratch HDFS area, and a config file pointing at it, a scratch Hive
+    database and the real PostgreSQL (the processor gets a scratch schema); removed again after the yield."""
     import yaml
 
     tag = uuid.uuid4().hex[:10]
-    base = f"/tmp/iptv-tests/lake-sync-nifi-{tag}"
-    cfg = _scratch_config(hive, base, f"iptv_test_nifi_{tag}")
-    root = tmp_path_factory.mktemp("nifi-lake")
-    files = write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES[:1], seed=3, sessions_per_day=30, n_users=20)
-    _upload_lake(cfg, root, base)
+    base = f"/tmp/iptv-tests/lake-sync-{name}-{tag}"
+    scratch = _scratch_config(cfg, base, f"iptv_test_{name}_{tag}")
+    root = tmp_path_factory.mktemp(f"{name}-lake")
+    files = write_sample_lake(root, cfg.hdfs.paths.as_dict(), dates, seed=3, sessions_per_day=30, n_users=20)
+    _upload_lake(scratch, root, base)
     config_file = root / "config.yaml"
-    config_file.write_text(yaml.safe_dump(cfg.as_dict()), encoding="utf-8")
-    schema = f"iptv_dw_test_nifi_{tag}"
-    yield {"cfg": cfg, "config_file": str(config_file), "schema": schema, "files": files}
-    _drop_scratch(cfg, schema, base)
+    config_file.write_text(yaml.safe_dump(scratch.as_dict()), encoding="utf-8")
+    schema = f"iptv_dw_test_{name}_{tag}"
+    yield {"cfg": scratch, "config_file": str(config_file), "schema": schema, "files": files}
+    _drop_scratch(scratch, schema, base)
 
 
-def test_sync_warehouse_processor_in_nifi(nifi_env):
-    """SyncWarehouse on the real NiFi: its first run syncs the date and emits a JSON summary to success,
-    keeps the sync state in NiFi's LOCAL state, and the warehouse's marts equal the DuckDB reference over the same
-    files (and the Hive marts of the same names)."""
-    import json
+@pytest.fixture(scope="module")
+def nifi_env(nifi, hive, hdfs, postgres, tmp_path_factory):
+    yield from _nifi_lake(hive, tmp_path_factory, "nifi")
+
+
+@pytest.fixture()
+def outage_env(nifi, hive, hdfs, postgres, tmp_path_factory):
+    yield from _nifi_lake(hive, tmp_path_factory, "outage")
+
+
+@pytest.fixture()
+def shared_env(nifi, hive, hdfs, postgres, tmp_path_factory):
+    yield from _nifi_lake(hive, tmp_path_factory, "shared", DATES[:2])
+
+
+def _sync_warehouse_type():
+    """SyncWarehouse's processor type of the version in the source file (NiFi keeps earlier versions it loaded,
+    and discovers a new one after a while)."""
     import time
 
     import nipyapi
 
-    from iptv.nifi.client import login
-
-    login(nifi_env["cfg"])
-    # The version in the source file: NiFi keeps earlier versions it loaded, and discovers a new one after a while.
     src = (REPO_ROOT / "nifi/python-processors/iptv_warehouse/SyncWarehouse.py").read_text(encoding="utf-8")
     version = re.search(r'version = "([^"]+)"', src).group(1)
     deadline = time.monotonic() + 180
@@ -542,13 +555,28 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
             break
         time.sleep(5)
     assert types, f"SyncWarehouse {version} is not offered by NiFi (python-processors directory not scanned?)"
+    return types[0]
+
+
+@contextlib.contextmanager
+def sync_warehouse_in_nifi(lake: dict):
+    """A scratch process group with one SyncWarehouse (every 5 s, on the scratch lake and schema of ``lake``),
+    its success and failure connections to a funnel; yields (processor, success, failure), not yet started.
+    The group is removed afterwards."""
+    import time
+
+    import nipyapi
+
+    from iptv.nifi.client import login
+
+    login(lake["cfg"])
+    kind = _sync_warehouse_type()
     root = nipyapi.canvas.get_process_group(nipyapi.canvas.get_root_pg_id(), "id")
     pg = nipyapi.canvas.create_process_group(root, f"test-sync-warehouse-{uuid.uuid4().hex[:8]}", (0, 600))
-    pg_id = pg.id
     try:
-        proc = nipyapi.canvas.create_processor(pg, types[0], (0, 0), name="SyncWarehouse")
+        proc = nipyapi.canvas.create_processor(pg, kind, (0, 0), name="SyncWarehouse")
         config = nipyapi.nifi.ProcessorConfigDTO(
-            properties={"Config File": nifi_env["config_file"], "Warehouse Schema": nifi_env["schema"]},
+            properties={"Config File": lake["config_file"], "Warehouse Schema": lake["schema"]},
             scheduling_period="5 sec",
         )
         proc = nipyapi.canvas.update_processor(proc, config)
@@ -560,18 +588,51 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
         funnel = nipyapi.canvas.create_funnel(pg.id, (400, 0))
         ok = nipyapi.canvas.create_connection(proc, funnel, ["success"])
         failed = nipyapi.canvas.create_connection(proc, funnel, ["failure"])
-        nipyapi.canvas.schedule_processor(proc, True)
-        summary = None
-        while time.monotonic() < deadline:
-            files = nipyapi.canvas.list_flowfiles(ok, limit=5) or nipyapi.canvas.list_flowfiles(failed, limit=5)
+        yield proc, ok, failed
+    finally:
+        nipyapi.canvas.schedule_process_group(pg.id, False)
+        for c in nipyapi.canvas.list_all_connections(pg.id):
+            nipyapi.canvas.purge_connection(c.id)
+        nipyapi.canvas.delete_process_group(nipyapi.canvas.get_process_group(pg.id, "id"), force=True)
+
+
+def next_summary(ok, failed) -> tuple[str, dict]:
+    """The relationship and JSON body of the first summary FlowFile queued on ``ok`` or ``failed``."""
+    import json
+    import time
+
+    import nipyapi
+
+    deadline = time.monotonic() + NIFI_TIMEOUT
+    while time.monotonic() < deadline:
+        for rel, conn in (("success", ok), ("failure", failed)):
+            files = nipyapi.canvas.list_flowfiles(conn, limit=5)
             if files:
-                summary = files[0]
-                break
-            time.sleep(3)
-        assert summary is not None, [b.message for b in nipyapi.canvas.get_bulletin_board(limit=5) or []]
-        conn_id = ok.id if nipyapi.canvas.list_flowfiles(ok, limit=5) else failed.id
-        content = nipyapi.canvas.get_flowfile_content(conn_id, summary.uuid, decode="text")
-        body = json.loads(content if isinstance(content, str) else content.decode("utf-8"))
+                content = nipyapi.canvas.get_flowfile_content(conn.id, files[0].uuid, decode="text")
+                return rel, json.loads(content if isinstance(content, str) else content.decode("utf-8"))
+        time.sleep(3)
+    pytest.fail(f"no summary: {[b.message for b in nipyapi.canvas.get_bulletin_board(limit=5) or []]}")
+
+
+def sync_state(proc) -> dict[str, str]:
+    """The processor's LOCAL state in NiFi."""
+    import nipyapi
+
+    state = nipyapi.nifi.ProcessorsApi().get_state2(proc.id).component_state.local_state.state or []
+    return {e.key: e.value for e in state}
+
+
+def test_sync_warehouse_processor_in_nifi(nifi_env):
+    """SyncWarehouse on the real NiFi: its first run syncs the date and emits a JSON summary to success,
+    keeps the sync state in NiFi's LOCAL state, and the warehouse's marts equal the DuckDB reference over the same
+    files (and the Hive marts of the same names)."""
+    import time
+
+    import nipyapi
+
+    with sync_warehouse_in_nifi(nifi_env) as (proc, ok, failed):
+        nipyapi.canvas.schedule_processor(proc, True)
+        rel, body = next_summary(ok, failed)
         assert body["dates"] == [D[0]] and body["dims"], body
         state_errors = [e for e in body["errors"] if e.startswith("NiFi state not saved")]
         assert not state_errors, (
@@ -580,17 +641,103 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
             f"stored a state value over 64 KB): {state_errors[0][:300]}"
         )
         assert body["errors"] == [], body
-        assert conn_id == ok.id
+        assert rel == "success"
         time.sleep(12)  # more runs: idle, nothing more emitted
         assert len(nipyapi.canvas.list_flowfiles(ok, limit=5)) == 1
         nipyapi.canvas.schedule_processor(proc, False)
-        state = nipyapi.nifi.ProcessorsApi().get_state2(proc.id).component_state.local_state.state
-        assert {e.key for e in state} >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
-    finally:
-        nipyapi.canvas.schedule_process_group(pg_id, False)
-        for c in nipyapi.canvas.list_all_connections(pg_id):
-            nipyapi.canvas.purge_connection(c.id)
-        nipyapi.canvas.delete_process_group(nipyapi.canvas.get_process_group(pg_id, "id"), force=True)
+        assert set(sync_state(proc)) >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
     gp = assert_hive_equals_gp(nifi_env["cfg"], nifi_env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]][:1] == [D[0]]
     assert_marts_equal_reference(gp, nifi_env["files"])
+
+
+def test_sync_warehouse_in_nifi_with_postgres_down_retries_after(outage_env):
+    """SyncWarehouse on the real NiFi with PostgreSQL stopped: its runs go to failure naming the warehouse
+    error, the sync state keeps no key of the date or the catalogs (nothing counts as synced); once PostgreSQL is
+    back, the next run syncs the date to success and the marts equal the DuckDB reference."""
+    import nipyapi
+
+    from local_stack import control, service
+
+    cfg = outage_env["cfg"]
+    pg = service("postgres", cfg)
+    with sync_warehouse_in_nifi(outage_env) as (proc, ok, failed):
+        pg.stop()
+        try:
+            assert not pg.running()
+            nipyapi.canvas.schedule_processor(proc, True)
+            rel, body = next_summary(ok, failed)
+            nipyapi.canvas.schedule_processor(proc, False)
+            assert rel == "failure", body
+            assert body["dates"] == [] and not body["dims"], body
+            assert any(e.startswith(f"{D[0]}:") for e in body["errors"]), body["errors"]
+            assert any("catalogs" in e for e in body["errors"]), body["errors"]
+            assert any(re.search(r"connect|refused|server", e, re.I) for e in body["errors"]), body["errors"]
+            synced = sync_state(proc)
+            assert not [k for k in synced if k.startswith(("sessions/", "catalogs/"))], synced
+        finally:
+            control.up(cfg, ["postgres"])
+        for conn in (ok, failed):
+            nipyapi.canvas.purge_connection(conn.id)
+        nipyapi.canvas.schedule_processor(proc, True)
+        rel, body = next_summary(ok, failed)
+        nipyapi.canvas.schedule_processor(proc, False)
+        assert (rel, body["dates"], body["errors"]) == ("success", [D[0]], []), body
+        assert set(sync_state(proc)) >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
+    gp = assert_hive_equals_gp(cfg, outage_env["schema"])
+    assert [r[0].isoformat() for r in gp["daily"]][:1] == [D[0]]
+    assert_marts_equal_reference(gp, outage_env["files"])
+
+
+def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
+    """scripts/sync_lake.py started together with NiFi's SyncWarehouse on the same lake and warehouse schema,
+    each with an empty state of its own, so both load every date at once. Two Hive jobs writing the same mart
+    table at once can collide (Spark's _temporary directory of the table): the side that loses reports the date's
+    error (exit code 1, the failure relationship) and does not count it as synced. Each side's next run syncs
+    exactly the dates it failed, and then the marts hold each session once: equal to the DuckDB reference and
+    to Hive's marts (the warehouse loads themselves are serialised by the loader's lock)."""
+    import json
+    import subprocess
+    import sys
+
+    import nipyapi
+
+    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "sync_lake.py"), "--config", shared_env["config_file"]]
+    cmd += ["--schema", shared_env["schema"], "--state", str(tmp_path / "state.json"), "--json", "--no-progress"]
+    every = set(D[:2])
+    with sync_warehouse_in_nifi(shared_env) as (proc, ok, failed):
+        nipyapi.canvas.schedule_processor(proc, True)
+        cli = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        rel, body = next_summary(ok, failed)
+        nipyapi.canvas.schedule_processor(proc, False)
+        out, err = cli.communicate()
+        by_cli = json.loads(out.splitlines()[-1])
+        print(
+            f"at once: NiFi {rel} {body['dates']} {body['errors']}; command line exit {cli.returncode} "
+            f"{by_cli['dates']} {by_cli['errors']}"
+        )
+        assert (rel == "failure") == bool(body["errors"]), body
+        assert cli.returncode == (1 if by_cli["errors"] else 0), (by_cli, err[-2000:])
+        # whatever either side loaded, it loaded each session once (the two loads of a date did not interleave)
+        (doubled,) = _gp_rows(
+            shared_env["cfg"],
+            f"SELECT count(*) - count(DISTINCT session_id) FROM {shared_env['schema']}.fact_session",
+        )
+        assert doubled == (0,), doubled
+        if rel == "failure":
+            for conn in (ok, failed):
+                nipyapi.canvas.purge_connection(conn.id)
+            nipyapi.canvas.schedule_processor(proc, True)
+            again_rel, again = next_summary(ok, failed)
+            nipyapi.canvas.schedule_processor(proc, False)
+            assert (again_rel, again["errors"]) == ("success", []), again
+            assert set(again["dates"]) == every - set(body["dates"]), (body, again)
+        else:
+            assert set(body["dates"]) == every, body
+    rerun = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, (rerun.stdout[-2000:], rerun.stderr[-2000:])
+    retried = json.loads(rerun.stdout.splitlines()[-1])
+    assert retried["errors"] == [] and set(retried["dates"]) == every - set(by_cli["dates"]), (by_cli, retried)
+    gp = assert_hive_equals_gp(shared_env["cfg"], shared_env["schema"])
+    assert [r[0].isoformat() for r in gp["daily"]][:2] == D[:2]
+    assert_marts_equal_reference(gp, shared_env["files"])
