@@ -52,6 +52,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--users", type=int, default=2000, help="subscribers simulated (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="producer seed (default %(default)s)")
     p.add_argument("--days", type=int, default=DAYS, help="days of backfill before the live day (%(default)s)")
+    p.add_argument(
+        "--faults", type=float, default=0.01,
+        help="fraction of sessions given a fault (bad messages, duplicates, ...), as set-top boxes send them; they "
+        "land in the quarantine that Pipeline health shows (default %(default)s; 0 for none)",
+    )  # fmt: skip
     p.add_argument("--date", type=dt.date.fromisoformat, default=dt.date.today(), help="the live day (default today)")
     p.add_argument("--land-timeout", type=float, default=1200, help="seconds to wait for landing (%(default)s)")
     p.add_argument("--sync-timeout", type=float, default=1200, help="seconds to wait for the NiFi sync (%(default)s)")
@@ -64,6 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--users must be positive")
     if args.days < 1:
         p.error("--days must be positive")
+    if not 0 <= args.faults < 1:
+        p.error("--faults must be a fraction, 0 or more and below 1")
     return args
 
 
@@ -307,9 +314,11 @@ def _main(argv: list[str] | None) -> int:
             skip("no NiFi ingestion flow")
         else:
             day = ["--date", args.date.isoformat()]
-            backfill = [PY, "-m", "producer", "backfill", "--days", str(args.days), *day, *common]
+            faults = ["--faults", str(args.faults)] if args.faults else []
+            backfill = [PY, "-m", "producer", "backfill", "--days", str(args.days), *day, *common, *faults]
             note(last_line(run(backfill, "producer backfill")))
-            note(last_line(run([PY, "-m", "producer", "live", "--speed", "max", *day, *common], "producer live")))
+            live = [PY, "-m", "producer", "live", "--speed", "max", *day, *common, *faults]
+            note(last_line(run(live, "producer live")))
             step(step6)
             wait_landed(cfg, dates, args.land_timeout)
 
