@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,25 @@ def history_until(reader: WarehouseReader, until: dt.date | None) -> dt.date | N
         return until
     newest = reader.frame("last_date")["dt"].iloc[0]
     return history_end(None if pd.isna(newest) else newest, dt.date.today())
+
+
+def read_history(
+    cfg: Config, args: argparse.Namespace, history: Sequence[str], whole: Sequence[str] = ()
+) -> tuple[dt.date | None, dict[str, pd.DataFrame]]:
+    """For a command of :func:`add_history_arguments`: the history's last day (:func:`history_until` of
+    ``--until``) and, by name, the rows of ``greenplum/analytics/<name>.sql`` — those of ``history`` over the
+    ``--days`` days up to it, those of ``whole`` entire — read in one session as the read-only role.
+    ``(None, {})`` when fact_session is empty."""
+    reader = WarehouseReader(cfg, args.schema)
+    try:
+        until = history_until(reader, args.until)
+        if until is None:
+            return None, {}
+        frames = {name: reader.frame(name, until=until, days=args.days) for name in history}
+        frames.update({name: reader.frame(name) for name in whole})
+        return until, frames
+    finally:
+        reader.close()
 
 
 def replace_rows(cfg: Config, schema: str, table: str, clear_sql: str, rows: pd.DataFrame) -> None:

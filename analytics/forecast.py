@@ -303,18 +303,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     t0 = time.monotonic()
     settings = Settings.fast() if args.fast else Settings()
-    reader = db.WarehouseReader(cfg, args.schema)
-    try:
-        until = db.history_until(reader, args.until)
-        if until is None:
-            print("analytics forecast: fact_session is empty")
-            return 1
-        total = reader.frame("hourly_total", until=until, days=args.days)
-        channels = reader.frame("hourly_channel", until=until, days=args.days)
-        daily = reader.frame("daily_total", until=until, days=args.days)
-    finally:
-        reader.close()
-    df = hourly_frame(total, channels)
+    until, frames = db.read_history(cfg, args, ("hourly_total", "hourly_channel", "daily_total"))
+    if until is None:
+        print("analytics forecast: fact_session is empty")
+        return 1
+    daily = frames["daily_total"]
+    df = hourly_frame(frames["hourly_total"], frames["hourly_channel"])
     n_series = df["unique_id"].nunique()
     log.info("history %s: %d series x %d hours", until, n_series, len(df) // max(n_series, 1))
 

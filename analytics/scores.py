@@ -103,17 +103,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     t0 = time.monotonic()
     bar = tqdm(total=4, desc="score", disable=True if args.no_progress else None, leave=False)
-    reader = db.WarehouseReader(cfg, args.schema)
-    try:
-        until = db.history_until(reader, args.until)
-        if until is None:
-            print("analytics score: fact_session is empty")
-            return 1
-        ucd = reader.frame("user_channel_daily", until=until, days=args.days)
-        users = reader.frame("users")
-        profile = reader.frame("user_profile", until=until, days=args.days)
-    finally:
-        reader.close()
+    until, frames = db.read_history(cfg, args, ("user_channel_daily", "user_profile"), whole=("users",))
+    if until is None:
+        print("analytics score: fact_session is empty")
+        return 1
+    ucd, users, profile = frames["user_channel_daily"], frames["users"], frames["user_profile"]
     bar.update(1)
     first = until - dt.timedelta(days=args.days - 1)
     dates = [first + dt.timedelta(days=i) for i in range(args.days)]
