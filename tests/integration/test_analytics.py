@@ -9,11 +9,11 @@ import json
 import uuid
 
 import pytest
-from oracle.sample_warehouse import drop_schema, load_lake
+from oracle.sample_warehouse import drop_schema, fetch_rows, load_lake
 from oracle.simulated_lake import write_simulated_lake
 
 from analytics import cli
-from iptv import db, warehouse
+from iptv import warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +32,6 @@ def loaded(postgres, tmp_path_factory):
     load_lake(cfg, wh, root, dates)
     yield cfg, wh, dates
     drop_schema(cfg, wh)
-
-
-def _rows(cfg, sql: str) -> list[tuple]:
-    conn = db.connect(cfg, "reader")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _argv(wh, dates, out) -> list[str]:
@@ -64,7 +54,7 @@ def test_forecast_writes_the_coming_hours_and_the_backtest(loaded, tmp_path):
     assert 0 < report["models"]["LightGBM"]["coverage80"] <= report["models"]["LightGBM"]["coverage95"] <= 1
 
     tomorrow = dates[-1] + dt.timedelta(days=1)
-    total = _rows(cfg, f"SELECT dt, hour, model, yhat, lo80, hi80, lo95, hi95 FROM {wh.schema}.forecast_hourly "
+    total = fetch_rows(cfg, f"SELECT dt, hour, model, yhat, lo80, hi80, lo95, hi95 FROM {wh.schema}.forecast_hourly "
                        "WHERE channel_id = 0 ORDER BY dt, hour")  # fmt: skip
     assert len(total) == 168  # the 7 days after the history, hour by hour
     assert (total[0][0], total[0][1]) == (tomorrow, 0)
@@ -74,10 +64,10 @@ def test_forecast_writes_the_coming_hours_and_the_backtest(loaded, tmp_path):
         assert 0 <= lo95 <= lo80 <= yhat <= hi80 <= hi95
     evening = {r[1]: r[3] for r in total[:24]}
     assert evening[20] > 2 * evening[4]  # prime time against the night minimum
-    channels = _rows(cfg, f"SELECT COUNT(DISTINCT channel_id), COUNT(*) FROM {wh.schema}.forecast_hourly")[0]
-    models = _rows(cfg, f"SELECT DISTINCT model FROM {wh.schema}.forecast_hourly WHERE channel_id <> 0")
+    channels = fetch_rows(cfg, f"SELECT COUNT(DISTINCT channel_id), COUNT(*) FROM {wh.schema}.forecast_hourly")[0]
+    models = fetch_rows(cfg, f"SELECT DISTINCT model FROM {wh.schema}.forecast_hourly WHERE channel_id <> 0")
     assert models == [(report["chosen"],)]
-    seen = _rows(cfg, f"SELECT COUNT(DISTINCT channel_id) FROM {wh.schema}.fact_session")[0][0]
+    seen = fetch_rows(cfg, f"SELECT COUNT(DISTINCT channel_id) FROM {wh.schema}.fact_session")[0][0]
     assert channels == (seen + 1, (seen + 1) * 168)
 
 
@@ -90,9 +80,9 @@ def test_score_writes_every_subscriber(loaded, tmp_path):
         assert {"roc_auc", "pr_auc", "brier", "positive_rate"} <= set(ev["model"]) and ev["model"]["n"] > 0
         assert set(ev["baseline"]) == set(ev["model"])
     assert report["evaluation"]["view_next"]["model"]["roc_auc"] > 0.6
-    rows = _rows(cfg, f"SELECT user_id, scored_for, p_view_tomorrow, p_inactive_7d, segment "
+    rows = fetch_rows(cfg, f"SELECT user_id, scored_for, p_view_tomorrow, p_inactive_7d, segment "
                       f"FROM {wh.schema}.subscriber_scores")  # fmt: skip
-    signed_up = _rows(cfg, f"SELECT COUNT(*) FROM {wh.schema}.dim_user WHERE signup_date <= '{dates[-1]}'")[0][0]
+    signed_up = fetch_rows(cfg, f"SELECT COUNT(*) FROM {wh.schema}.dim_user WHERE signup_date <= '{dates[-1]}'")[0][0]
     assert len(rows) == signed_up == report["subscribers"] and 0 < signed_up <= USERS
     assert {r[1] for r in rows} == {dates[-1] + dt.timedelta(days=1)}
     assert all(0 <= r[2] <= 1 and 0 <= r[3] <= 1 for r in rows)

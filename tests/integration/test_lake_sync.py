@@ -29,6 +29,7 @@ from oracle.marts import MART_COLUMNS, compute_marts, norm
 from oracle.programmes import MART_COLUMNS as PROGRAMME_COLUMNS
 from oracle.programmes import compute_programme_marts
 from oracle.sample_lake import bad_guide_rows, write_quarantine, write_sample_lake
+from oracle.sample_warehouse import fetch_rows
 
 from iptv import db, hdfs_client, lake_sync
 from iptv.config import REPO_ROOT, Config, with_overrides
@@ -190,7 +191,7 @@ def hive_quarantine(cfg) -> dict[tuple[str, str], int]:
 
 
 def gp_quarantine(cfg, schema) -> dict[tuple[str, str], int]:
-    rows = _gp_rows(cfg, f"SELECT dt, reason, events FROM {schema}.quarantine_daily")
+    rows = fetch_rows(cfg, f"SELECT dt, reason, events FROM {schema}.quarantine_daily", "loader")
     assert len(rows) == len({(r[0], r[1]) for r in rows}), "one row per date and reason"
     return {(d.isoformat(), reason): int(n) for d, reason, n in rows}
 
@@ -326,20 +327,13 @@ def _programme_reference(env) -> dict:
     )
 
 
-def _gp_rows(cfg, sql: str) -> list[tuple]:
-    conn = db.connect(cfg, "loader")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
 def _programme_marts(cfg, schema) -> dict[str, list[tuple]]:
     """Both programme marts, sorted in Python (the database's collation does not decide the order)."""
     return {
-        mart: sorted(_gp_rows(cfg, f"SELECT {', '.join(cols)} FROM {schema}.{mart}"), key=lambda r: (r[0], r[1], r[2]))
+        mart: sorted(
+            fetch_rows(cfg, f"SELECT {', '.join(cols)} FROM {schema}.{mart}", "loader"),
+            key=lambda r: (r[0], r[1], r[2]),
+        )
         for mart, cols in PROGRAMME_COLUMNS.items()
     }
 
@@ -375,10 +369,11 @@ def test_hive_programme_audience_agrees_with_greenplum(late, env):
     hive_rows = sorted(cur.fetchall(), key=lambda r: (r[0], r[1]))
     conn.close()
     gp = sorted(
-        _gp_rows(
+        fetch_rows(
             cfg,
             f"SELECT dt, programme_id, viewers, watch_minutes, reach_pct, amr, rating_pct, atv_min "
             f"FROM {schema}.mart_programme",
+            "loader",
         ),
         key=lambda r: (r[0], r[1]),
     )
@@ -402,10 +397,11 @@ def corrected_guide(late, env):
     after_bad = gp_marts(cfg, env["schema"])
     programmes_bad = _programme_marts(cfg, env["schema"])
     ref_bad = _programme_reference(env)
-    rejects_bad = _gp_rows(
+    rejects_bad = fetch_rows(
         cfg,
         f"SELECT dt, source_file, line_no, reason, raw_line FROM {env['schema']}.load_rejects "
         f"WHERE dataset = 'programmes' AND dt = '{D[1]}'",
+        "loader",
     )
     hdfs_client.delete(cfg, rel)
     local_bad.unlink()
@@ -445,8 +441,10 @@ def test_fixing_the_guide_clears_its_rejects(corrected_guide, env):
     assert res.errors == [] and res.dates == [D[1]] and res.programmes_rejected == {"gap": 1}
     assert state == corrected_guide["state"]  # the same files as before the bad rows
     assert programmes == _expected_programme_marts(ref)
-    rejects = _gp_rows(
-        env["cfg"], f"SELECT reason FROM {env['schema']}.load_rejects WHERE dataset = 'programmes' AND dt = '{D[1]}'"
+    rejects = fetch_rows(
+        env["cfg"],
+        f"SELECT reason FROM {env['schema']}.load_rejects WHERE dataset = 'programmes' AND dt = '{D[1]}'",
+        "loader",
     )
     assert rejects == [("gap",)]
 
@@ -719,9 +717,10 @@ def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
         assert (rel == "failure") == bool(body["errors"]), body
         assert cli.returncode == (1 if by_cli["errors"] else 0), (by_cli, err[-2000:])
         # whatever either side loaded, it loaded each session once (the two loads of a date did not interleave)
-        (doubled,) = _gp_rows(
+        (doubled,) = fetch_rows(
             shared_env["cfg"],
             f"SELECT count(*) - count(DISTINCT session_id) FROM {shared_env['schema']}.fact_session",
+            "loader",
         )
         assert doubled == (0,), doubled
         if rel == "failure":

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from oracle.sample_warehouse import load_sample_warehouse
+from oracle.sample_warehouse import fetch_rows, load_sample_warehouse
 
 from iptv import db, warehouse
 from iptv.superset import bundle, deploy, queries
@@ -193,12 +193,6 @@ def _run(admin, tree, chart: bundle.Asset) -> list[dict[str, Any]]:
     return result["result"][0]["data"]
 
 
-def _mart(cfg, sql: str) -> list[tuple]:
-    with db.connect(cfg, "reader") as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
-
-
 def _close(a: Any, b: Any) -> bool:
     return abs(float(a) - float(b)) < 1e-6
 
@@ -213,7 +207,7 @@ def test_daily_watch_hours_chart_equals_mart_daily(superset, admin, tree):
     rows = _run(admin, tree, _chart(tree, "charts/audience_daily_watch_hours.yaml"))
     got = {dt.datetime.fromtimestamp(r["dt"] / 1000, dt.UTC).date(): r["watch_hours"] for r in rows}
     want = dict(
-        _mart(superset, "SELECT dt, watch_hours FROM iptv_dw.mart_daily "
+        fetch_rows(superset, "SELECT dt, watch_hours FROM iptv_dw.mart_daily "
                         "WHERE dt <= (SELECT MAX(dt) FROM iptv_dw.fact_session)")
     )  # fmt: skip
     assert got.keys() == want.keys()
@@ -222,7 +216,7 @@ def test_daily_watch_hours_chart_equals_mart_daily(superset, admin, tree):
 
 def test_top_channel_chart_equals_mart_channel_daily(superset, admin, tree):
     rows = _run(admin, tree, _chart(tree, "charts/channels_top20.yaml"))
-    want = _mart(
+    want = fetch_rows(
         superset,
         "SELECT channel_name, SUM(watch_hours) FROM iptv_dw.mart_channel_daily "
         "GROUP BY channel_name ORDER BY 2 DESC LIMIT 20",
@@ -236,7 +230,7 @@ def test_top_channel_chart_equals_mart_channel_daily(superset, admin, tree):
 def test_duration_histogram_equals_mart_duration_hist(superset, admin, tree):
     rows = _run(admin, tree, _chart(tree, "charts/durations_hist.yaml"))
     got = {r["bucket"].split(". ", 1)[1]: r["sessions"] for r in rows}
-    want = dict(_mart(superset, "SELECT bucket_label, SUM(sessions) FROM iptv_dw.mart_duration_hist GROUP BY 1"))
+    want = dict(fetch_rows(superset, "SELECT bucket_label, SUM(sessions) FROM iptv_dw.mart_duration_hist GROUP BY 1"))
     assert got == {k: int(v) for k, v in want.items()}
     assert sorted(got) == sorted(["<1m", "1-5m", "5-15m", "15-30m", "30-60m", "1-2h", "2-4h", "4h+"])
     assert [r["bucket"] for r in sorted(rows, key=lambda r: r["bucket"])][0] == "1. <1m"
@@ -246,7 +240,7 @@ def test_duration_histogram_equals_mart_duration_hist(superset, admin, tree):
 def test_quarantine_chart_equals_quarantine_daily(superset, admin, tree):
     rows = _run(admin, tree, _chart(tree, "charts/health_quarantine.yaml"))
     got = {(dt.datetime.fromtimestamp(r["dt"] / 1000, dt.UTC).date(), r["reason"]): r["events"] for r in rows}
-    table = _mart(superset, "SELECT dt, reason, events FROM iptv_dw.quarantine_daily")
+    table = fetch_rows(superset, "SELECT dt, reason, events FROM iptv_dw.quarantine_daily")
     want = {(d, reason): int(n) for d, reason, n in table}
     assert got == want and len({d for d, _ in got}) > 1
 

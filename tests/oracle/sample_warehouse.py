@@ -48,6 +48,17 @@ def load_sample_warehouse(
     return files
 
 
+def fetch_rows(cfg: Config, sql: str, role: db.Role = "reader") -> list[tuple]:
+    """The rows of ``sql`` as the warehouse role ``role``, on a connection of its own (closed after)."""
+    conn = db.connect(cfg, role)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def drop_schema(cfg: Config, wh: warehouse.Warehouse) -> None:
     """Drop ``wh``'s schema and everything in it."""
     conn = db.connect(cfg, "loader")
