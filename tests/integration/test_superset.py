@@ -242,7 +242,8 @@ def test_quarantine_chart_equals_quarantine_daily(superset, admin, tree):
     got = {(dt.datetime.fromtimestamp(r["dt"] / 1000, dt.UTC).date(), r["reason"]): r["events"] for r in rows}
     table = fetch_rows(superset, "SELECT dt, reason, events FROM iptv_dw.quarantine_daily")
     want = {(d, reason): int(n) for d, reason, n in table}
-    assert got == want and len({d for d, _ in got}) > 1
+    # More than one (date, reason) cell: on the sample several dates, on a demo one arrival date's reasons.
+    assert got == want and len(got) > 1
 
 
 def test_redeploy_changes_nothing_and_export_equals_the_tree(superset, tree, tmp_path):
