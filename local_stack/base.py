@@ -151,6 +151,8 @@ class Service:
     start_timeout: float = 180.0
     #: Seconds ``down`` waits after SIGTERM before SIGKILL.
     stop_timeout: float = 30.0
+    #: The labels (pid-file stems) of the processes :meth:`start_processes` spawns; empty: one, named ``name``.
+    process_labels: tuple[str, ...] = ()
 
     def __init__(self, cfg: Config, section: ServiceConfig | None = None):
         """``section``: the service's part of the config (default: the config's section named ``name``)."""
@@ -224,6 +226,16 @@ class Service:
     def pid_files(self) -> list[Path]:
         return sorted(self.pid_file.parent.glob(f"{self.name}*.pid")) if self.pid_file.parent.exists() else []
 
+    def _recorded_pids(self) -> list[int]:
+        """The PIDs in the pid files, alive or not."""
+        out = []
+        for pf in self.pid_files():
+            try:
+                out.append(int(pf.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+        return out
+
     def pids(self) -> dict[str, int]:
         """Live PIDs of this service by pid-file stem."""
         out: dict[str, int] = {}
@@ -237,7 +249,13 @@ class Service:
         return out
 
     def running(self) -> bool:
+        """True while any process of the service lives."""
         return bool(self.pids())
+
+    def missing_processes(self) -> list[str]:
+        """The labels of the service's processes that are not alive (all of them when it is stopped)."""
+        alive = self.pids()
+        return [label for label in self.process_labels or (self.name,) if label not in alive]
 
     def spawn(
         self,
@@ -276,13 +294,23 @@ class Service:
                 raise StackError(f"port {port} ({self.name}) is already in use by another process")
 
     def start(self) -> None:
-        """Start if not running: conflict check, configure, spawn. Does not wait."""
-        if self.running():
+        """Start what is not running: conflict check, configure, spawn. Does not wait. Of a service of several
+        processes of which some died (kill -9 of the DataNode under a live NameNode), only the dead ones are
+        started again: :meth:`start_processes` spawns the :meth:`missing_processes`."""
+        missing = self.missing_processes()
+        if not missing:
             return
-        # A crashed run (kill -9 of the main process) can leave children behind in its process group.
-        self.stop()
-        self.check_ports_free()
-        self.configure()
+        if len(missing) == len(self.process_labels or (self.name,)):
+            # A crashed run (kill -9 of the main process) can leave children behind in its process group, and
+            # its killed processes linger as zombies until init reaps them: an engine that checks a lock file's
+            # PID (PostgreSQL's postmaster.pid) takes a zombie for a live instance and refuses to start.
+            crashed = [pid for pid in self._recorded_pids() if Path(f"/proc/{pid}").exists()]
+            self.stop()
+            deadline = time.monotonic() + 10
+            while any(Path(f"/proc/{pid}").exists() for pid in crashed) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.check_ports_free()
+            self.configure()
         self.start_processes()
 
     def wait_ready(self) -> None:

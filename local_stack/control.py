@@ -45,7 +45,7 @@ def up(cfg: Config, names: list[str] | None = None) -> float:
             if dep in by_name:
                 futures[dep].result()
         if svc.managed:
-            if not svc.running():
+            if svc.missing_processes():
                 svc.start()
                 started[svc.name] = time.monotonic()
             svc.wait_ready()

@@ -12,6 +12,7 @@ use to cross-check what WebHDFS wrote.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -119,6 +120,7 @@ log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
 class Hdfs(Service):
     section: HdfsConfig
     name = "hdfs"
+    process_labels = ("hdfs-namenode", "hdfs-datanode")
     start_timeout = 180.0
 
     def __init__(self, cfg: Config):
@@ -317,16 +319,14 @@ class Hdfs(Service):
 
     def start_processes(self) -> None:
         heap = self.section.heap
-        self.spawn(
-            [*self.java_cmd("namenode", heap), NAMENODE_CLASS], env=self.env(), cwd=self.data_dir, label="hdfs-namenode"
-        )
-        self.spawn(
-            [*self.java_cmd("datanode", heap), DATANODE_CLASS], env=self.env(), cwd=self.data_dir, label="hdfs-datanode"
-        )
+        daemons = {"hdfs-namenode": ("namenode", NAMENODE_CLASS), "hdfs-datanode": ("datanode", DATANODE_CLASS)}
+        for label in self.missing_processes():
+            proc, main_class = daemons[label]
+            self.spawn([*self.java_cmd(proc, heap), main_class], env=self.env(), cwd=self.data_dir, label=label)
 
     # ----- readiness -----------------------------------------------------------------------
-    def _jmx(self, query: str) -> dict[str, Any]:
-        r = requests.get(f"{self.webhdfs_url}/jmx", params={"qry": query}, timeout=5)
+    def _jmx(self, query: str, base_url: str | None = None) -> dict[str, Any]:
+        r = requests.get(f"{base_url or self.webhdfs_url}/jmx", params={"qry": query}, timeout=5)
         r.raise_for_status()
         beans = r.json().get("beans", [])
         return beans[0] if beans else {}
@@ -338,12 +338,29 @@ class Hdfs(Service):
         info = self._jmx("Hadoop:service=NameNode,name=NameNodeInfo")
         if int(state.get("NumLiveDataNodes", 0)) < 1 or state.get("FSState") != "Operational" or info.get("Safemode"):
             return False
+        if not self._datanode_registered():
+            return False
         try:
             hdfs_client.client(self.cfg, timeout=5).list("/")
         except (hdfs_client.HdfsError, requests.RequestException) as exc:
             log.debug("webhdfs not ready: %s", exc)
             return False
         return True
+
+    def _datanode_registered(self) -> bool:
+        """The DataNode itself answers and runs its block pool service with the NameNode. The NameNode alone
+        is not enough: it counts a killed DataNode as live until its heartbeats have been missing for minutes."""
+        dn_url = f"http://{self.host}:{self.section.datanode_http_port}"
+        try:
+            info = self._jmx("Hadoop:service=DataNode,name=DataNodeInfo", dn_url)
+        except (requests.RequestException, ValueError) as exc:
+            log.debug("datanode not ready: %s", exc)
+            return False
+        try:
+            actors = json.loads(info.get("BPServiceActorInfo") or "[]")
+        except ValueError:
+            return False
+        return any(a.get("ActorState") == "RUNNING" for a in actors)
 
     def post_start(self) -> None:
         c = hdfs_client.client(self.cfg)

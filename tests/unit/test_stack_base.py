@@ -211,3 +211,48 @@ def test_generated_secrets_are_kept_completed_and_private(tmp_path):
     assert again["a"] == first["a"] and again["other"] == "kept" and again["b"] != first["b"]
     assert ensure_generated_secrets(path, {"a": 18, "b": 48}) == (again, [])
     assert json.loads(path.read_text(encoding="utf-8")) == again
+
+
+class TwoDaemons(Service):
+    """A stand-in of a service of two processes (as HDFS: a NameNode and a DataNode)."""
+
+    name = "pair"
+    process_labels = ("pair-a", "pair-b")
+
+    def __init__(self, cfg, port: int):
+        super().__init__(cfg, ServiceConfig())
+        self.port = port
+        self.spawned: list[str] = []
+
+    def start_processes(self) -> None:
+        for label in self.missing_processes():
+            self.spawned.append(label)
+            self.spawn(["python3", "-c", f"import time; time.sleep(300) # {self.state}"], label=label)
+
+    def ready(self) -> bool:
+        return True
+
+    def ports(self):
+        return [("127.0.0.1", self.port)]
+
+
+def test_a_killed_process_of_a_running_service_is_started_again_alone(tmp_cfg):
+    import os
+    import signal
+
+    svc = TwoDaemons(tmp_cfg, _free_port())
+    svc.start()
+    first = svc.pids()
+    assert sorted(first) == ["pair-a", "pair-b"] and svc.missing_processes() == []
+    os.kill(first["pair-b"], signal.SIGKILL)
+    wait_until(lambda: not pid_alive(first["pair-b"]), 10, "pair-b gone", interval=0.1)
+    assert svc.running() and svc.missing_processes() == ["pair-b"]
+
+    svc.start()
+    again = svc.pids()
+    assert svc.spawned == ["pair-a", "pair-b", "pair-b"]
+    assert again["pair-a"] == first["pair-a"] and again["pair-b"] != first["pair-b"]
+    svc.start()  # nothing missing: nothing spawned
+    assert svc.spawned == ["pair-a", "pair-b", "pair-b"]
+    svc.stop()
+    assert not any(pid_alive(p) for p in again.values())
