@@ -71,16 +71,27 @@ class InstalledServiceConfig(ServiceConfig):
 
 @dataclass(frozen=True)
 class TopicConfig:
-    """One project topic (``kafka.topics.<key>``); ``retention_ms`` unset leaves the broker's default."""
+    """One project topic (``kafka.topics.<key>``); ``retention_ms`` / ``max_message_bytes`` unset leave the
+    broker's default (``max_message_bytes`` is the topic's ``max.message.bytes``, the broker's default about 1 MB)."""
 
     name: str
     partitions: int = 3
     replication_factor: int = 1
     retention_ms: int | None = None
+    max_message_bytes: int | None = None
+
+    def broker_configs(self) -> dict[str, str]:
+        """The topic-level broker configs this topic sets."""
+        out = {}
+        if self.retention_ms is not None:
+            out["retention.ms"] = str(self.retention_ms)
+        if self.max_message_bytes is not None:
+            out["max.message.bytes"] = str(self.max_message_bytes)
+        return out
 
 
 def _default_topics() -> dict[str, TopicConfig]:
-    return {"viewing_events": TopicConfig("iptv.viewing-events", 3, 1, 604_800_000)}
+    return {"viewing_events": TopicConfig("iptv.viewing-events", 3, 1, 604_800_000, 4_194_304)}
 
 
 @dataclass(frozen=True)

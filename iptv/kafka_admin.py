@@ -27,8 +27,8 @@ def admin_client(cfg: Config, **extra: Any) -> Any:
 
 
 def ensure_topics(cfg: Config, timeout: float = 30.0) -> list[str]:
-    """Create the topics of ``kafka.topics`` that are missing; raise partitions and align retention.ms of
-    existing ones with the config. Idempotent. Returns the names it created."""
+    """Create the topics of ``kafka.topics`` that are missing; raise partitions and align retention.ms and
+    max.message.bytes of existing ones with the config. Idempotent. Returns the names it created."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, NewTopic
 
@@ -43,7 +43,7 @@ def ensure_topics(cfg: Config, timeout: float = 30.0) -> list[str]:
             t.name,
             num_partitions=t.partitions,
             replication_factor=t.replication_factor,
-            config={"retention.ms": str(t.retention_ms)} if t.retention_ms is not None else {},
+            config=t.broker_configs(),
         )
         for t in topics
         if t.name not in existing
@@ -66,18 +66,17 @@ def ensure_topics(cfg: Config, timeout: float = 30.0) -> list[str]:
         if have < want:
             admin.create_partitions([NewPartitions(name, want)], request_timeout=timeout)[name].result()
             log.info("topic %s: partitions %s -> %s", name, have, want)
-        if t.retention_ms is not None:
+        wanted = t.broker_configs()
+        if wanted:
             res = ConfigResource(ConfigResource.Type.TOPIC, name)
             current = admin.describe_configs([res], request_timeout=timeout)[res].result()
-            entry = current.get("retention.ms")
-            if entry is None or str(entry.value) != str(t.retention_ms):
-                change = ConfigResource(
-                    ConfigResource.Type.TOPIC,
-                    name,
-                    incremental_configs=[
-                        ConfigEntry("retention.ms", str(t.retention_ms), incremental_operation=AlterConfigOpType.SET)
-                    ],
-                )
+            changes = [
+                ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                for key, value in wanted.items()
+                if current.get(key) is None or str(current[key].value) != value
+            ]
+            if changes:
+                change = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=changes)
                 admin.incremental_alter_configs([change])[change].result()
-                log.info("topic %s: retention.ms set to %s", name, t.retention_ms)
+                log.info("topic %s: %s set", name, ", ".join(f"{c.name}={c.value}" for c in changes))
     return created

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from oracle import producer_stream
+from oracle import bad_messages, producer_stream
 
 from iptv import hdfs_client
 from iptv.config import Config
@@ -53,13 +53,14 @@ DRAIN_TIMEOUT = 420
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def create_topic(cfg: Config, name: str) -> None:
+def create_topic(cfg: Config, name: str, config: dict[str, str] | None = None) -> None:
     from confluent_kafka.admin import NewTopic
 
     from iptv.kafka_admin import admin_client
 
     admin = admin_client(cfg)
-    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
+    topic = NewTopic(name, num_partitions=3, replication_factor=1, config=config or {})
+    admin.create_topics([topic])[name].result(timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         t = admin.list_topics(topic=name, timeout=5).topics.get(name)
@@ -120,15 +121,22 @@ def read_records(cfg: Config, topic: str) -> list[tuple[int, bytes | None, bytes
     return out
 
 
-def copy_records(cfg: Config, topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
-    """Produce the records into the same partitions of topic, in order, and wait until all are acknowledged."""
+def copy_records(cfg: Config, topic: str, records: list[tuple]) -> None:
+    """Produce the records ``(partition, key, value[, timestamp_ms])`` into the same partitions of topic, in order,
+    and wait until all are acknowledged. Without a timestamp a record gets the time it is produced."""
     from confluent_kafka import Producer
 
     failed: list[str] = []
-    producer = Producer({"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True})
-    for partition, key, value in records:
+    conf = {"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True}
+    producer = Producer({**conf, "message.max.bytes": 8 * 1024 * 1024})  # bad_messages holds one over 1 MB
+    for partition, key, value, *timestamp in records:
         producer.produce(
-            topic, value=value, key=key, partition=partition, on_delivery=lambda e, _m: e and failed.append(str(e))
+            topic,
+            value=value,
+            key=key,
+            partition=partition,
+            timestamp=timestamp[0] if timestamp else 0,
+            on_delivery=lambda e, _m: e and failed.append(str(e)),
         )
         producer.poll(0)
     assert producer.flush(60) == 0, f"{topic}: messages still unacknowledged after 60 s"
@@ -273,7 +281,11 @@ def check_landed(landed: dict[str, list[tuple[str, str]]], manifest: Path, truth
     )
     assert all(line.split(",")[_dated_by(SESSIONS)][:10] == dt for dt, line in landed["sessions"])
     # quarantine: every injected fault's message(s), with the expected reason, once each
-    q_rows = [(dt, next(csv.reader(io.StringIO(line)))) for dt, line in landed["quarantine"]]
+    limit = csv.field_size_limit(1 << 30)  # a raw message over 1 MB is kept whole
+    try:
+        q_rows = [(dt, next(csv.reader(io.StringIO(line)))) for dt, line in landed["quarantine"]]
+    finally:
+        csv.field_size_limit(limit)
     q = {c: i for i, c in enumerate(QUARANTINE.column_names)}
     assert all(len(r) == len(q) and r[_dated_by(QUARANTINE)][:10] == dt for dt, r in q_rows)
     got_q = Counter((r[q["reason"]], r[q["raw"]]) for _dt, r in q_rows)
@@ -676,7 +688,7 @@ def test_operator_commands_on_a_running_flow(kafka, hdfs, nifi, tmp_path, monkey
 
 
 #: Messages that once failed the whole batch around them (issue #10), each with the quarantine record it must get:
-#: (value sent to Kafka, reason, the raw text the quarantine keeps).
+#: (value sent to Kafka, reason, the raw column the quarantine keeps: bad_messages.raw_column of the value).
 BAD_MESSAGES: list[tuple[bytes | None, str, str]] = [
     (b"[" * 5000 + b"]" * 5000, "invalid_json", "[" * 5000 + "]" * 5000),
     (b'{"a":' * 3000 + b"1" + b"}" * 3000, "invalid_json", '{"a":' * 3000 + "1" + "}" * 3000),
@@ -685,7 +697,7 @@ BAD_MESSAGES: list[tuple[bytes | None, str, str]] = [
         "invalid_schema",
         '{"session_id": "\\ud800", "user_id": 1, "channel_id": 1, "timer": "2025-03-05 10:00:00", "status": "on"}',
     ),
-    (b"\xff\xfe{", "invalid_json", "\ufffd\ufffd{"),
+    (b"\xff\xfe{", "invalid_json", "base64://57"),  # not UTF-8: its bytes as base64
     (b'{"session_id": "\x00"}', "invalid_json", '{"session_id": "\x00"}'),
     (None, "invalid_json", ""),  # a tombstone
     (b"9" * 5000, "invalid_json", "9" * 5000),
@@ -720,6 +732,55 @@ def test_bad_messages_inside_a_batch_do_not_stop_it(kafka, hdfs, nifi, tmp_path)
         failed = [c for c in status["connections"] if c["name"].endswith("failed")]
         assert failed and all(c["queued"] == 0 for c in failed), failed
         print(f"landed {got} from {len(messages)} messages, {len(BAD_MESSAGES)} of them hostile")
+    finally:
+        h.cleanup()
+        delete_topic(nifi, stage)
+
+
+def test_every_kind_of_bad_message_lands_in_quarantine_exactly(kafka, hdfs, nifi, tmp_path):
+    """Each kind of malformed message of tests/oracle/bad_messages.py (55, with a Kafka key and timestamp of their
+    own: null keys, wrong keys, timers far from the record's timestamp, over 1 MB, not UTF-8, ...) interleaved
+    with the producer's stream across the partitions: every bad message is one quarantine record with its reason
+    and its raw bytes exactly; raw, sessions and the producer's faults land exactly as without them; nothing is
+    routed to failure."""
+    h = Harness(nifi, tmp_path, grace="45 sec")
+    stage = f"{h.topic}-stage"
+    create_topic(nifi, stage)
+    # the messages' own timestamps are of 2025: kept whatever the retention; one message is over 1 MB
+    create_topic(nifi, h.topic, {"max.message.bytes": str(4 * 1024 * 1024), "retention.ms": "-1"})
+    try:
+        manifest, truth = produce(nifi, stage, tmp_path)
+        by_partition: dict[int, list[tuple]] = {0: [], 1: [], 2: []}
+        for partition, key, value in read_records(nifi, stage):
+            by_partition[partition].append((partition, key, value))
+        kinds = bad_messages.KINDS
+        for i, (_kind, key, value, _reason) in enumerate(kinds):
+            part = by_partition[i % 3]
+            at = (i // 3 + 1) * len(part) // (len(kinds) // 3 + 2)  # spread over the partition's stream
+            part.insert(at, (i % 3, key, value, bad_messages.TS_MS))
+        with manifest.open("a", encoding="utf-8") as fh:  # the quarantine records these must give
+            for kind, _key, value, reason in kinds:
+                expected = {"outcome": "quarantine", "reason": reason}
+                raw = bad_messages.raw_column(value)
+                fh.write(json.dumps({"kind": f"bad: {kind}", "expected": expected, "messages": [raw]}) + "\n")
+        h.deploy()
+        copy_records(nifi, h.topic, by_partition[0] + by_partition[1] + by_partition[2])
+        landed = h.wait_drained(expected_counts(manifest, truth))
+        got = check_landed(landed, manifest, truth)
+        q = {c: i for i, c in enumerate(QUARANTINE.column_names)}
+        limit = csv.field_size_limit(1 << 30)
+        try:
+            rows = [next(csv.reader(io.StringIO(line))) for _dt, line in landed["quarantine"]]
+        finally:
+            csv.field_size_limit(limit)
+        sent = Counter((reason, value or b"") for _kind, _key, value, reason in kinds)
+        kept = Counter((r[q["reason"]], bad_messages.raw_bytes(r[q["raw"]])) for r in rows)
+        assert not sent - kept, f"bad messages not quarantined byte for byte: {list(sent - kept)[:2]}"
+        status = h.status()
+        assert not status["problems"], status["problems"]
+        failed = [c for c in status["connections"] if c["name"].endswith("failed")]
+        assert failed and all(c["queued"] == 0 for c in failed), failed
+        print(f"landed {got}, {len(kinds)} kinds of bad message among them")
     finally:
         h.cleanup()
         delete_topic(nifi, stage)

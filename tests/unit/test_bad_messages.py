@@ -8,15 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iptv_ingest import hdfs_sections
-from iptv_ingest.kafka_batches import format_line
+from iptv_ingest.kafka_batches import format_line, format_record_line
 from iptv_sessions import event_contract, session_pairer
 from iptv_sessions.event_contract import validate_message
+from iptv_sessions.flowfile_formats import raw_bytes
 from iptv_sessions.ingestion import FailedAttempts, IngestState
 from iptv_sessions.schema_validation import default_schema_validator
 from iptv_sessions.session_pairer import PairerConfig, SessionPairer
@@ -224,7 +226,20 @@ _messages = st.one_of(
     st.integers(min_value=1, max_value=20_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
     st.sampled_from(["", " ", "\n", "\x00", "\ufeff{}", "null", "1e999", "9" * 5000]),
 )
-_INVALID = ("invalid_json", "invalid_schema", "processing_error")
+#: Reasons of one message by itself (the rest are pairing outcomes of valid events).
+_INVALID = (
+    "invalid_json",
+    "invalid_schema",
+    "oversized_message",
+    "invalid_key",
+    "implausible_timer",
+    "processing_error",
+)
+#: A record's Kafka envelope: None for a line of the first format, else (key, timestamp ms).
+_envelopes = st.none() | st.tuples(
+    st.none() | st.sampled_from([sid_of(1), sid_of(2), sid_of(3)]).map(str.encode) | st.binary(max_size=40),
+    st.sampled_from([-1, 0, 1_741_176_000_000, 4_102_444_800_000]) | st.integers(min_value=-1, max_value=2**45),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -234,18 +249,33 @@ def test_validator_never_raises(messages):
     for raw in messages:
         event, reason, detail = validate_message(raw, validator)
         assert (event is None) == (reason is not None)
-        assert reason in (None, "invalid_json", "invalid_schema") and isinstance(detail, str)
+        assert reason in (None, "invalid_json", "invalid_schema", "oversized_message") and isinstance(detail, str)
+
+
+def _as_bytes(message: str | bytes) -> bytes:
+    return message if isinstance(message, bytes) else message.encode("utf-8", errors="surrogatepass")
+
+
+def _lines(messages: list[tuple[str | bytes, tuple | None]], first_offset: int) -> bytes:
+    out = []
+    for i, (m, envelope) in enumerate(messages):
+        if envelope is None:
+            out.append(format_line(0, first_offset + i, _as_bytes(m)))
+        else:
+            out.append(format_record_line(0, first_offset + i, envelope[1], envelope[0], _as_bytes(m)))
+    return b"".join(out)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(_messages, max_size=25), min_size=1, max_size=4))
+@given(st.lists(st.lists(st.tuples(_messages, _envelopes), max_size=25), min_size=1, max_size=4))
 def test_every_input_accounted_for_exactly_once(batches):
-    """Through the pairer and the output the HDFS writer parses: each message is one valid event (raw, which
-    the pairing rules then pair or quarantine), one dropped duplicate, or one invalid-message quarantine record."""
+    """Through the pairer and the output the HDFS writer parses: each message (with any Kafka key and timestamp, or
+    in a line of the first format) is one valid event (raw, which the pairing rules then pair or quarantine), one
+    dropped duplicate, or one quarantine record of its own whose raw column holds its bytes exactly."""
     state = make_state()
     offset = 0
     for i, messages in enumerate(batches):
-        res = state.process(f"ff-{i}", batch(messages, offset), now=T0 + 10 * i)
+        res = state.process(f"ff-{i}", _lines(messages, offset), now=T0 + 10 * i)
         offset += len(messages)
         c = res.counters
         invalid = sum(c["quarantined"][r] for r in _INVALID)
@@ -254,3 +284,6 @@ def test_every_input_accounted_for_exactly_once(batches):
         rows = landed(res.content)  # valid UTF-8 CSV whose sections' line counts add up
         assert len(rows["viewing_events"]) == res.counts["viewing_events"]
         assert len(rows["quarantine"]) >= invalid
+        kept = Counter(raw_bytes(r[4]) for r in rows["quarantine"] if r[0] in _INVALID)
+        assert sum(kept.values()) == invalid
+        assert not kept - Counter(_as_bytes(m) for m, _e in messages), "a quarantined raw that was not sent"

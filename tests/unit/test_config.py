@@ -59,7 +59,7 @@ def _keys(data: dict, prefix: str = "") -> set[str]:
 def test_default_file_is_the_repo_config():
     cfg = load_config(environ={})
     assert isinstance(cfg, Config) and cfg.source == DEFAULT_CONFIG
-    assert cfg.kafka.topics["viewing_events"] == TopicConfig("iptv.viewing-events", 3, 1, 604800000)
+    assert cfg.kafka.topics["viewing_events"] == TopicConfig("iptv.viewing-events", 3, 1, 604800000, 4194304)
     assert cfg.hdfs.paths.sessions == "/data/iptv/sessions" and cfg.postgres.port == 5433
     assert cfg.nifi.verify_tls is True and cfg.kafka.controller_port == 9093
 
@@ -220,7 +220,7 @@ def test_env_overrides_are_coerced_to_the_field_type(cfg_file):
     assert cfg.kafka.bootstrap_servers == "b1:9092,b2:9092"
     assert cfg.nifi.managed is False
     assert cfg.kafka.controller_port == 9999 and cfg.kafka.version == "4.10" and cfg.kafka.heap == ""
-    assert cfg.kafka.topics["viewing_events"] == TopicConfig("iptv.viewing-events", 6, 1, 604800000)
+    assert cfg.kafka.topics["viewing_events"] == TopicConfig("iptv.viewing-events", 6, 1, 604800000, 4194304)
     assert cfg.nifi.ingestion.max_entries == 1000 and cfg.hdfs.paths.sessions == "/lake/sessions"
     assert cfg.source == cfg_file
 

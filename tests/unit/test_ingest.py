@@ -55,7 +55,7 @@ def test_line_format_round_trip_with_awkward_messages():
     msgs = ['{"a": 1}', "multi\nline\r\nmsg", "back\\slash\\n literal", "tab\tinside", ""]
     content = batch(*[(1, i, m) for i, m in enumerate(msgs)])
     assert content.count(b"\n") == len(msgs)
-    assert parse_batch(content) == [(1, i, m) for i, m in enumerate(msgs)]
+    assert parse_batch(content) == [(1, i, m, None) for i, m in enumerate(msgs)]  # first format: no envelope
 
 
 def test_batch_limits_ranges_and_pending_commits():
@@ -120,10 +120,15 @@ def test_sections_raw_sessions_quarantine_with_dates():
 
 
 def test_quarantine_raw_with_line_breaks_and_quotes_stays_one_line():
+    """Quotes stay text (CSV quoting); a raw with a line break is written as base64, so its bytes come back."""
     q = {"reason": "invalid_json", "session_id": None, "arrival_ts": "2025-01-01T00:00:00.000Z"}
     lines = flowfile_formats.quarantine_lines({**q, "raw": 'a,"b"\nc', "detail": "x, y"})
     assert len(lines) == 1 and lines[0].count("\n") == 1
-    assert next(csv.reader(io.StringIO(lines[0]))) == ["invalid_json", "", q["arrival_ts"], "x, y", 'a,"b"\\nc']
+    row = next(csv.reader(io.StringIO(lines[0])))
+    assert row == ["invalid_json", "", q["arrival_ts"], "x, y", "base64:YSwiYiIKYw=="]
+    assert flowfile_formats.raw_bytes(row[4]) == b'a,"b"\nc'
+    quoted = flowfile_formats.quarantine_lines({**q, "raw": 'a,"b" c', "detail": ""})
+    assert next(csv.reader(io.StringIO(quoted[0])))[4] == 'a,"b" c'
 
 
 def test_redelivered_offsets_are_skipped_silently():
@@ -285,7 +290,7 @@ class _Base:
         self.logger = None
 
 
-_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600}
+_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
 
 class _Value:
@@ -475,6 +480,8 @@ def test_pair_processor_descriptors_and_relationships(fake_nifiapi):
         "Wall-Clock Grace",
         "Completed Session Retention",
         "Max State Entries",
+        "Max Timer Lead",
+        "Max Timer Lag",
         "Channel Catalog",
         "Event Schema File",
         "State Scope",
@@ -587,6 +594,12 @@ def test_consumer_emits_batches_commits_later_and_ticks(fake_nifiapi, monkeypatc
         def __init__(self, p, o, v):
             self.p, self.o, self.v = p, o, v
 
+        def key(self):
+            return b"k%d" % self.o if self.p == 0 else None
+
+        def timestamp(self):
+            return (1, 1_741_176_000_000 + self.o)
+
         def error(self):
             return None
 
@@ -625,7 +638,10 @@ def test_consumer_emits_batches_commits_later_and_ticks(fake_nifiapi, monkeypatc
     assert first.attributes["iptv.kafka.offsets"] == "0:0-3" and proc.consumer.commits == []
     second = proc.create(None)
     assert proc.consumer.commits == [{0: 4}]  # committed only once the first batch's session was committed
-    assert parse_batch(second.contents) == [(0, 4, "m4"), (1, 0, "x\ny")]
+    assert parse_batch(second.contents) == [
+        (0, 4, "m4", ("k4", 1_741_176_000_004)),
+        (1, 0, "x\ny", (None, 1_741_176_000_000)),
+    ]
     tick = proc.create(None)
     assert tick.attributes["iptv.tick"] == "true" and tick.contents == b""
     assert proc.consumer.commits[-1] == {0: 5, 1: 1}
@@ -635,21 +651,31 @@ def test_consumer_emits_batches_commits_later_and_ticks(fake_nifiapi, monkeypatc
 
 def test_batch_lines_are_bytes_and_round_trip_escapes_and_bad_utf8():
     raw = [b'{"a":"x\\\\y"}', b"line\nbreak\rcr", b"\xff\xfe{", b"plain", None]
+    keys = [b"k\t\\1\n", None, b"\xff", b"", b"k"]
     b = Batch()
     for i, value in enumerate(raw):
-        b.add(2, 10 + i, value)
+        b.add(2, 10 + i, value, keys[i], 1_741_176_000_000 if i else -1)
     assert b.content(compress=False).count(b"\n") == len(raw)  # one physical line per message
     assert b.content()[:2] == b"\x1f\x8b" and gzip.decompress(b.content()) == b.content(compress=False)
     assert b.content() == b.content()  # deterministic (no timestamp in the gzip header)
     assert b.ranges == {2: [10, 14]}
+    assert b.content(compress=False).split(b"\n")[2] == b"2\t12@1741176000000\t=\xff\t\xff\xfe{"
     assert parse_batch(b.content(compress=False)) == parse_batch(b.content())
     assert parse_batch(b.content()) == [
-        (2, 10, '{"a":"x\\\\y"}'),
-        (2, 11, "line\nbreak\rcr"),
-        (2, 12, "\ufffd\ufffd{"),  # invalid UTF-8 replaced by the reader, as before
-        (2, 13, "plain"),
-        (2, 14, ""),
+        (2, 10, '{"a":"x\\\\y"}', ("k\t\\1\n", -1)),
+        (2, 11, "line\nbreak\rcr", (None, 1_741_176_000_000)),
+        (2, 12, "\udcff\udcfe{", ("\udcff", 1_741_176_000_000)),  # bytes that are not UTF-8 kept (surrogateescape)
+        (2, 13, "plain", ("", 1_741_176_000_000)),
+        (2, 14, "", ("k", 1_741_176_000_000)),
     ]
+
+
+def test_first_format_lines_still_read_beside_current_ones():
+    """A FlowFile queued before the upgrade holds lines without key and timestamp."""
+    content = format_line(0, 5, b"a\tb\\c") + b"0\t6@-1\t-\ta\tb\n" + b"0\t7@x\t-\tm\n" + b"0\t8@1\t?k\tm\n"
+    items, malformed = flowfile_formats.read_batch(content)
+    assert items == [(0, 5, "a\tb\\c", None), (0, 6, "a\tb", (None, -1))]
+    assert malformed == ["0\t7@x\t-\tm", "0\t8@1\t?k\tm"]
 
 
 def test_sections_gzip_and_only_newline_ends_a_line():

@@ -4,10 +4,10 @@ after NiFi has durably taken the batch.
 FlowFileSource with confluent-kafka (``enable.auto.commit=false``). Each trigger first commits the offsets of the
 batches emitted by earlier triggers (their NiFi session was committed when the earlier ``create()`` returned),
 then polls until ``Max Batch Count`` / ``Max Batch Size`` / ``Max Batch Wait`` and emits one FlowFile whose lines
-are ``<partition>\\t<offset>\\t<message>`` (message escaped, see kafka_batches.py). When nothing arrived for
-``Tick Interval`` it emits an empty FlowFile with ``iptv.tick=true`` so that downstream expiry runs on an idle
-stream. A crash between NiFi's commit and the Kafka commit makes Kafka redeliver: PairViewingEvents skips those
-offsets. See docs/ingestion.md.
+are ``<partition>\\t<offset>@<timestamp_ms>\\t<key>\\t<message>`` (key and message escaped, see
+kafka_batches.py). When nothing arrived for ``Tick Interval`` it emits an empty FlowFile with ``iptv.tick=true``
+so that downstream expiry runs on an idle stream. A crash between NiFi's commit and the Kafka commit makes Kafka
+redeliver: PairViewingEvents skips those offsets. See docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class ConsumeViewingEvents(FlowFileSource):
         version = "0.4.1"
         description = (
             "Consumes a Kafka topic with confluent-kafka into batch FlowFiles (one line per message: partition, "
-            "offset, message), committing offsets only after NiFi has committed the batch. Emits an empty tick "
-            "FlowFile (iptv.tick=true) when the topic is idle. Run with one concurrent task."
+            "offset, timestamp, key, message), committing offsets only after NiFi has committed the batch. Emits an "
+            "empty tick FlowFile (iptv.tick=true) when the topic is idle. Run with one concurrent task."
         )
         tags = ["iptv", "kafka", "consume", "exactly-once", "batch"]
         dependencies = ["confluent-kafka>=2.3"]
@@ -196,7 +196,7 @@ class ConsumeViewingEvents(FlowFileSource):
                     if self.logger is not None:
                         self.logger.debug(f"consumer: {m.error()}")
                     continue
-                batch.add(m.partition(), m.offset(), m.value())
+                batch.add(m.partition(), m.offset(), m.value(), m.key(), m.timestamp()[1])
         now = time.monotonic()
         if len(batch):
             started = deadline - s["max_wait"]

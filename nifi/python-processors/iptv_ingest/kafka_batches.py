@@ -17,14 +17,30 @@ def escape_message(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def _escape_field(value: bytes) -> bytes:
+    """Bytes of one line field with backslash, LF and CR escaped. Bytewise, so bytes that are not UTF-8 stay as
+    they are (the reader decodes them with ``surrogateescape`` and the quarantine keeps them exactly)."""
+    if b"\\" in value or b"\n" in value or b"\r" in value:
+        value = value.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return value
+
+
 def format_line(partition: int, offset: int, value: bytes | None) -> bytes:
-    """One batch line as UTF-8 bytes. The message bytes are copied as they are unless they hold a backslash, LF or
-    CR (then escaped); invalid UTF-8 is left for the reader, which decodes the batch with ``errors="replace"``."""
-    if value is None:
-        value = b""
-    elif b"\\" in value or b"\n" in value or b"\r" in value:
-        value = escape_message(value.decode("utf-8", errors="replace")).encode("utf-8")
-    return b"%d\t%d\t%s\n" % (partition, offset, value)
+    """A batch line of the first format, ``<partition>\\t<offset>\\t<message>`` (no key, no timestamp): still read
+    (a FlowFile queued before an upgrade), no longer written by the consumer (see :func:`format_record_line`)."""
+    return b"%d\t%d\t%s\n" % (partition, offset, _escape_field(value or b""))
+
+
+def format_record_line(partition: int, offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None) -> bytes:
+    """One batch line as bytes: ``<partition>\\t<offset>@<timestamp_ms>\\t<key>\\t<message>``. ``timestamp_ms``
+    is the record's Kafka timestamp (-1 when the broker has none); ``key`` is ``-`` for a null key, else ``=`` and
+    the key, escaped like the message and with TAB as ``\\t``. The ``@`` in the offset field tells this format
+    from the first one, whose offset field is a bare integer (iptv_sessions.flowfile_formats.read_batch)."""
+    if key is None:
+        key_field = b"-"
+    else:
+        key_field = b"=" + _escape_field(key).replace(b"\t", b"\\t")
+    return b"%d\t%d@%d\t%s\t%s\n" % (partition, offset, timestamp_ms, key_field, _escape_field(value or b""))
 
 
 @dataclass
@@ -34,8 +50,10 @@ class Batch:
     #: partition -> [first offset, last offset] of this batch
     ranges: dict[int, list[int]] = field(default_factory=dict)
 
-    def add(self, partition: int, offset: int, value: bytes | None) -> None:
-        line = format_line(partition, offset, value)
+    def add(
+        self, partition: int, offset: int, value: bytes | None, key: bytes | None = None, timestamp_ms: int = -1
+    ) -> None:
+        line = format_record_line(partition, offset, timestamp_ms, key, value)
         self.lines.append(line)
         self.size += len(line)
         r = self.ranges.get(partition)

@@ -91,6 +91,23 @@ class PairViewingEvents(FlowFileTransform):
         default_value="200000",
         validators=[StandardValidators.POSITIVE_INTEGER_VALIDATOR],
     )
+    TIMER_LEAD = PropertyDescriptor(
+        name="Max Timer Lead",
+        description="A valid event whose timer is more than this after its Kafka record's timestamp is quarantined "
+        "as implausible_timer (a device clock that runs ahead; bounded by the record's timestamp, not the wall "
+        "clock, so that a replay gives the same verdicts).",
+        required=True,
+        default_value="2 days",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
+    TIMER_LAG = PropertyDescriptor(
+        name="Max Timer Lag",
+        description="A valid event whose timer is more than this before its Kafka record's timestamp is quarantined "
+        "as implausible_timer (a reset device clock); history sent later (a backfill) must be younger.",
+        required=True,
+        default_value="366 days",
+        validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
+    )
     CHANNELS = PropertyDescriptor(
         name="Channel Catalog",
         description="Known channel ids: comma list with ranges ('1-148') or a CSV file path (first column). "
@@ -132,7 +149,19 @@ class PairViewingEvents(FlowFileTransform):
         validators=[StandardValidators.POSITIVE_INTEGER_VALIDATOR],
     )
 
-    PROPERTIES = [TIMEOUT, GRACE, RETENTION, MAX_ENTRIES, CHANNELS, SCHEMA_FILE, STATE_SCOPE, STATE_DIR, SPLIT_AFTER]
+    PROPERTIES = [
+        TIMEOUT,
+        GRACE,
+        RETENTION,
+        MAX_ENTRIES,
+        TIMER_LEAD,
+        TIMER_LAG,
+        CHANNELS,
+        SCHEMA_FILE,
+        STATE_SCOPE,
+        STATE_DIR,
+        SPLIT_AFTER,
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
@@ -222,6 +251,8 @@ class PairViewingEvents(FlowFileTransform):
             retention_s=int(context.getProperty(self.RETENTION).asTimePeriod(TimeUnit.SECONDS)),
             max_entries=int(context.getProperty(self.MAX_ENTRIES).asInteger()),
             channels=channels,
+            max_timer_lead_s=int(context.getProperty(self.TIMER_LEAD).asTimePeriod(TimeUnit.SECONDS)),
+            max_timer_lag_s=int(context.getProperty(self.TIMER_LAG).asTimePeriod(TimeUnit.SECONDS)),
         )
         schema_file = context.getProperty(self.SCHEMA_FILE).getValue()
         scope_name = context.getProperty(self.STATE_SCOPE).getValue() or "LOCAL"

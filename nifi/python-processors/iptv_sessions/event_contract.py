@@ -5,8 +5,9 @@ A viewing event is one Kafka message (JSON text)::
     {"session_id": "<32 lowercase hex>", "user_id": 1, "channel_id": 2,
      "timer": "YYYY-MM-DD HH:MM:SS", "status": "enabled" | "disabled"}
 
-:func:`validate_message` turns raw message text into an event (or an ``invalid_json`` / ``invalid_schema``
-verdict); :func:`fingerprint` is an event's identity (for deduplication).
+:func:`validate_message` turns raw message text into an event (or an ``oversized_message`` / ``invalid_json`` /
+``invalid_schema`` verdict); :func:`check_envelope` checks a valid event against its Kafka record (key and
+timestamp); :func:`fingerprint` is an event's identity (for deduplication).
 
 Times: ``timer`` is naive event time; it is handled as UTC seconds since the epoch internally and written back
 in the same ``YYYY-MM-DD HH:MM:SS`` form. Wall-clock values are POSIX seconds supplied by the caller.
@@ -25,12 +26,24 @@ from typing import Any
 
 try:  # package import (tests)
     from iptv_sessions.lake_datasets import column_names
-    from iptv_sessions.quarantine_reasons import INVALID_JSON, INVALID_SCHEMA
+    from iptv_sessions.quarantine_reasons import (
+        IMPLAUSIBLE_TIMER,
+        INVALID_JSON,
+        INVALID_KEY,
+        INVALID_SCHEMA,
+        OVERSIZED_MESSAGE,
+    )
 except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
     # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
     # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
     from lake_datasets import column_names
-    from quarantine_reasons import INVALID_JSON, INVALID_SCHEMA
+    from quarantine_reasons import (
+        IMPLAUSIBLE_TIMER,
+        INVALID_JSON,
+        INVALID_KEY,
+        INVALID_SCHEMA,
+        OVERSIZED_MESSAGE,
+    )
 
 #: The fields of an event: the columns of dataset viewing_events (schemas/datasets.json).
 EVENT_FIELDS = column_names("viewing_events")
@@ -39,6 +52,9 @@ TIMER_FORMAT = "%Y-%m-%d %H:%M:%S"
 SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
 TIMER_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 INT64_MAX = 2**63 - 1
+#: Longest message (characters, bytes for undecoded input) validated; a valid event is about 150. Longer ones are
+#: quarantined before they are parsed, their raw kept whole (docs/session-pairing.md).
+MAX_MESSAGE_CHARS = 65_536
 
 
 def parse_timer(value: str) -> int:
@@ -107,18 +123,32 @@ def validate_message(
 ) -> tuple[dict | None, str | None, str]:
     """Validate one raw Kafka message.
 
-    Returns ``(event, None, "")`` for a valid event, else ``(None, reason, detail)`` with reason ``invalid_json``
-    or ``invalid_schema``. The hand check (:func:`check_event`) always runs, because a JSON Schema cannot check
-    that the timer is a real date; ``schema_validator`` (see schema_validation.load_schema_validator) runs first
-    if given.
+    Returns ``(event, None, "")`` for a valid event, else ``(None, reason, detail)`` with reason
+    ``oversized_message``, ``invalid_json`` or ``invalid_schema``. The hand check (:func:`check_event`) always
+    runs, because a JSON Schema cannot check that the timer is a real date; ``schema_validator`` (see
+    schema_validation.load_schema_validator) runs first if given. A ``str`` may carry bytes that are not UTF-8
+    as ``surrogateescape`` characters (as flowfile_formats.read_batch decodes them): they make it invalid_json
+    with the same detail as the bytes themselves.
     """
+    if len(raw) > MAX_MESSAGE_CHARS:
+        return None, OVERSIZED_MESSAGE, f"{len(raw)} characters, more than {MAX_MESSAGE_CHARS}"
+    if isinstance(raw, str) and not raw.isascii():
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                raw = raw.encode("utf-8", errors="surrogateescape")
+            except UnicodeEncodeError:
+                raw = raw.encode("utf-8", errors="surrogatepass")
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return None, INVALID_JSON, f"not UTF-8: {exc}"
     try:
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        obj = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_fields)
+    except _DuplicateFieldError as exc:
+        return None, INVALID_SCHEMA, str(exc)
     except ValueError as exc:
         return None, INVALID_JSON, str(exc)
     except RecursionError:  # json's C decoder recurses once per nesting level: '[[[[...' of a few thousand
@@ -132,6 +162,52 @@ def validate_message(
     if problem:
         return None, INVALID_SCHEMA, problem
     return obj, None, ""
+
+
+class _DuplicateFieldError(ValueError):
+    pass
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict:
+    """An object's fields; a name given twice raises (json would keep the last value silently, so two
+    readers of the same message could disagree on what it says)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise _DuplicateFieldError(f"duplicate field {name[:80]!r}")
+            seen.add(name)
+    return obj
+
+
+def check_envelope(
+    session_id: str, timer_s: int, envelope: tuple[str | None, int], max_lead_s: int, max_lag_s: int
+) -> tuple[str, str] | None:
+    """A valid event against its Kafka record ``envelope = (key, timestamp_ms)``: ``(reason, detail)`` when the
+    key is null or not the session_id (``invalid_key``: the producer partitions by session, so both halves of a
+    session meet in one partition, in order), or the timer is more than ``max_lead_s`` after or ``max_lag_s``
+    before the record's timestamp (``implausible_timer``: a device clock that is off; bounded by the record's own
+    timestamp, not the wall clock, so that a replay gives the same verdicts). None when it passes. A timestamp
+    below 0 (the broker had none) is not checked."""
+    key, timestamp_ms = envelope
+    if key is None:
+        return INVALID_KEY, "null Kafka key (the producer keys each event by its session_id)"
+    if key != session_id:
+        return INVALID_KEY, f"Kafka key {key[:80]!r} is not the session_id"
+    if timestamp_ms >= 0:
+        ts = timestamp_ms // 1000
+        if timer_s > ts + max_lead_s:
+            return IMPLAUSIBLE_TIMER, (
+                f"timer {format_timer(timer_s)} is more than {max_lead_s} s after the record's Kafka timestamp "
+                f"{format_timer(ts)}"
+            )
+        if timer_s < ts - max_lag_s:
+            return IMPLAUSIBLE_TIMER, (
+                f"timer {format_timer(timer_s)} is more than {max_lag_s} s before the record's Kafka timestamp "
+                f"{format_timer(ts)}"
+            )
+    return None
 
 
 def describe_error(exc: BaseException, limit: int = 300) -> str:

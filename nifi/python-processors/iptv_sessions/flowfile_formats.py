@@ -1,8 +1,12 @@
 """The content of the FlowFiles PairViewingEvents reads and writes (stdlib only, no NiFi imports).
 
 Input (one FlowFile = one consumer batch of ``ConsumeViewingEvents``): one line per Kafka message,
-``<partition>\\t<offset>\\t<message>``, the message with ``\\`` ``\\n`` ``\\r`` escaped as ``\\\\`` ``\\n`` ``\\r``
-(see :func:`escape_message`), plain or gzip. A tick is a FlowFile without lines.
+``<partition>\\t<offset>@<timestamp_ms>\\t<key>\\t<message>`` (iptv_ingest/kafka_batches.format_record_line:
+the record's Kafka timestamp, ``-`` for a null key or ``=`` and the key), or the first format
+``<partition>\\t<offset>\\t<message>`` (no key, no timestamp; still read, so that a FlowFile queued before an
+upgrade lands). The message (and key) with ``\\`` ``\\n`` ``\\r`` escaped as ``\\\\`` ``\\n`` ``\\r`` (a key's TAB
+as ``\\t``), other bytes as they came from Kafka, UTF-8 or not (decoded with ``surrogateescape``, so that the
+quarantine can keep them exactly). Plain or gzip. A tick is a FlowFile without lines.
 
 Output (one FlowFile): sections, each introduced by a marker line ``#@ <kind> dt=<YYYY-MM-DD> n=<lines>`` and
 followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hdfs_sections.py):
@@ -10,8 +14,10 @@ followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hd
 * ``viewing_events``: the distinct valid events (dt = date of ``timer``);
 * ``sessions``: the sessions formed (dt = date of ``time_start``);
 * ``quarantine``: RFC 4180 quoted records (dt = date of ``arrival_ts``); a pair rejected as a whole
-  (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw message are written
-  as ``\\n`` / ``\\r`` so that every record is one physical line.
+  (conflicting_pair, end_before_start) gives one line per message. ``raw`` is the message's bytes exactly: as
+  text when they are UTF-8 without a line break (and do not start with ``base64:``), else ``base64:`` and their
+  base64 (:func:`raw_column`, inverse :func:`raw_bytes`), so that every record is one physical line of valid
+  UTF-8 and nothing of the message is lost. A raw message is kept whole, whatever its size.
 
 A section's kind is the name of its dataset, and its lines have that dataset's columns: both from the dataset
 definition schemas/datasets.json (lake_datasets.py), checked at import (batch_result.py for the fixed
@@ -20,6 +26,7 @@ f-strings of events and sessions).
 
 from __future__ import annotations
 
+import base64
 import csv
 import gzip
 import io
@@ -52,7 +59,11 @@ def escape_message(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
+_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+
+
 def unescape_message(text: str) -> str:
+    """Inverse of :func:`escape_message` (and of the key escape, which adds ``\\t``)."""
     if "\\" not in text:
         return text
     out = []
@@ -61,7 +72,7 @@ def unescape_message(text: str) -> str:
         c = text[i]
         if c == "\\" and i + 1 < n:
             nxt = text[i + 1]
-            out.append({"n": "\n", "r": "\r", "\\": "\\"}.get(nxt, "\\" + nxt))
+            out.append(_UNESCAPES.get(nxt, "\\" + nxt))
             i += 2
         else:
             out.append(c)
@@ -73,29 +84,47 @@ def format_batch_line(partition: int, offset: int, message: str) -> str:
     return f"{partition}\t{offset}\t{escape_message(message)}\n"
 
 
-def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str]], list[str]]:
-    """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message)], [malformed lines])``.
-    Blank lines are ignored; a line that is not ``<partition>\\t<offset>\\t<message>`` is returned as it is,
-    to be quarantined rather than fail the batch."""
+#: The envelope of a line of the first format, which carries no key and no timestamp (no check applies to them).
+NO_ENVELOPE = None
+
+
+def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str, tuple[str | None, int] | None]], list[str]]:
+    """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message, envelope)], [malformed
+    lines])``. ``envelope`` is ``(key, timestamp_ms)`` of a line of the current format (``key`` None for a null
+    Kafka key, ``timestamp_ms`` -1 when the broker gave none), None for a line of the first format. Blank lines are
+    ignored; a line of neither format is returned as it is, to be quarantined rather than fail the batch."""
     if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
         content = gzip.decompress(content)
-    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
-    out: list[tuple[int, int, str]] = []
+    text = content.decode("utf-8", errors="surrogateescape") if isinstance(content, bytes) else content
+    out: list[tuple[int, int, str, tuple[str | None, int] | None]] = []
     malformed: list[str] = []
     append = out.append
     for line in text.split("\n"):
         if not line:
             continue
         try:
-            p, o, msg = line.split("\t", 2)
-            append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg))
+            p, o, rest = line.split("\t", 2)
+            if "@" in o:
+                o, ts = o.split("@")
+                key_field, msg = rest.split("\t", 1)
+                if key_field == "-":
+                    key = None
+                elif key_field[:1] == "=":
+                    key = unescape_message(key_field[1:])
+                else:
+                    raise ValueError(f"key field {key_field[:20]!r}")
+                envelope: tuple[str | None, int] | None = (key, int(ts))
+            else:
+                msg, envelope = rest, NO_ENVELOPE
+            append((int(p), int(o), unescape_message(msg) if "\\" in msg else msg, envelope))
         except ValueError:
             malformed.append(line)
     return out, malformed
 
 
-def parse_batch(content: bytes | str) -> list[tuple[int, int, str]]:
-    """Lines of a consumer batch -> [(partition, offset, message)]; ValueError naming the first malformed line."""
+def parse_batch(content: bytes | str) -> list[tuple[int, int, str, tuple[str | None, int] | None]]:
+    """Lines of a consumer batch -> [(partition, offset, message, envelope)] (see :func:`read_batch`); ValueError
+    naming the first malformed line."""
     items, malformed = read_batch(content)
     if malformed:
         raise ValueError(f"malformed batch line: {malformed[0][:200]!r}")
@@ -122,6 +151,33 @@ def _one_line(text: str) -> str:
     return text
 
 
+RAW_BASE64_PREFIX = "base64:"
+
+
+def raw_column(raw: str) -> str:
+    """The ``raw`` column of a quarantine record: the message as it is when it is UTF-8 without a line break and
+    does not start with ``base64:``, else ``base64:`` + the base64 of its bytes (a message of bytes that are not
+    UTF-8 reaches here decoded with ``surrogateescape``)."""
+    if "\n" not in raw and "\r" not in raw and not raw.startswith(RAW_BASE64_PREFIX):
+        try:
+            raw.encode("utf-8")
+            return raw
+        except UnicodeEncodeError:
+            pass
+    try:
+        data = raw.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no undecodable byte stands for (a caller's str)
+        data = raw.encode("utf-8", errors="surrogatepass")
+    return RAW_BASE64_PREFIX + base64.b64encode(data).decode("ascii")
+
+
+def raw_bytes(column: str) -> bytes:
+    """The message bytes a quarantine record's ``raw`` column stands for (inverse of :func:`raw_column`)."""
+    if column.startswith(RAW_BASE64_PREFIX):
+        return base64.b64decode(column[len(RAW_BASE64_PREFIX) :], validate=True)
+    return column.encode("utf-8")
+
+
 def quarantine_lines(q: dict) -> list[str]:
     """CSV lines (QUARANTINE_COLUMNS) of one quarantine record (batch_result.quarantine): one per message."""
     raws = q["raw"].split("\n") if q["reason"] in ("conflicting_pair", "end_before_start") else [q["raw"]]
@@ -131,7 +187,7 @@ def quarantine_lines(q: dict) -> list[str]:
         "arrival_ts": q["arrival_ts"],
         "detail": _one_line(q["detail"] or ""),
     }
-    return [_csv_line([{**record, "raw": _one_line(raw)}[c] for c in QUARANTINE_COLUMNS]) for raw in raws]
+    return [_csv_line([{**record, "raw": raw_column(raw)}[c] for c in QUARANTINE_COLUMNS]) for raw in raws]
 
 
 def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:

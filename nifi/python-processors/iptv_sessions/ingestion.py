@@ -176,8 +176,9 @@ class IngestState:
 
     def _process(self, input_id: str, content: bytes, now: float, tick: bool) -> IngestResult:
         items, malformed = read_batch(content)
-        messages, skipped = self._take_new(items)
-        result = self.pairer.process_batch(messages, now=now, tick=tick or not (messages or malformed))
+        messages, envelopes, skipped = self._take_new(items)
+        tick = tick or not (messages or malformed)
+        result = self.pairer.process_batch(messages, now=now, tick=tick, envelopes=envelopes)
         self._quarantine_malformed(result, malformed, now)
         return self._finish(input_id, [result], skipped)
 
@@ -207,18 +208,18 @@ class IngestState:
                     arrival_iso,
                 )
                 return self._finish(input_id, [out], 0, isolated=True)
-            messages, skipped = self._take_new(items)
+            messages, envelopes, skipped = self._take_new(items)
             results: list[BatchResult] = []
-            parts = [messages] if messages else []
+            parts = [(messages, envelopes)] if messages else []
             while parts:
-                part = parts.pop(0)
+                part, part_envelopes = parts.pop(0)
                 trial = self.pairer.copy()
                 try:
-                    results.append(trial.process_batch(part, now=now))
+                    results.append(trial.process_batch(part, now=now, envelopes=part_envelopes))
                 except Exception as exc:  # noqa: BLE001 - isolate what fails, land the rest
                     if len(part) > 1:
                         mid = len(part) // 2
-                        parts[0:0] = [part[:mid], part[mid:]]
+                        parts[0:0] = [(part[:mid], part_envelopes[:mid]), (part[mid:], part_envelopes[mid:])]
                         continue
                     out = BatchResult(counters=new_counters())
                     detail = f"{error}; alone: {describe_error(exc)}"
@@ -239,19 +240,21 @@ class IngestState:
             self._quarantine_malformed(results[-1], malformed, now)
             return self._finish(input_id, results, skipped, isolated=True)
 
-    def _take_new(self, items: list[tuple[int, int, str]]) -> tuple[list[str], int]:
-        """The messages whose Kafka offsets were not processed yet (now recorded as processed), and how many
-        were skipped as redelivered."""
+    def _take_new(self, items: list[tuple[int, int, str, Any]]) -> tuple[list[str], list[Any], int]:
+        """The messages whose Kafka offsets were not processed yet (now recorded as processed), their envelopes
+        (flowfile_formats.read_batch), and how many were skipped as redelivered."""
         messages = []
+        envelopes = []
         skipped = 0
-        for partition, offset, message in items:
+        for partition, offset, message, envelope in items:
             ranges = self.offsets.setdefault(partition, OffsetRanges())
             if ranges.contains(offset):
                 skipped += 1
                 continue
             ranges.add(offset)
             messages.append(message)
-        return messages, skipped
+            envelopes.append(envelope)
+        return messages, envelopes, skipped
 
     def _quarantine_malformed(self, out: BatchResult, lines: list[str], now: float) -> None:
         arrival_iso = format_wallclock(now)

@@ -9,10 +9,17 @@ END_BEFORE_START = "end_before_start"
 CONFLICTING_DUPLICATE = "conflicting_duplicate"
 UNMATCHED_START = "unmatched_start"
 UNMATCHED_END = "unmatched_end"
+#: A message longer than event_contract.MAX_MESSAGE_CHARS (not parsed; a misbehaving or hostile client).
+OVERSIZED_MESSAGE = "oversized_message"
+#: A valid event whose Kafka key is null or not its session_id (the producer's partitioning is broken).
+INVALID_KEY = "invalid_key"
+#: A valid event whose timer is far from its Kafka record's timestamp (a device clock that is off).
+IMPLAUSIBLE_TIMER = "implausible_timer"
 #: An exception while pairing one message that its validation did not foresee: the message is quarantined with
 #: the error instead of failing its whole batch (and the batch's valid events with it).
 PROCESSING_ERROR = "processing_error"
-#: A consumer batch line that is not ``<partition>\t<offset>\t<message>`` (see flowfile_formats.read_batch).
+#: A consumer batch line of neither format (``<partition>\t<offset>@<timestamp>\t<key>\t<message>`` or the first,
+#: ``<partition>\t<offset>\t<message>``; see flowfile_formats.read_batch).
 MALFORMED_BATCH_LINE = "malformed_batch_line"
 #: A message of a batch that kept failing for a reason outside any one message's validation, isolated by
 #: splitting the batch (ingestion.IngestState.process_isolating); the detail holds the error.
@@ -21,6 +28,9 @@ BATCH_FAILED = "batch_failed"
 RULE_REASONS = (
     INVALID_JSON,
     INVALID_SCHEMA,
+    OVERSIZED_MESSAGE,
+    INVALID_KEY,
+    IMPLAUSIBLE_TIMER,
     UNKNOWN_CHANNEL,
     CONFLICTING_PAIR,
     END_BEFORE_START,

@@ -10,12 +10,13 @@ is its base class pairer_state.PairerState. Wall-clock ``now`` values are POSIX 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 try:  # package import (tests)
     from iptv_sessions.batch_result import BatchResult, Session, add_counters, new_counters, quarantine
     from iptv_sessions.event_contract import (
+        check_envelope,
         describe_error,
         fingerprint,
         format_timer,
@@ -42,6 +43,7 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
     from batch_result import BatchResult, Session, add_counters, new_counters, quarantine
     from event_contract import (
+        check_envelope,
         describe_error,
         fingerprint,
         format_timer,
@@ -77,10 +79,16 @@ class PairerConfig:
     retention_s: int = 24 * 3600  # event time a closed session is remembered past its end
     max_entries: int = 200_000  # hard bound on remembered session ids (pending + closed)
     channels: frozenset[int] | None = None
+    # Bounds of a timer against its Kafka record's timestamp (event_contract.check_envelope): a box's clock may
+    # run a little ahead; history (a backfill, a box that was offline) may be weeks old.
+    max_timer_lead_s: int = 2 * 86400
+    max_timer_lag_s: int = 366 * 86400
 
     def __post_init__(self) -> None:
         if self.timeout_s < 0 or self.grace_s < 0 or self.retention_s < 0:
             raise ValueError("timeout, grace and retention must be >= 0")
+        if self.max_timer_lead_s < 0 or self.max_timer_lag_s < 0:
+            raise ValueError("the timer's lead and lag bounds must be >= 0")
         if self.max_entries < 1:
             raise ValueError("max_entries must be >= 1")
 
@@ -107,10 +115,18 @@ class SessionPairer(PairerState):
         twin.dirty = set(self.dirty)
         return twin
 
-    def process_batch(self, messages: Iterable[str | bytes], now: float, tick: bool = False) -> BatchResult:
+    def process_batch(
+        self,
+        messages: Iterable[str | bytes],
+        now: float,
+        tick: bool = False,
+        envelopes: Sequence[tuple[str | None, int] | None] | None = None,
+    ) -> BatchResult:
         """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
-        used as the arrival time of every message in the batch and for the grace check. Blank messages are
-        skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
+        used as the arrival time of every message in the batch and for the grace check. ``envelopes[i]``: the
+        Kafka ``(key, timestamp_ms)`` of ``messages[i]`` (event_contract.check_envelope), or None where the batch
+        line carried none (then no key or timer-bound check). Empty and whitespace-only messages are quarantined.
+        ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
         out = BatchResult(counters=new_counters())
         if tick:
             out.counters["ticks"] += 1
@@ -118,20 +134,22 @@ class SessionPairer(PairerState):
         process_one = self._process_one
         n_in = 0
         for raw in messages:
+            envelope = envelopes[n_in] if envelopes is not None else None
             n_in += 1
             if not isinstance(raw, str):
-                raw = raw.decode("utf-8", errors="replace")
-            if raw[-1:] in ("\r", "\n"):
+                raw = raw.decode("utf-8", errors="surrogateescape")  # undecodable bytes kept for the quarantine
+            whole = raw
+            if raw[-1:] in ("\r", "\n"):  # a trailing line break: the event is the text before it
                 raw = raw.rstrip("\r\n")
             if not raw or (raw[0] != "{" and not raw.strip()):
-                self._quarantine(out, INVALID_JSON, None, raw, "empty message", arrival_iso)
+                self._quarantine(out, INVALID_JSON, None, whole, "empty message", arrival_iso)
                 continue
             try:
-                process_one(raw, now, arrival_iso, out)
+                process_one(raw, now, arrival_iso, out, envelope, whole)
             except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
                 sid = guess_session_id(raw)
                 detail = describe_error(exc)
-                self._quarantine(out, PROCESSING_ERROR, sid, raw, detail, arrival_iso)
+                self._quarantine(out, PROCESSING_ERROR, sid, whole, detail, arrival_iso)
         out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
@@ -183,12 +201,28 @@ class SessionPairer(PairerState):
             event["status"],
         )
 
-    def _process_one(self, raw: str, now: float, arrival_iso: str, out: BatchResult) -> None:
+    def _process_one(
+        self,
+        raw: str,
+        now: float,
+        arrival_iso: str,
+        out: BatchResult,
+        envelope: tuple[str | None, int] | None = None,
+        whole: str | None = None,
+    ) -> None:
+        """One message: ``raw`` without a trailing line break, ``whole`` the message as it came (for a quarantine
+        record of a message that is no valid event; None: the same as ``raw``)."""
         parsed = self._parse(raw)
         if parsed[0] is None:
-            self._quarantine(out, parsed[1], guess_session_id(raw), raw, parsed[2], arrival_iso)
+            self._quarantine(out, parsed[1], guess_session_id(raw), whole or raw, parsed[2], arrival_iso)
             return
         sid, user_id, channel_id, timer, text, status = parsed
+        if envelope is not None:
+            cfg = self.config
+            problem = check_envelope(sid, timer, envelope, cfg.max_timer_lead_s, cfg.max_timer_lag_s)
+            if problem is not None:
+                self._quarantine(out, problem[0], sid, whole or raw, problem[1], arrival_iso)
+                return
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
         fp = fingerprint(sid, user_id, channel_id, text, status)
