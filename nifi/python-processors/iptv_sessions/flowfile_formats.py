@@ -11,7 +11,9 @@ followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hd
 * ``sessions``: the sessions formed (dt = date of ``time_start``);
 * ``quarantine``: RFC 4180 quoted records (dt = date of ``arrival_ts``); a pair rejected as a whole
   (conflicting_pair, end_before_start) gives one line per message; line breaks inside a raw message are written
-  as ``\\n`` / ``\\r`` so that every record is one physical line.
+  as ``\\n`` / ``\\r`` so that every record is one physical line;
+* ``ingest_batches``: the batch's accounting, one line per Kafka partition (dt = date of ``arrival_ts``): its
+  offsets processed for the first time and what became of those messages (ingestion.py).
 
 A section's kind is the name of its dataset, and its lines have that dataset's columns: both from the dataset
 definition schemas/datasets.json (lake_datasets.py), checked at import (batch_result.py for the fixed
@@ -38,11 +40,18 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
 SECTION_MARKER = "#@ "
 GZIP_MAGIC = b"\x1f\x8b"
 #: The section kinds, in output order: the datasets written (a KeyError at import if one is not defined).
-EVENTS, SESSIONS, QUARANTINE = KINDS = ("viewing_events", "sessions", "quarantine")
+EVENTS, SESSIONS, QUARANTINE, ACCOUNTING = KINDS = ("viewing_events", "sessions", "quarantine", "ingest_batches")
 QUARANTINE_COLUMNS = column_names(QUARANTINE)
+#: The accounting rows (ingestion.IngestState) are tuples in the definition's column order.
+ACCOUNTING_COLUMNS = column_names(ACCOUNTING)
 #: The columns of each section kind. Events and sessions are written by fixed f-strings over the tuples of
 #: batch_result, which checks at import that those tuples hold the definition's columns in its order.
-COLUMNS = {EVENTS: EVENT_COLUMNS, SESSIONS: SESSION_COLUMNS, QUARANTINE: QUARANTINE_COLUMNS}
+COLUMNS = {
+    EVENTS: EVENT_COLUMNS,
+    SESSIONS: SESSION_COLUMNS,
+    QUARANTINE: QUARANTINE_COLUMNS,
+    ACCOUNTING: ACCOUNTING_COLUMNS,
+}
 
 # ------------------------------------------------------------------------------------------------ input
 
@@ -134,9 +143,12 @@ def quarantine_lines(q: dict) -> list[str]:
     return [_csv_line([{**record, "raw": _one_line(raw)}[c] for c in QUARANTINE_COLUMNS]) for raw in raws]
 
 
-def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
+def render_output(
+    events: list[tuple], sessions: list, quarantine: list[dict], accounting: list[tuple] = ()
+) -> tuple[bytes, dict[str, int]]:
     """Sections (see module doc) in deterministic order: kind, then date, records in arrival order.
-    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session."""
+    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session;
+    ``accounting``: tuples of ACCOUNTING_COLUMNS (None written as an empty field), dated by their arrival_ts."""
     groups: dict[tuple[str, str], list[str]] = {}
     for sid, user_id, channel_id, timer, status in events:
         line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
@@ -153,6 +165,10 @@ def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -
         lines.append(f"{s[0]},{s[1]},{s[2]},{s[3]},{s[4]},{s[5]}\n")
     for q in quarantine:
         groups.setdefault((QUARANTINE, q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
+    arrival_at = ACCOUNTING_COLUMNS.index("arrival_ts")
+    for row in accounting:
+        line = ",".join("" if v is None else str(v) for v in row) + "\n"
+        groups.setdefault((ACCOUNTING, row[arrival_at][:10]), []).append(line)
     parts: list[str] = []
     counts = {k: 0 for k in KINDS}
     for kind in KINDS:

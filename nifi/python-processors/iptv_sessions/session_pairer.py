@@ -65,6 +65,10 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     )
 
 MAX_FINGERPRINTS_PER_SESSION = 32
+#: What became of one message (SessionPairer.process_batch ``outcomes``): landed as a distinct valid event (even if
+#: a pairing rule quarantines it later), rejected (quarantined instead: not JSON, invalid, an error), or dropped as
+#: an identical duplicate.
+LANDED, REJECTED, DUPLICATE = 0, 1, 2
 _STATUS_BIT = {"enabled": 1, "disabled": 2}
 
 
@@ -107,10 +111,18 @@ class SessionPairer(PairerState):
         twin.dirty = set(self.dirty)
         return twin
 
-    def process_batch(self, messages: Iterable[str | bytes], now: float, tick: bool = False) -> BatchResult:
+    def process_batch(
+        self,
+        messages: Iterable[str | bytes],
+        now: float,
+        tick: bool = False,
+        outcomes: list[int] | None = None,
+    ) -> BatchResult:
         """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
         used as the arrival time of every message in the batch and for the grace check. Blank messages are
-        skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
+        skipped. ``tick`` only marks the call in the counters: an empty batch already runs the expiry.
+        ``outcomes``, when given, gets one code per message (:data:`LANDED`, :data:`REJECTED` or
+        :data:`DUPLICATE`): what became of it, for the ingestion's per-partition accounting."""
         out = BatchResult(counters=new_counters())
         if tick:
             out.counters["ticks"] += 1
@@ -125,13 +137,24 @@ class SessionPairer(PairerState):
                 raw = raw.rstrip("\r\n")
             if not raw or (raw[0] != "{" and not raw.strip()):
                 self._quarantine(out, INVALID_JSON, None, raw, "empty message", arrival_iso)
+                if outcomes is not None:
+                    outcomes.append(REJECTED)
                 continue
+            if outcomes is not None:
+                landed_before, dropped_before = len(out.events), out.counters["duplicates_dropped"]
             try:
                 process_one(raw, now, arrival_iso, out)
             except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
                 sid = guess_session_id(raw)
                 detail = describe_error(exc)
                 self._quarantine(out, PROCESSING_ERROR, sid, raw, detail, arrival_iso)
+            if outcomes is not None:
+                if len(out.events) > landed_before:
+                    outcomes.append(LANDED)
+                elif out.counters["duplicates_dropped"] > dropped_before:
+                    outcomes.append(DUPLICATE)
+                else:
+                    outcomes.append(REJECTED)
         out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
