@@ -37,7 +37,7 @@ from oracle import producer_stream
 
 from iptv import hdfs_client
 from iptv.config import Config
-from iptv.datasets import QUARANTINE, SESSIONS, VIEWING_EVENTS
+from iptv.datasets import INGESTED, QUARANTINE, SESSIONS, VIEWING_EVENTS
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
@@ -184,13 +184,15 @@ class Harness:
         self.instance = f"test-{self.tag}"
         self.topic = f"iptv-test-ingest-{self.tag}"
         self.base = f"/tmp/iptv-test-ingest-{self.tag}"
-        self.paths = {k: f"{self.base}/{k}" for k in (VIEWING_EVENTS.name, SESSIONS.name, QUARANTINE.name)}
+        # every dataset the flow lands, its accounting (ingest_batches) included
+        self.paths = {k: f"{self.base}/{k}" for k in INGESTED}
         self.tmp = tmp_path
         self.overrides = {
             "kafka.topic": self.topic,
             "hdfs.viewing.events.path": self.paths["viewing_events"],
             "hdfs.sessions.path": self.paths["sessions"],
             "hdfs.quarantine.path": self.paths["quarantine"],
+            "hdfs.ingest.batches.path": self.paths["ingest_batches"],
             "pairing.event.timeout": "1 sec",
             "pairing.grace": grace,
             "tick.interval": "5 sec",
