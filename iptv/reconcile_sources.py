@@ -283,6 +283,21 @@ def store(conn: Any, wh: Any, report: rc.Report, target: Target, checked_at: dt.
     return len(rows)
 
 
+def last_result(conn: Any, wh: Any) -> str:
+    """One line on the last stored reconciliation (reconcile_results), for flow_status' summary."""
+    with conn.cursor() as cur:
+        cur.execute(wh.sql("reconcile/last_result.sql"))
+        checked_at, date_from, date_to, gaps, details = cur.fetchone()
+    if checked_at is None:
+        return "reconcile: no stored result (run scripts/reconcile.py --store)"
+    span = f" {date_from or '...'}..{date_to or '...'}" if date_from or date_to else ""
+    head = f"reconcile (last run {checked_at:%Y-%m-%d %H:%M:%S} UTC{span}):"
+    if not gaps:
+        return f"{head} ok"
+    shown = (details or "")[:400]
+    return f"{head} {gaps} gap(s): {shown}"
+
+
 # ------------------------------------------------------------------------------------------------ the whole run
 
 
