@@ -286,6 +286,22 @@ def check_landed(landed: dict[str, list[tuple[str, str]]], manifest: Path, truth
     return {"viewing_events": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
 
 
+def check_accounting(h: Harness, sent: int, want: dict[str, int]) -> None:
+    """The ingestion's accounting (ingest_batches) adds up, also across a crash: every offset of the topic in
+    exactly one landed batch, each batch's files hold what it accounts for (scripts/reconcile.py's checks of
+    Kafka -> lake; the warehouse half is in test_reconcile.py)."""
+    from iptv import reconcile_sources
+
+    target = reconcile_sources.Target(
+        h.topic, f"iptv-nifi-ingestion-{h.instance}", {**h.cfg.hdfs.paths.as_dict(), **h.paths}, "unused"
+    )
+    report = reconcile_sources.run(h.cfg, target)
+    assert report.ok, [str(g) for g in report.gaps][:5]
+    totals = report.totals()
+    assert totals["sent"] == totals["accounted"] == sent
+    assert totals["landed"] == totals["lake_events"] == want["viewing_events"]
+
+
 def expected_counts(manifest: Path, truth: Path) -> dict[str, int]:
     return {
         "viewing_events": sum(expected_raw(manifest, truth).values()),
@@ -390,6 +406,7 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> Non
         landed = h.wait_drained(want)
         got = check_landed(landed, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
+        check_accounting(h, len(messages), want)
         status = h.status()  # after a NiFi restart: its start-up ghosts' bulletins are no problem
         assert not status["problems"], status["problems"]
     finally:
