@@ -127,6 +127,7 @@ def deploy_stopped(cfg: Config, topic: str, instance: str, base: str, extra: dic
         "hdfs.viewing.events.path": f"{base}/viewing_events",
         "hdfs.sessions.path": f"{base}/sessions",
         "hdfs.quarantine.path": f"{base}/quarantine",
+        "hdfs.ingest.batches.path": f"{base}/ingest_batches",
         "batch.max.wait": "1 sec",
         "tick.interval": "10 sec",
         **(extra or {}),

@@ -183,6 +183,23 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.quarantine_daily (
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
+-- The last reconciliation of the pipeline's counts (scripts/reconcile.py --store, iptv/reconcile.py), replaced per
+-- run: one row per figure compared (check = sent, accounted, landed, ..., lake_sessions, fact_session, a mart's
+-- total; subject = the partition, batch or date) and one per gap (gap = its kind, detail = the sentence naming
+-- it). gap IS NULL: a figure; the dashboard's Pipeline health shows the gaps of the last run and its totals.
+CREATE TABLE IF NOT EXISTS {{ schema }}.reconcile_results (
+    checked_at TIMESTAMP NOT NULL,
+    date_from  DATE,
+    date_to    DATE,
+    check_name VARCHAR(64) NOT NULL,
+    subject    TEXT NOT NULL,
+    expected   NUMERIC(20, 3),
+    found      NUMERIC(20, 3),
+    gap        VARCHAR(32),
+    detail     TEXT
+)
+/*@greenplum DISTRIBUTED RANDOMLY */;
+
 -- Hourly viewers forecast of the analytics (python -m analytics forecast), replaced per run: the chosen model's
 -- forecast of distinct viewers per clock hour (dt, hour) for every channel and for all channels together,
 -- channel_id = 0 (channel ids start at 1), with the bounds of its 80 % and 95 % prediction intervals.

@@ -35,6 +35,16 @@ WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '
 STORED AS TEXTFILE
 LOCATION {{ quarantine_location }};
 
+-- The ingestion's accounting (one line per Kafka partition of a landed batch), one directory per arrival date:
+-- plain CSV; empty offsets (a batch line without partition) read as NULL.
+CREATE EXTERNAL TABLE IF NOT EXISTS {{ database }}.ingest_batches (
+    {{ ingest_batches_columns }}
+)
+PARTITIONED BY (dt STRING)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+STORED AS TEXTFILE
+LOCATION {{ ingest_batches_location }};
+
 -- Catalogs: quoted CSV (names may contain commas and doubled quotes). All columns STRING: see the views.
 -- (Hive names the channels' watch_time_share_pct column watch_share_pct and the users' full_name user_name, as
 -- the warehouse does: the columns' warehouse_name in the definition.)

@@ -10,5 +10,8 @@ LOCATION {{ sessions_partition }};
 ALTER TABLE {{ database }}.quarantine ADD IF NOT EXISTS PARTITION (dt={{ dt }})
 LOCATION {{ quarantine_partition }};
 
+ALTER TABLE {{ database }}.ingest_batches ADD IF NOT EXISTS PARTITION (dt={{ dt }})
+LOCATION {{ ingest_batches_partition }};
+
 ALTER TABLE {{ database }}.programmes ADD IF NOT EXISTS PARTITION (dt={{ dt }})
 LOCATION {{ programmes_partition }}

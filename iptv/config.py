@@ -110,6 +110,7 @@ class HdfsPaths:
     viewing_events: str = "/data/iptv/raw/viewing_events"
     sessions: str = "/data/iptv/sessions"
     quarantine: str = "/data/iptv/quarantine"
+    ingest_batches: str = "/data/iptv/ingest_batches"
     catalogs: str = "/data/iptv/catalogs"
     warehouse: str = "/user/hive/warehouse"
 

@@ -140,6 +140,7 @@ def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
         "hdfs.viewing.events.path": h.paths.viewing_events,
         "hdfs.sessions.path": h.paths.sessions,
         "hdfs.quarantine.path": h.paths.quarantine,
+        "hdfs.ingest.batches.path": h.paths.ingest_batches,
         "hdfs.timeout": ing.hdfs_timeout,
     }
     return params

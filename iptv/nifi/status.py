@@ -11,7 +11,8 @@ back-pressure use. Exit code 1 when a component is invalid, stopped unexpectedly
 meant to run), a queue is at back-pressure for failures, or a bulletin is at ERROR level; 0 otherwise. After a NiFi
 start, NiFi runs a placeholder ("ghost") for each Python processor until its extension has loaded, and the ghost's
 failed starts leave ERROR bulletins for 5 minutes: they are shown, marked, but not a problem once the processor
-itself is valid and running.
+itself is valid and running. The text report ends with the last stored reconciliation of the pipeline's counts
+(scripts/reconcile.py --store): when it ran and its gaps, if any (informative: it does not change the exit code).
 """
 
 from __future__ import annotations
@@ -189,6 +190,24 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def reconcile_line(cfg: Config, schema: str) -> str:
+    """The last stored reconciliation (scripts/reconcile.py --store), read as the warehouse's read-only role;
+    a warehouse that cannot be read is said in the line, it is not a flow problem."""
+    from iptv import db
+    from iptv.reconcile_sources import last_result
+    from iptv.warehouse.schema import Warehouse
+
+    try:
+        conn = db.connect(cfg, "reader", connect_timeout=5)
+        try:
+            return last_result(conn, Warehouse(cfg, schema))
+        finally:
+            conn.close()
+    except Exception as exc:  # noqa: BLE001 - one line for the operator
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"reconcile: no stored result readable ({first})"
+
+
 def snapshot(cfg: Config, instance: str | None) -> list[dict[str, Any]]:
     login(cfg)
     return [collect(pg) for pg in groups(instance)]
@@ -200,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--instance", help="only this instance's group ('' = the production group)")
     ap.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
+    ap.add_argument("--schema", default="iptv_dw", help="warehouse schema of the stored reconciliation (%(default)s)")
+    ap.add_argument("--no-reconcile", action="store_true", help="leave out the last reconciliation's line")
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config)
@@ -221,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(reports, indent=2, default=str))
             else:
                 print("\n\n".join(render(r) for r in reports))
+                if not args.no_reconcile:
+                    print(reconcile_line(cfg, args.schema))
             if not args.watch:
                 return rc
             time.sleep(args.watch)

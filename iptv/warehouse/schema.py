@@ -47,9 +47,11 @@ REJECTS_TABLE = "load_rejects"
 QUARANTINE_TABLE = "quarantine_daily"
 #: Written by the analytics (python -m analytics forecast / score), replaced per run.
 ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
+#: The last reconciliation's figures and gaps (scripts/reconcile.py --store), replaced per run.
+RECONCILE_TABLE = "reconcile_results"
 TABLES = (
     "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE,
-    *ANALYTICS_TABLES,
+    *ANALYTICS_TABLES, RECONCILE_TABLE,
 )  # fmt: skip
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

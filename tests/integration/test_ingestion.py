@@ -37,7 +37,7 @@ from oracle import bad_messages, producer_stream
 
 from iptv import hdfs_client
 from iptv.config import Config
-from iptv.datasets import QUARANTINE, SESSIONS, VIEWING_EVENTS
+from iptv.datasets import INGESTED, QUARANTINE, SESSIONS, VIEWING_EVENTS
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
@@ -192,13 +192,15 @@ class Harness:
         self.instance = f"test-{self.tag}"
         self.topic = f"iptv-test-ingest-{self.tag}"
         self.base = f"/tmp/iptv-test-ingest-{self.tag}"
-        self.paths = {k: f"{self.base}/{k}" for k in (VIEWING_EVENTS.name, SESSIONS.name, QUARANTINE.name)}
+        # every dataset the flow lands, its accounting (ingest_batches) included
+        self.paths = {k: f"{self.base}/{k}" for k in INGESTED}
         self.tmp = tmp_path
         self.overrides = {
             "kafka.topic": self.topic,
             "hdfs.viewing.events.path": self.paths["viewing_events"],
             "hdfs.sessions.path": self.paths["sessions"],
             "hdfs.quarantine.path": self.paths["quarantine"],
+            "hdfs.ingest.batches.path": self.paths["ingest_batches"],
             "pairing.event.timeout": "1 sec",
             "pairing.grace": grace,
             "tick.interval": "5 sec",
@@ -294,6 +296,22 @@ def check_landed(landed: dict[str, list[tuple[str, str]]], manifest: Path, truth
         f"quarantine differs: missing {list((want_q - got_q).items())[:3]}, extra {list((got_q - want_q).items())[:3]}"
     )
     return {"viewing_events": sum(raw.values()), "sessions": sum(sessions.values()), "quarantine": sum(got_q.values())}
+
+
+def check_accounting(h: Harness, sent: int, want: dict[str, int]) -> None:
+    """The ingestion's accounting (ingest_batches) adds up, also across a crash: every offset of the topic in
+    exactly one landed batch, each batch's files hold what it accounts for (scripts/reconcile.py's checks of
+    Kafka -> lake; the warehouse half is in test_reconcile.py)."""
+    from iptv import reconcile_sources
+
+    target = reconcile_sources.Target(
+        h.topic, f"iptv-nifi-ingestion-{h.instance}", {**h.cfg.hdfs.paths.as_dict(), **h.paths}, "unused"
+    )
+    report = reconcile_sources.run(h.cfg, target)
+    assert report.ok, [str(g) for g in report.gaps][:5]
+    totals = report.totals()
+    assert totals["sent"] == totals["accounted"] == sent
+    assert totals["landed"] == totals["lake_events"] == want["viewing_events"]
 
 
 def expected_counts(manifest: Path, truth: Path) -> dict[str, int]:
@@ -400,6 +418,7 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> Non
         landed = h.wait_drained(want)
         got = check_landed(landed, manifest, truth)
         print(f"landed {got} from {len(messages)} messages across the crash")
+        check_accounting(h, len(messages), want)
         status = h.status()  # after a NiFi restart: its start-up ghosts' bulletins are no problem
         assert not status["problems"], status["problems"]
     finally:

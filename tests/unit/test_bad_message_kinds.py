@@ -55,7 +55,7 @@ def make_state(fast: bool = True) -> IngestState:
 
 
 def landed(content: bytes) -> dict[str, list[list[str]]]:
-    rows: dict[str, list[list[str]]] = {"viewing_events": [], "sessions": [], "quarantine": []}
+    rows: dict[str, list[list[str]]] = {"viewing_events": [], "sessions": [], "quarantine": [], "ingest_batches": []}
     limit = csv.field_size_limit(1 << 30)  # the raw of a message over 1 MB is kept whole: past csv's default
     try:
         for sec in hdfs_sections.parse_sections(content):

@@ -60,7 +60,7 @@ def batch(messages: list[str | bytes], first_offset: int = 0) -> bytes:
 
 def landed(content: bytes) -> dict[str, list[list[str]]]:
     """The output of the pairer as the HDFS writer parses it: rows per kind."""
-    rows: dict[str, list[list[str]]] = {"viewing_events": [], "sessions": [], "quarantine": []}
+    rows: dict[str, list[list[str]]] = {"viewing_events": [], "sessions": [], "quarantine": [], "ingest_batches": []}
     for sec in hdfs_sections.parse_sections(content):
         rows[sec.kind].extend(csv.reader(io.StringIO(sec.data.decode("utf-8"))))
     return rows

@@ -168,7 +168,7 @@ def test_unknown_key_in_the_repo_file_is_named_relative_to_the_repo(monkeypatch)
         load_config(DEFAULT_CONFIG, environ={})
     assert str(err.value) == (
         "config/local.yaml: unknown key hdfs.paths.sesions "
-        "(known: viewing_events, sessions, quarantine, catalogs, warehouse)"
+        "(known: viewing_events, sessions, quarantine, ingest_batches, catalogs, warehouse)"
     )
 
 

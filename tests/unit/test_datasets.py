@@ -32,10 +32,18 @@ A = "0123456789abcdef0123456789abcdef"
 
 
 def test_the_definition_loads_with_one_name_per_dataset():
-    assert list(datasets.DATASETS) == ["viewing_events", "sessions", "quarantine", "channels", "users", "programmes"]
-    assert datasets.PARTITIONED == ("viewing_events", "sessions", "quarantine", "programmes")
-    # by origin: what the ingestion flow lands, and the catalogs (of which the guide is the dated one)
-    assert datasets.INGESTED == ("viewing_events", "sessions", "quarantine")
+    assert list(datasets.DATASETS) == [
+        "viewing_events",
+        "sessions",
+        "quarantine",
+        "ingest_batches",
+        "channels",
+        "users",
+        "programmes",
+    ]
+    assert datasets.PARTITIONED == ("viewing_events", "sessions", "quarantine", "ingest_batches", "programmes")
+    # by origin: what the ingestion flow lands (its accounting too), and the catalogs (the guide: the dated one)
+    assert datasets.INGESTED == ("viewing_events", "sessions", "quarantine", "ingest_batches")
     assert datasets.CATALOGS == ("channels", "users", "programmes")
     assert datasets.DATED_CATALOGS == ("programmes",) and datasets.WHOLE_CATALOGS == ("channels", "users")
     assert set(datasets.PARTITIONED) == set(datasets.INGESTED) | set(datasets.DATED_CATALOGS)
@@ -163,7 +171,7 @@ def test_the_pairer_writes_the_definitions_columns():
     s = batch_result.Session(A, 7, 120, "2025-03-05 10:00:00", "2025-03-05 10:05:00", 300)
     q = {"reason": "invalid_json", "session_id": None, "raw": 'x,"y"', "detail": "d", "arrival_ts": "2025-03-05T11:00Z"}
     content, counts = flowfile_formats.render_output([(A, 7, 120, "2025-03-05 10:00:00", "enabled")], [s], [q])
-    assert counts == {"viewing_events": 1, "sessions": 1, "quarantine": 1}
+    assert counts == {"viewing_events": 1, "sessions": 1, "quarantine": 1, "ingest_batches": 0}
     rows = {
         sec.kind: next(csv.reader(io.StringIO(sec.data.decode())))
         for sec in hdfs_sections.parse_sections(content, datasets.INGESTED)

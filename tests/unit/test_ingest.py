@@ -115,8 +115,29 @@ def test_sections_raw_sessions_quarantine_with_dates():
     assert [r[0] for r in rows] == ["invalid_json", "unknown_channel", "end_before_start", "end_before_start"]
     assert all(len(r) == 5 for r in rows) and rows[0][4] == "{not json" and rows[0][1] == ""
     assert json.loads(rows[2][4])["status"] == "enabled" and json.loads(rows[3][4])["status"] == "disabled"
-    assert res.counts == {"viewing_events": 5, "sessions": 1, "quarantine": 4}
+    assert res.counts == {"viewing_events": 5, "sessions": 1, "quarantine": 4, "ingest_batches": 2}
     assert res.counters["duplicates_dropped"] == 1
+    # The accounting, per partition: offsets first..last, messages = landed + rejected + duplicates. The
+    # unknown channel and the end-before-start pair landed (and were quarantined later, by a pairing rule).
+    arrival = rows[0][2]
+    assert got[("ingest_batches", arrival_dt)] == [
+        f"ff-1,{arrival},0,0,2,3,2,0,1,0",
+        f"ff-1,{arrival},1,0,3,4,3,1,0,0",
+    ]
+
+
+def test_accounting_counts_redeliveries_once_and_malformed_lines_without_partition():
+    st = state()
+    st.process("ff-1", batch((0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled"))), now=T0)
+    again = batch(
+        (0, 0, ev(A, 1, 5, "2025-03-05 10:00:00", "enabled")),  # redelivered: not a message of this batch
+        (0, 1, ev(A, 1, 5, "2025-03-05 10:05:00", "disabled")),
+    )
+    res = st.process("ff-2", again + b"no tabs here\n", now=T0 + 1)
+    lines = [line.split(",") for line in sections(res.content)[("ingest_batches", "2033-05-18")]]
+    assert [r[2:] for r in lines] == [["0", "1", "1", "1", "1", "0", "0", "1"], ["-1", "", "", "1", "0", "1", "0", "0"]]
+    replay = st.process("ff-2", again, now=T0 + 2)  # NiFi replays the FlowFile: the same rows, byte for byte
+    assert replay.replayed and replay.content == res.content
 
 
 def test_quarantine_raw_with_line_breaks_and_quotes_stays_one_line():
@@ -148,6 +169,10 @@ def test_redelivered_offsets_are_skipped_silently():
     assert got == {
         ("viewing_events", "2025-03-05"): [f"{A},1,5,2025-03-05 10:05:00,disabled"],
         ("sessions", "2025-03-05"): [f"{A},1,5,2025-03-05 10:00:00,2025-03-05 10:05:00,300"],
+        # the accounting counts the two redelivered offsets beside the one new message, never as messages
+        ("ingest_batches", "2033-05-18"): [
+            f"ff-2,{got[('ingest_batches', '2033-05-18')][0].split(',')[1]},0,2,2,1,1,0,0,2"
+        ],
     }
 
 
@@ -688,7 +713,7 @@ def test_sections_gzip_and_only_newline_ends_a_line():
         "arrival_ts": "2025-03-05T10:00:00.000Z",
     }
     plain, counts = render_output([(A, 1, 2, "2025-03-05 10:00:00", "enabled")], [], [q])
-    assert counts == {"viewing_events": 1, "sessions": 0, "quarantine": 1}
+    assert counts == {"viewing_events": 1, "sessions": 0, "quarantine": 1, "ingest_batches": 0}
     for content in (plain, gzip.compress(plain)):
         secs = hdfs_sections.parse_sections(content)
         assert [(s.kind, s.dt, s.lines) for s in secs] == [

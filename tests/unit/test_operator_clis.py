@@ -140,8 +140,13 @@ def _report(problems: list[str]) -> dict[str, Any]:
     }
 
 
+#: flow_status' last line: the stored reconciliation (read from the warehouse; its own test is integration).
+RECONCILE_LINE = "reconcile (last run 2026-03-02 10:00:00 UTC): ok"
+
+
 def test_flow_status_exits_1_and_names_the_problem(monkeypatch, capsys):
     monkeypatch.setattr(flow_status, "snapshot", lambda cfg, instance: [_report(["PutHdfsPartitioned is Stopped"])])
+    monkeypatch.setattr(flow_status, "reconcile_line", lambda cfg, schema: RECONCILE_LINE)
     assert flow_status.main([]) == 1
     out = capsys.readouterr().out
     assert "  PROBLEM: PutHdfsPartitioned is Stopped" in out and "  OK" not in out
@@ -149,8 +154,12 @@ def test_flow_status_exits_1_and_names_the_problem(monkeypatch, capsys):
 
 def test_flow_status_healthy_exits_0(monkeypatch, capsys):
     monkeypatch.setattr(flow_status, "snapshot", lambda cfg, instance: [_report([])])
+    schemas = []
+    monkeypatch.setattr(flow_status, "reconcile_line", lambda cfg, schema: schemas.append(schema) or RECONCILE_LINE)
     assert flow_status.main([]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("  OK")
+    assert capsys.readouterr().out.rstrip().endswith("  OK\n" + RECONCILE_LINE) and schemas == ["iptv_dw"]
+    assert flow_status.main(["--no-reconcile"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("  OK") and schemas == ["iptv_dw"]
 
 
 def test_flow_status_json_carries_the_problems(monkeypatch, capsys):

@@ -83,6 +83,11 @@ def test_physical_datasets_are_warehouse_tables_and_health_charts_the_quarantine
     assert tree[quarantine["dataset_uuid"]].data["table_name"] == warehouse.QUARANTINE_TABLE
     assert quarantine["params"]["groupby"] == ["reason"] and quarantine["params"]["stack"] == "Stack"
     assert quarantine["params"]["x_axis"] == tree[quarantine["dataset_uuid"]].data["main_dttm_col"] == "dt"
+    # the reconciliation's last run (scripts/reconcile.py --store): its gaps first
+    reconcile = charts["Reconciliation: gaps first, then the figures compared (last run)"]
+    assert tree[reconcile["dataset_uuid"]].data["table_name"] == warehouse.RECONCILE_TABLE
+    assert reconcile["params"]["order_by_cols"][0] == '["gap", false]'
+    assert {"gap", "subject", "detail"} <= set(reconcile["params"]["all_columns"])
     date_filter = health.data["metadata"]["native_filter_configuration"][0]
     assert date_filter["filterType"] == "filter_time" and date_filter["scope"]["excluded"] == []
 
@@ -146,7 +151,7 @@ def test_the_deploy_puts_the_configured_schema_in_the_datasets_and_the_export_pu
     inst = bundle.for_instance(tree, cfg)
     datasets = [u for u, a in tree.items() if a.kind == "datasets"]
     virtual = [u for u in datasets if tree[u].data["sql"]]
-    assert len(virtual) == 10 and len(datasets) == 16
+    assert len(virtual) == 10 and len(datasets) == 17
     for u in datasets:
         assert inst[u].data["schema"] == "dw_other", tree[u].path
         sql = inst[u].data["sql"] or ""

@@ -110,8 +110,26 @@ def test_every_greenplum_file_renders_on_both_dialects():
             continue
         for dialect in warehouse.DIALECTS:
             wh = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
-            # until / days: the history window of greenplum/analytics/*.sql
-            out = wh.sql(str(path.relative_to(warehouse.SQL_DIR)), dt=day, table=Ident("stg_x"), until=day, days=35)
+            # until / days: the history window of greenplum/analytics/*.sql; the rest: greenplum/reconcile/*.sql
+            reconcile_values = {
+                "date_from": day,
+                "date_to": day,
+                "checked_at": "2026-03-02 10:00:00",
+                "check_name": "sent",
+                "subject": "partition 0",
+                "expected": 1,
+                "found": 1,
+                "gap": None,
+                "detail": None,
+            }
+            out = wh.sql(
+                str(path.relative_to(warehouse.SQL_DIR)),
+                dt=day,
+                table=Ident("stg_x"),
+                until=day,
+                days=35,
+                **reconcile_values,
+            )
             assert "@greenplum" not in out and "{{" not in out and "--" not in out, path
 
 
@@ -130,7 +148,7 @@ def test_ddl_per_dialect():
     gp = warehouse.Warehouse(CFG).sql("ddl.sql")
     pg = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": "postgres"})).sql("ddl.sql")
     assert "DISTRIBUTED" not in pg and "appendoptimized" not in pg
-    assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == len(warehouse.TABLES) == 15
+    assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == len(warehouse.TABLES) == 16
     fact = re.search(r'CREATE TABLE IF NOT EXISTS "iptv_dw"\.fact_session .*?;', gp, re.DOTALL).group(0)
     assert "WITH (appendoptimized=true" in fact and "DISTRIBUTED BY (session_id)" in fact
     assert "table_schema = 'iptv_dw'" in pg  # the DO block's literal

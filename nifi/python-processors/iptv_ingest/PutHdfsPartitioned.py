@@ -1,6 +1,6 @@
 """NiFi 2 Python processor: land the dated sections of ``PairViewingEvents`` on HDFS (WebHDFS), idempotently.
 
-Each section (viewing_events, sessions, quarantine; one per date) is written to
+Each section (viewing_events, sessions, quarantine, ingest_batches: the batch's accounting; one per date) is written to
 ``<directory>/dt=<date>/part-<uuid>.csv`` where ``uuid`` is the FlowFile's: a retry, or a replay after a restart,
 overwrites the same file. Writes go to a hidden temporary name first and are renamed into place. Failures (HDFS
 down, ...) route the FlowFile to ``retry`` (connect it back to this processor) after a short pause. See
@@ -31,7 +31,8 @@ class PutHdfsPartitioned(FlowFileTransform):
     class ProcessorDetails:
         version = "0.6.0"
         description = (
-            "Writes the dated CSV sections of PairViewingEvents (viewing_events, sessions, quarantine) to HDFS over "
+            "Writes the dated CSV sections of PairViewingEvents (viewing_events, sessions, quarantine, ingest_batches) "
+            "to HDFS over "
             "WebHDFS under <directory>/dt=<date>/part-<flowfile uuid>.csv (temporary name + rename; a retry "
             "overwrites). HDFS failures go to 'retry'; content that is not valid sections is written as quarantine "
             "records (unreadable_output), since no retry could mend it."
@@ -69,6 +70,12 @@ class PutHdfsPartitioned(FlowFileTransform):
         required=True,
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
+    INGEST_BATCHES_DIR = PropertyDescriptor(
+        name="Ingest Batches Directory",
+        description="Base directory of the batches' accounting, ingest_batches (dt=<arrival date> below it).",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
     TIMEOUT = PropertyDescriptor(
         name="Request Timeout",
         description="Timeout of each WebHDFS request.",
@@ -84,7 +91,16 @@ class PutHdfsPartitioned(FlowFileTransform):
         validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
     )
 
-    PROPERTIES = [WEBHDFS_URL, HDFS_USER, VIEWING_EVENTS_DIR, SESSIONS_DIR, QUARANTINE_DIR, TIMEOUT, RETRY_PAUSE]
+    PROPERTIES = [
+        WEBHDFS_URL,
+        HDFS_USER,
+        VIEWING_EVENTS_DIR,
+        SESSIONS_DIR,
+        QUARANTINE_DIR,
+        INGEST_BATCHES_DIR,
+        TIMEOUT,
+        RETRY_PAUSE,
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
@@ -113,6 +129,7 @@ class PutHdfsPartitioned(FlowFileTransform):
             "viewing_events": context.getProperty(self.VIEWING_EVENTS_DIR).getValue(),
             "sessions": context.getProperty(self.SESSIONS_DIR).getValue(),
             "quarantine": context.getProperty(self.QUARANTINE_DIR).getValue(),
+            "ingest_batches": context.getProperty(self.INGEST_BATCHES_DIR).getValue(),
         }
         self.pause = float(context.getProperty(self.RETRY_PAUSE).asTimePeriod(TimeUnit.MILLISECONDS)) / 1000.0
 

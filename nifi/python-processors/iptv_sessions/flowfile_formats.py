@@ -18,6 +18,8 @@ followed by headerless CSV lines of that kind and date (parsed by iptv_ingest/hd
   text when they are UTF-8 without a line break (and do not start with ``base64:``), else ``base64:`` and their
   base64 (:func:`raw_column`, inverse :func:`raw_bytes`), so that every record is one physical line of valid
   UTF-8 and nothing of the message is lost. A raw message is kept whole, whatever its size.
+* ``ingest_batches``: the batch's accounting, one line per Kafka partition (dt = date of ``arrival_ts``): its
+  offsets processed for the first time and what became of those messages (ingestion.py).
 
 A section's kind is the name of its dataset, and its lines have that dataset's columns: both from the dataset
 definition schemas/datasets.json (lake_datasets.py), checked at import (batch_result.py for the fixed
@@ -45,11 +47,18 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
 SECTION_MARKER = "#@ "
 GZIP_MAGIC = b"\x1f\x8b"
 #: The section kinds, in output order: the datasets written (a KeyError at import if one is not defined).
-EVENTS, SESSIONS, QUARANTINE = KINDS = ("viewing_events", "sessions", "quarantine")
+EVENTS, SESSIONS, QUARANTINE, ACCOUNTING = KINDS = ("viewing_events", "sessions", "quarantine", "ingest_batches")
 QUARANTINE_COLUMNS = column_names(QUARANTINE)
+#: The accounting rows (ingestion.IngestState) are tuples in the definition's column order.
+ACCOUNTING_COLUMNS = column_names(ACCOUNTING)
 #: The columns of each section kind. Events and sessions are written by fixed f-strings over the tuples of
 #: batch_result, which checks at import that those tuples hold the definition's columns in its order.
-COLUMNS = {EVENTS: EVENT_COLUMNS, SESSIONS: SESSION_COLUMNS, QUARANTINE: QUARANTINE_COLUMNS}
+COLUMNS = {
+    EVENTS: EVENT_COLUMNS,
+    SESSIONS: SESSION_COLUMNS,
+    QUARANTINE: QUARANTINE_COLUMNS,
+    ACCOUNTING: ACCOUNTING_COLUMNS,
+}
 
 # ------------------------------------------------------------------------------------------------ input
 
@@ -190,9 +199,12 @@ def quarantine_lines(q: dict) -> list[str]:
     return [_csv_line([{**record, "raw": raw_column(raw)}[c] for c in QUARANTINE_COLUMNS]) for raw in raws]
 
 
-def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -> tuple[bytes, dict[str, int]]:
+def render_output(
+    events: list[tuple], sessions: list, quarantine: list[dict], accounting: list[tuple] = ()
+) -> tuple[bytes, dict[str, int]]:
     """Sections (see module doc) in deterministic order: kind, then date, records in arrival order.
-    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session."""
+    ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session;
+    ``accounting``: tuples of ACCOUNTING_COLUMNS (None written as an empty field), dated by their arrival_ts."""
     groups: dict[tuple[str, str], list[str]] = {}
     for sid, user_id, channel_id, timer, status in events:
         line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
@@ -209,6 +221,10 @@ def render_output(events: list[tuple], sessions: list, quarantine: list[dict]) -
         lines.append(f"{s[0]},{s[1]},{s[2]},{s[3]},{s[4]},{s[5]}\n")
     for q in quarantine:
         groups.setdefault((QUARANTINE, q["arrival_ts"][:10]), []).extend(quarantine_lines(q))
+    arrival_at = ACCOUNTING_COLUMNS.index("arrival_ts")
+    for row in accounting:
+        line = ",".join("" if v is None else str(v) for v in row) + "\n"
+        groups.setdefault((ACCOUNTING, row[arrival_at][:10]), []).append(line)
     parts: list[str] = []
     counts = {k: 0 for k in KINDS}
     for kind in KINDS:

@@ -7,6 +7,12 @@ already processed per partition (as merged ranges) and the identity and output o
 A message whose offset was already processed (Kafka redelivery after a restart) is skipped silently; an input
 FlowFile seen again (NiFi replays it because the output was not committed before a crash) gets its stored
 output back, byte for byte, instead of being processed a second time.
+
+Accounting (dataset ``ingest_batches``): each output also holds, per Kafka partition of the batch, the range of
+offsets processed for the first time and what became of those messages (landed, rejected, duplicates), plus
+the redeliveries skipped (:func:`accounting_rows`). It is part of the stored output, so a replayed FlowFile
+lands the same rows under the same file name, and a redelivered offset is counted as processed only once: the
+reconciliation (iptv/reconcile.py) can add the rows up without double counting.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ try:  # package import (tests)
     from iptv_sessions.event_contract import describe_error, format_wallclock, guess_session_id
     from iptv_sessions.flowfile_formats import read_batch, render_output
     from iptv_sessions.quarantine_reasons import BATCH_FAILED, MALFORMED_BATCH_LINE
-    from iptv_sessions.session_pairer import PairerConfig, SessionPairer
+    from iptv_sessions.session_pairer import DUPLICATE, LANDED, REJECTED, PairerConfig, SessionPairer
 except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
     # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
     # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
@@ -34,7 +40,7 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     from event_contract import describe_error, format_wallclock, guess_session_id
     from flowfile_formats import read_batch, render_output
     from quarantine_reasons import BATCH_FAILED, MALFORMED_BATCH_LINE
-    from session_pairer import PairerConfig, SessionPairer
+    from session_pairer import DUPLICATE, LANDED, REJECTED, PairerConfig, SessionPairer
 
 INGEST_STATE_FORMAT = "iptv-ingest/1"
 MAX_RANGES_PER_PARTITION = 256
@@ -110,6 +116,48 @@ class OffsetRanges:
         self.ranges = merged
 
 
+# ------------------------------------------------------------------------------------------------ accounting
+
+#: Partition of the accounting row of batch content that has no partition and offset (malformed batch lines,
+#: an unreadable batch): its messages are all rejected.
+NO_PARTITION = -1
+#: Where a message's outcome is counted in a partition's stats of :func:`accounting_rows`.
+_OUTCOME_COLUMN = {LANDED: 3, REJECTED: 4, DUPLICATE: 5}
+
+
+def accounting_rows(
+    batch_id: str,
+    arrival_iso: str,
+    taken: list[tuple[int, int]],
+    outcomes: list[int],
+    redelivered: dict[int, int],
+    unaddressed: int = 0,
+) -> list[tuple]:
+    """The ``ingest_batches`` rows of one batch: per partition with messages processed for the first time
+    (``taken``: ``(partition, offset)`` per message, parallel to ``outcomes``), sorted, the first and last of
+    those offsets, messages, landed, rejected, duplicates and the redeliveries of that partition skipped in the
+    batch; a NO_PARTITION row for ``unaddressed`` rejected lines."""
+    stats: dict[int, list] = {}  # partition -> [first, last, messages, landed, rejected, duplicates]
+    for (partition, offset), outcome in zip(taken, outcomes, strict=True):
+        st = stats.get(partition)
+        if st is None:
+            st = stats[partition] = [offset, offset, 0, 0, 0, 0]
+        st[0] = min(st[0], offset)
+        st[1] = max(st[1], offset)
+        st[2] += 1
+        st[_OUTCOME_COLUMN[outcome]] += 1
+    rows = []
+    for partition in sorted(stats):  # a batch of redeliveries only has no row (and, as before, no output)
+        first, last, messages, landed, rejected, dups = stats[partition]
+        rows.append(
+            (batch_id, arrival_iso, partition, first, last, messages, landed, rejected, dups,
+             redelivered.get(partition, 0))
+        )  # fmt: skip
+    if unaddressed:
+        rows.append((batch_id, arrival_iso, NO_PARTITION, None, None, unaddressed, 0, unaddressed, 0, 0))
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------ state
 
 
@@ -176,11 +224,14 @@ class IngestState:
 
     def _process(self, input_id: str, content: bytes, now: float, tick: bool) -> IngestResult:
         items, malformed = read_batch(content)
-        messages, envelopes, skipped = self._take_new(items)
-        tick = tick or not (messages or malformed)
-        result = self.pairer.process_batch(messages, now=now, tick=tick, envelopes=envelopes)
+        messages, envelopes, taken, redelivered = self._take_new(items)
+        outcomes: list[int] = []
+        result = self.pairer.process_batch(
+            messages, now=now, tick=tick or not (messages or malformed), envelopes=envelopes, outcomes=outcomes
+        )
         self._quarantine_malformed(result, malformed, now)
-        return self._finish(input_id, [result], skipped)
+        rows = accounting_rows(input_id, format_wallclock(now), taken, outcomes, redelivered, len(malformed))
+        return self._finish(input_id, [result], sum(redelivered.values()), accounting=rows)
 
     def process_isolating(self, input_id: str, content: bytes, now: float, error: str) -> IngestResult:
         """Process a batch that failed :meth:`process` repeatedly (``error``: the last failure) by splitting it.
@@ -207,19 +258,25 @@ class IngestState:
                     f"{error}; unreadable batch: {describe_error(exc)}",
                     arrival_iso,
                 )
-                return self._finish(input_id, [out], 0, isolated=True)
-            messages, envelopes, skipped = self._take_new(items)
+                rows = accounting_rows(input_id, arrival_iso, [], [], {}, unaddressed=1)
+                return self._finish(input_id, [out], 0, isolated=True, accounting=rows)
+            messages, envelopes, taken, redelivered = self._take_new(items)
+            outcomes = [REJECTED] * len(messages)
             results: list[BatchResult] = []
-            parts = [(messages, envelopes)] if messages else []
+            parts = [(0, len(messages))] if messages else []  # [lo, hi) slices of messages
             while parts:
-                part, part_envelopes = parts.pop(0)
+                lo, hi = parts.pop(0)
+                part = messages[lo:hi]
                 trial = self.pairer.copy()
+                part_outcomes: list[int] = []
                 try:
-                    results.append(trial.process_batch(part, now=now, envelopes=part_envelopes))
+                    results.append(
+                        trial.process_batch(part, now=now, envelopes=envelopes[lo:hi], outcomes=part_outcomes)
+                    )
                 except Exception as exc:  # noqa: BLE001 - isolate what fails, land the rest
                     if len(part) > 1:
-                        mid = len(part) // 2
-                        parts[0:0] = [(part[:mid], part_envelopes[:mid]), (part[mid:], part_envelopes[mid:])]
+                        mid = lo + len(part) // 2
+                        parts[0:0] = [(lo, mid), (mid, hi)]
                         continue
                     out = BatchResult(counters=new_counters())
                     detail = f"{error}; alone: {describe_error(exc)}"
@@ -235,26 +292,33 @@ class IngestState:
                     results.append(out)
                     continue
                 self.pairer = trial
+                outcomes[lo:hi] = part_outcomes
             if not results:
                 results.append(self.pairer.process_batch([], now=now, tick=True))
             self._quarantine_malformed(results[-1], malformed, now)
-            return self._finish(input_id, results, skipped, isolated=True)
+            rows = accounting_rows(input_id, arrival_iso, taken, outcomes, redelivered, len(malformed))
+            return self._finish(input_id, results, sum(redelivered.values()), isolated=True, accounting=rows)
 
-    def _take_new(self, items: list[tuple[int, int, str, Any]]) -> tuple[list[str], list[Any], int]:
+    def _take_new(
+        self, items: list[tuple[int, int, str, Any]]
+    ) -> tuple[list[str], list[Any], list[tuple[int, int]], dict[int, int]]:
         """The messages whose Kafka offsets were not processed yet (now recorded as processed), their envelopes
-        (flowfile_formats.read_batch), and how many were skipped as redelivered."""
+        (flowfile_formats.read_batch), their ``(partition, offset)``, and per partition how many were skipped as
+        redelivered."""
         messages = []
         envelopes = []
-        skipped = 0
+        taken = []
+        redelivered: dict[int, int] = {}
         for partition, offset, message, envelope in items:
             ranges = self.offsets.setdefault(partition, OffsetRanges())
             if ranges.contains(offset):
-                skipped += 1
+                redelivered[partition] = redelivered.get(partition, 0) + 1
                 continue
             ranges.add(offset)
             messages.append(message)
             envelopes.append(envelope)
-        return messages, envelopes, skipped
+            taken.append((partition, offset))
+        return messages, envelopes, taken, redelivered
 
     def _quarantine_malformed(self, out: BatchResult, lines: list[str], now: float) -> None:
         arrival_iso = format_wallclock(now)
@@ -269,8 +333,16 @@ class IngestState:
             )
             self.pairer.totals["quarantined"][MALFORMED_BATCH_LINE] += 1
 
-    def _finish(self, input_id: str, results: list[BatchResult], skipped: int, isolated: bool = False) -> IngestResult:
-        """Render the results of one input FlowFile and remember them as its output (for a replay)."""
+    def _finish(
+        self,
+        input_id: str,
+        results: list[BatchResult],
+        skipped: int,
+        isolated: bool = False,
+        accounting: list[tuple] = (),
+    ) -> IngestResult:
+        """Render the results of one input FlowFile (and its accounting rows) and remember them as its output
+        (for a replay)."""
         events: list[tuple] = []
         sessions: list = []
         quarantined: list[dict] = []
@@ -280,7 +352,7 @@ class IngestState:
             sessions.extend(r.sessions)
             quarantined.extend(r.quarantine)
             add_counters(counters, r.counters)
-        data, counts = render_output(events, sessions, quarantined)
+        data, counts = render_output(events, sessions, quarantined, accounting)
         if data:  # gzip: a fifth of the bytes to carry over NiFi's Java/Python bridge (see kafka_batches.py)
             data = gzip.compress(data, compresslevel=1, mtime=0)
         self.last_input = input_id

@@ -67,6 +67,10 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     )
 
 MAX_FINGERPRINTS_PER_SESSION = 32
+#: What became of one message (SessionPairer.process_batch ``outcomes``): landed as a distinct valid event (even if
+#: a pairing rule quarantines it later), rejected (quarantined instead: not JSON, invalid, an error), or dropped as
+#: an identical duplicate.
+LANDED, REJECTED, DUPLICATE = 0, 1, 2
 _STATUS_BIT = {"enabled": 1, "disabled": 2}
 
 
@@ -121,12 +125,15 @@ class SessionPairer(PairerState):
         now: float,
         tick: bool = False,
         envelopes: Sequence[tuple[str | None, int] | None] | None = None,
+        outcomes: list[int] | None = None,
     ) -> BatchResult:
         """Process raw messages in arrival order, then expire / clean up / evict. ``now``: wall clock (POSIX s),
         used as the arrival time of every message in the batch and for the grace check. ``envelopes[i]``: the
         Kafka ``(key, timestamp_ms)`` of ``messages[i]`` (event_contract.check_envelope), or None where the batch
         line carried none (then no key or timer-bound check). Empty and whitespace-only messages are quarantined.
-        ``tick`` only marks the call in the counters: an empty batch already runs the expiry."""
+        ``tick`` only marks the call in the counters: an empty batch already runs the expiry.
+        ``outcomes``, when given, gets one code per message (:data:`LANDED`, :data:`REJECTED` or
+        :data:`DUPLICATE`): what became of it, for the ingestion's per-partition accounting."""
         out = BatchResult(counters=new_counters())
         if tick:
             out.counters["ticks"] += 1
@@ -143,13 +150,24 @@ class SessionPairer(PairerState):
                 raw = raw.rstrip("\r\n")
             if not raw or (raw[0] != "{" and not raw.strip()):
                 self._quarantine(out, INVALID_JSON, None, whole, "empty message", arrival_iso)
+                if outcomes is not None:
+                    outcomes.append(REJECTED)
                 continue
+            if outcomes is not None:
+                landed_before, dropped_before = len(out.events), out.counters["duplicates_dropped"]
             try:
                 process_one(raw, now, arrival_iso, out, envelope, whole)
             except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
                 sid = guess_session_id(raw)
                 detail = describe_error(exc)
                 self._quarantine(out, PROCESSING_ERROR, sid, whole, detail, arrival_iso)
+            if outcomes is not None:
+                if len(out.events) > landed_before:
+                    outcomes.append(LANDED)
+                elif out.counters["duplicates_dropped"] > dropped_before:
+                    outcomes.append(DUPLICATE)
+                else:
+                    outcomes.append(REJECTED)
         out.counters["events_in"] += n_in
         self._expire(now, out)
         self._cleanup()
