@@ -6,9 +6,10 @@ day at --speed max with 5 % faults), landing on the real HDFS. After the flow dr
 * sessions equal the producer's truth file, each once, in dt = date of time_start;
 * quarantine holds exactly the injected faults' messages with the reason the manifest expects, each once.
 
-Three tests crash a service while the flow is working through the topic and expect the same totals (exactly once
-across the crash): one kills the NiFi JVM (kill -9 by PID) and starts NiFi again, one restarts Kafka, one stops
-HDFS while the flow keeps receiving (PutHdfsPartitioned's writes fail and are retried until HDFS is back). They
+Four tests crash an engine while the flow is working through the topic and expect the same totals (exactly once
+across the crash), each by kill -9 of its process (by PID) and a restart: the NiFi JVM, the Kafka broker, and the
+NameNode or the DataNode, each alone, kept down while the flow keeps receiving (PutHdfsPartitioned's writes fail
+and are retried until it is back). They
 feed the topic in two halves (copied per partition, in order, from a staging topic the producer filled): the first
 half before the crash, the second after it, so the crash always lands mid-stream however fast the flow is.
 The event-time timeout is 1 s and the wall-clock grace is short, so unmatched halves close within the test; the
@@ -361,12 +362,6 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
         h.cleanup()
 
 
-def _nifi_pid(cfg: Config) -> int:
-    pids = service("nifi", cfg).pids()
-    assert pids, "no NiFi PID file"
-    return next(iter(pids.values()))
-
-
 def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
     """Block until the flow has landed its first raw bytes (so a crash hits it mid-stream)."""
     fs = hdfs_client.client(h.cfg)
@@ -426,19 +421,28 @@ def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> Non
         delete_topic(h.cfg, stage)
 
 
+def _kill_9(cfg: Config, name: str, label: str | None = None) -> int:
+    """kill -9 of one process of service ``name`` (the one of pid-file ``label``, default the service's only
+    one); returns its PID once it is gone."""
+    pids = service(name, cfg).pids()
+    assert (label or name) in pids, f"no live {label or name} process: {pids}"
+    pid = pids[label or name]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        time.sleep(0.2)
+    pytest.fail(f"{label or name} (pid {pid}) still alive 60 s after SIGKILL")
+
+
 def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
     h = Harness(nifi, tmp_path, grace="3 mins")
 
     def kill_nifi() -> None:
-        pid = _nifi_pid(nifi)
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
+        pid = _kill_9(nifi, "nifi")
         t0 = time.monotonic()
         control.up(nifi, ["nifi"])
         print(f"killed NiFi (pid {pid}); back in {time.monotonic() - t0:.0f} s")
@@ -446,19 +450,19 @@ def test_flow_exactly_once_across_nifi_kill(kafka, hdfs, nifi, tmp_path):
     _exactly_once_across(kill_nifi, h, tmp_path)
 
 
-def test_flow_exactly_once_across_kafka_restart(kafka, hdfs, nifi, tmp_path):
+def test_flow_exactly_once_across_kafka_kill(kafka, hdfs, nifi, tmp_path):
+    """kill -9 of the Kafka broker mid-stream (an unclean shutdown: its logs are recovered at the restart): the
+    consumer's fetches and offset commits fail while it is gone, and once it is back every message lands once."""
     h = Harness(nifi, tmp_path, grace="3 mins")
 
-    def restart_kafka() -> None:
-        broker = service("kafka", kafka)
-        t0 = time.monotonic()
-        broker.stop()
-        assert not broker.running()
+    def kill_kafka() -> None:
+        pid = _kill_9(kafka, "kafka")
         time.sleep(5)  # the consumer sees the broker gone (fetch and commit fail) before it returns
+        t0 = time.monotonic()
         control.up(kafka, ["kafka"])
-        print(f"Kafka restarted in {time.monotonic() - t0:.0f} s")
+        print(f"killed Kafka (pid {pid}); back in {time.monotonic() - t0:.0f} s")
 
-    _exactly_once_across(restart_kafka, h, tmp_path)
+    _exactly_once_across(kill_kafka, h, tmp_path)
 
 
 def _hdfs_write_retries(h: Harness) -> list[str]:
@@ -468,30 +472,44 @@ def _hdfs_write_retries(h: Harness) -> list[str]:
     return [b["message"] for p in put for b in p["bulletins"] if "failed, will retry" in b["message"]]
 
 
-def test_flow_exactly_once_across_hdfs_outage(kafka, hdfs, nifi, tmp_path):
-    """HDFS (NameNode and DataNode) stopped under the running flow while the second half of the stream arrives:
-    PutHdfsPartitioned's writes fail and loop back through 'retry' (its bulletins say so), and once HDFS is back
-    every event, session and quarantine record lands exactly once."""
-    h = Harness(nifi, tmp_path, grace="3 mins")
+def _hdfs_outage_test(h: Harness, hdfs: Config, tmp_path: Path, daemon: str) -> None:
+    """kill -9 of one HDFS daemon (``hdfs-namenode`` or ``hdfs-datanode``) once the first files landed, then the
+    second half of the stream: PutHdfsPartitioned's writes fail and loop back through 'retry' (its bulletins say
+    so) while the daemon is down; it is started again (alone: the other daemon lives on) and every event, session
+    and quarantine record lands exactly once."""
     fs = service("hdfs", hdfs)
+    killed: list[int] = []
 
-    def stop_hdfs() -> None:
-        fs.stop()
-        assert not fs.running()
+    def kill() -> None:
+        killed.append(_kill_9(hdfs, "hdfs", daemon))
+        assert fs.missing_processes() == [daemon]
 
-    def restart_hdfs() -> None:
+    def restart() -> None:
         deadline = time.monotonic() + DRAIN_TIMEOUT
         retries: list[str] = []
         while not retries and time.monotonic() < deadline:
             time.sleep(3)
             retries = _hdfs_write_retries(h)
-        assert retries, "PutHdfsPartitioned never failed a write while HDFS was down"
-        assert not fs.ready()  # the failures above happened with HDFS really down
+        assert retries, f"PutHdfsPartitioned never failed a write while {daemon} was down"
+        assert fs.missing_processes() == [daemon]  # the failures above happened with the daemon really down
+        others = {k: v for k, v in fs.pids().items() if k != daemon}
         t0 = time.monotonic()
         control.up(hdfs, ["hdfs"])
-        print(f"HDFS back in {time.monotonic() - t0:.0f} s after {len(retries)} retry bulletins: {retries[0][:160]}")
+        assert {k: v for k, v in fs.pids().items() if k != daemon} == others  # only the killed one restarted
+        print(
+            f"killed {daemon} (pid {killed[0]}); back in {time.monotonic() - t0:.0f} s after {len(retries)} retry "
+            f"bulletins: {retries[0][:160]}"
+        )
 
-    _exactly_once_across(stop_hdfs, h, tmp_path, recover=restart_hdfs)
+    _exactly_once_across(kill, h, tmp_path, recover=restart)
+
+
+def test_flow_exactly_once_across_namenode_kill(kafka, hdfs, nifi, tmp_path):
+    _hdfs_outage_test(Harness(nifi, tmp_path, grace="3 mins"), hdfs, tmp_path, "hdfs-namenode")
+
+
+def test_flow_exactly_once_across_datanode_kill(kafka, hdfs, nifi, tmp_path):
+    _hdfs_outage_test(Harness(nifi, tmp_path, grace="3 mins"), hdfs, tmp_path, "hdfs-datanode")
 
 
 def _feed_with_stopped(h: Harness, name: str, tmp_path: Path) -> tuple[Any, Path, Path, dict[str, int]]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import os
 import random
 import re
+import signal
 import uuid
 from decimal import Decimal
 
@@ -34,6 +36,7 @@ from oracle.sample_warehouse import fetch_rows
 from iptv import db, hdfs_client, lake_sync
 from iptv.config import REPO_ROOT, Config, with_overrides
 from iptv.hive_client import connect
+from local_stack.base import pid_alive
 
 pytestmark = pytest.mark.integration
 
@@ -740,3 +743,202 @@ def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
     gp = assert_hive_equals_gp(shared_env["cfg"], shared_env["schema"])
     assert [r[0].isoformat() for r in gp["daily"]][:2] == D[:2]
     assert_marts_equal_reference(gp, shared_env["files"])
+
+
+# ---------------------------------------------------------------------------------------------- engine kills
+# kill -9 of an engine in the middle of a sync (the fault matrix of docs/reliability.md): the sync reports the
+# dates it could not finish, keeps them unsynced, and the next sync once the engine is back finishes exactly them,
+# with marts equal to the DuckDB reference and to Hive's.
+
+
+@pytest.fixture()
+def kill_env(hive, hdfs, postgres, tmp_path_factory):
+    tag = uuid.uuid4().hex[:10]
+    base = f"/tmp/iptv-tests/lake-sync-kill-{tag}"
+    cfg = _scratch_config(hive, base, f"iptv_test_kill_{tag}")
+    root = tmp_path_factory.mktemp("kill-lake")
+    files = write_sample_lake(root, hive.hdfs.paths.as_dict(), DATES, seed=11, sessions_per_day=40, n_users=30)
+    _upload_lake(cfg, root, base)
+    schema = f"iptv_dw_test_kill_{tag}"
+    yield {"cfg": cfg, "files": files, "schema": schema}
+    _drop_scratch(cfg, schema, base)
+
+
+def _kill_group_9(cfg: Config, name: str) -> float:
+    """kill -9 of every process of service ``name`` (its process group: PostgreSQL's postmaster and backends, the
+    Thrift server's JVM), as a crash of its host would; returns the monotonic time of the kill."""
+    import os
+    import signal
+    import time
+
+    from local_stack import service
+
+    svc = service(name, cfg)
+    (pid,) = svc.pids().values()
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while svc.running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not svc.running(), f"{name} still alive after SIGKILL"
+    return time.monotonic()
+
+
+def _first_date_synced(cfg: Config, schema: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Sync the catalogs and the first date only (the lake's listing cut down to them); returns the full
+    listing and the state."""
+    listing = lake_sync.list_lake(cfg)
+    first = {k: v for k, v in listing.items() if k.startswith("catalogs/") or k.endswith(f"dt={D[0]}")}
+    res, state = lake_sync.sync(cfg, {}, schema=schema, listing=first)
+    assert (res.dates, res.errors) == ([D[0]], []), res
+    return listing, state
+
+
+def _resync_after(kill_env, listing, state, res, killed_at: float, name: str) -> None:
+    """After the killed sync ``res``: its unfinished dates are not in ``state``; the engine is started again and
+    the next sync finishes exactly those dates; the marts equal the reference and Hive's."""
+    import time
+
+    from local_stack import control
+
+    cfg, schema = kill_env["cfg"], kill_env["schema"]
+    later = [d for d in D[1:] if d not in res.dates]
+    assert res.errors and later, res
+    assert not [k for k in state if any(k.endswith(f"dt={d}") for d in later)], state
+    control.up(cfg, [name])
+    print(f"{name} killed mid-sync, back in {time.monotonic() - killed_at:.0f} s; unfinished: {later}")
+    again, state = lake_sync.sync(cfg, state, schema=schema, listing=listing)
+    assert (again.dates, again.errors) == (later, []), again
+    assert state == {k: v for k, v in listing.items()}
+    assert_marts_equal_reference(assert_hive_equals_gp(cfg, schema), kill_env["files"])
+
+
+def test_kill_of_postgres_during_a_load_then_the_next_sync_finishes_it(kill_env):
+    """PostgreSQL killed (postmaster and backends, kill -9) while a sessions load waits inside its transaction
+    for the loader's lock, held by the test: that date and the next fail with the connection error, and stay
+    unsynced; nothing of them is half loaded once PostgreSQL is back, and the next sync loads exactly them."""
+    import threading
+    import time
+
+    cfg, schema = kill_env["cfg"], kill_env["schema"]
+    listing, state = _first_date_synced(cfg, schema)
+    holder, watcher = db.connect(cfg, "loader"), db.connect(cfg, "loader")
+    watcher.autocommit = True
+    out: dict = {}
+
+    def run_sync() -> None:
+        out["res"], out["state"] = lake_sync.sync(cfg, state, schema=schema, listing=listing)
+
+    sync = threading.Thread(target=run_sync)
+    try:
+        holder.cursor().execute(f"LOCK TABLE {schema}.fact_session IN SHARE ROW EXCLUSIVE MODE")
+        sync.start()
+        deadline = time.monotonic() + 120
+        with watcher.cursor() as cur:
+            while time.monotonic() < deadline:
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (holder.get_backend_pid(),),
+                )
+                if cur.fetchone()[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail("no load waited for the loader's lock")
+        killed_at = _kill_group_9(cfg, "postgres")
+    finally:
+        for c in (holder, watcher):
+            with contextlib.suppress(Exception):
+                c.close()
+    sync.join(timeout=300)
+    assert not sync.is_alive(), "the sync hung after PostgreSQL died"
+    res = out["res"]
+    assert any(re.search(r"server closed|terminat|connect|refused", e, re.I) for e in res.errors), res.errors
+    _resync_after(kill_env, listing, out["state"], res, killed_at, "postgres")
+
+
+def test_kill_of_hiveserver2_during_a_sync_then_the_next_sync_finishes_it(kill_env):
+    """The Thrift server (HiveServer2) killed with kill -9 once the second date's sessions are in the warehouse,
+    while its Hive marts are being recomputed: the dates from there fail with Hive's error and stay unsynced; the
+    next sync once it is back redoes exactly them (the warehouse reload is idempotent)."""
+    import threading
+    import time
+
+    cfg, schema = kill_env["cfg"], kill_env["schema"]
+    listing, state = _first_date_synced(cfg, schema)
+    killed: list[float] = []
+
+    def kill_when_loaded() -> None:
+        reader = db.connect(cfg, "loader")
+        reader.autocommit = True
+        deadline = time.monotonic() + 120
+        with reader.cursor() as cur:
+            while time.monotonic() < deadline:
+                cur.execute(f"SELECT count(*) FROM {schema}.fact_session WHERE time_start::date = %s", (D[1],))
+                if cur.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+        reader.close()
+        killed.append(_kill_group_9(cfg, "hive"))
+
+    def progress(step: str, _i: int, _n: int) -> None:
+        if step == D[1]:
+            threading.Thread(target=kill_when_loaded).start()
+
+    res, state = lake_sync.sync(cfg, state, schema=schema, listing=listing, progress=progress)
+    deadline = time.monotonic() + 150
+    while not killed and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert killed, "HiveServer2 was not killed"
+    assert D[1] not in res.dates, res
+    _resync_after(kill_env, listing, state, res, killed[0], "hive")
+
+
+def test_kill_of_nifi_during_a_sync_warehouse_run_then_its_next_run_finishes_it(outage_env):
+    """SyncWarehouse on the real NiFi, its run waiting inside the warehouse for a lock the test holds; NiFi is
+    killed (kill -9 of its JVM) and started again: the processor resumes by itself, its state was never advanced
+    by the killed run, and its next run syncs every date to success with marts equal to the DuckDB reference."""
+    import time
+
+    import nipyapi
+
+    from local_stack import control, service
+
+    cfg, schema = outage_env["cfg"], outage_env["schema"]
+    lake_sync.Engines(cfg, schema).warehouse()  # the schema exists, so that the test can lock its facts
+    holder, watcher = db.connect(cfg, "loader"), db.connect(cfg, "loader")
+    watcher.autocommit = True
+    with sync_warehouse_in_nifi(outage_env) as (proc, ok, failed):
+        try:
+            holder.cursor().execute(f"LOCK TABLE {schema}.fact_session IN SHARE ROW EXCLUSIVE MODE")
+            nipyapi.canvas.schedule_processor(proc, True)
+            deadline = time.monotonic() + NIFI_TIMEOUT
+            with watcher.cursor() as cur:
+                while time.monotonic() < deadline:
+                    cur.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                        (holder.get_backend_pid(),),
+                    )
+                    if cur.fetchone()[0]:
+                        break
+                    time.sleep(0.2)
+                else:
+                    pytest.fail("SyncWarehouse never waited for the lock")
+            time.sleep(2)  # NiFi writes the running state of the processor to its flow definition
+            nifi = service("nifi", cfg)
+            (pid,) = nifi.pids().values()
+            os.kill(pid, signal.SIGKILL)
+            while pid_alive(pid):
+                time.sleep(0.2)
+        finally:
+            for c in (holder, watcher):
+                with contextlib.suppress(Exception):
+                    c.close()
+        t0 = time.monotonic()
+        control.up(cfg, ["nifi"])
+        print(f"NiFi killed during a sync, back in {time.monotonic() - t0:.0f} s")
+        assert not sync_state(proc).get(f"sessions/dt={D[0]}"), sync_state(proc)
+        rel, body = next_summary(ok, failed)
+        nipyapi.canvas.schedule_processor(proc, False)
+        assert (rel, body["dates"], body["errors"]) == ("success", [D[0]], []), body
+        assert set(sync_state(proc)) >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
+    assert_marts_equal_reference(assert_hive_equals_gp(cfg, schema), outage_env["files"])
