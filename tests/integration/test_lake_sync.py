@@ -7,9 +7,9 @@ rejected by reason, the session marts unchanged). The quarantine: Greenplum's qu
 of Hive's quarantine table per date and reason after the first sync and after a quarantine file is removed from
 one date and added to another (only those dates re-sync, nothing else is loaded).
 
-SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference), with PostgreSQL stopped its runs
-go to failure and its state stays unadvanced until PostgreSQL is back and beside the
-command-line sync on the same lake at once.
+SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference); with PostgreSQL or HiveServer2
+stopped its runs go to failure and its state stays unadvanced until the engine is back; beside the command-line
+sync on the same lake at once, the schema's sync lock serialises the two and both succeed.
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
@@ -502,7 +502,8 @@ NIFI_TIMEOUT = 900
 
 def _nifi_lake(cfg: Config, tmp_path_factory, name: str, dates: list[dt.date] = DATES[:1]):
     """A lake of ``dates`` in its own scratch HDFS area, and a config file pointing at it, a scratch Hive
-    database and the real PostgreSQL (the processor gets a scratch schema); removed again after the yield."""
+    database and the real PostgreSQL (the processor gets a scratch schema); removed again after the yield.
+    ``stack_cfg`` is the stack's own config (``cfg``), to stop and start its services with."""
     import yaml
 
     tag = uuid.uuid4().hex[:10]
@@ -514,7 +515,7 @@ def _nifi_lake(cfg: Config, tmp_path_factory, name: str, dates: list[dt.date] = 
     config_file = root / "config.yaml"
     config_file.write_text(yaml.safe_dump(scratch.as_dict()), encoding="utf-8")
     schema = f"iptv_dw_test_{name}_{tag}"
-    yield {"cfg": scratch, "config_file": str(config_file), "schema": schema, "files": files}
+    yield {"cfg": scratch, "stack_cfg": cfg, "config_file": str(config_file), "schema": schema, "files": files}
     _drop_scratch(scratch, schema, base)
 
 
@@ -661,12 +662,14 @@ def _run_once(proc, ok, failed) -> tuple[str, dict, dict[str, str]]:
 
 def sync_warehouse_with_engine_down(lake: dict, engine: str) -> tuple[tuple, tuple]:
     """SyncWarehouse on the real NiFi run with the stack service ``engine`` stopped, then, the service up again
-    and the queues emptied, run once more: the (relationship, summary, sync state) of each."""
+    and the queues emptied, run once more: the (relationship, summary, sync state) of each. The service is
+    restarted with the stack's own config (the scratch one would move e.g. Hive's warehouse directory into the
+    scratch area)."""
     import nipyapi
 
     from local_stack import control, service
 
-    cfg = lake["cfg"]
+    cfg = lake["stack_cfg"]
     svc = service(engine, cfg)
     with sync_warehouse_in_nifi(lake) as (proc, ok, failed):
         svc.stop()
@@ -721,6 +724,13 @@ def test_sync_warehouse_in_nifi_with_hive_down_retries_after(outage_env):
     assert all(re.search(rf"connect.*{cfg.hive.port}", e, re.I) for e in date_errors), date_errors
     assert not [k for k in synced if k.startswith(("sessions/", "programmes/"))], synced
     assert_recovered(outage_env, back)
+    conn = connect(cfg, database="default")
+    cur = conn.cursor()
+    cur.execute("SET spark.sql.warehouse.dir")
+    (_, warehouse_dir), *_ = cur.fetchall()
+    conn.close()
+    stack_hdfs = outage_env["stack_cfg"].hdfs
+    assert warehouse_dir == stack_hdfs.default_fs.rstrip("/") + stack_hdfs.paths.warehouse  # restarted as it was
 
 
 #: Sessions waiting for the sync lock held by the backend {holder} (pg_locks: the same advisory key, not granted).
