@@ -201,6 +201,9 @@ class PostgresConfig(ServiceConfig):
     reader_user: str = "iptv_reader"
     credentials_file: str = ".stack/secrets/postgres-credentials.json"
     schema: str = "iptv_dw"
+    #: Seconds a lake sync waits for another sync of the same schema to finish (greenplum/sync_lock.sql) before it
+    #: gives up with an error (its dates are retried by the next run).
+    sync_lock_timeout_s: int = 600
     bin_dir: str | None = None
     os_user: str | None = None
 

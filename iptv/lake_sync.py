@@ -25,6 +25,13 @@ what changed). For the changed dates, in date order:
 - a change of the catalogs reloads the dimensions (:func:`iptv.warehouse.load_dims`) and recomputes the Hive
   mart_channel_daily of the dates already synced.
 
+Whole syncs of one warehouse schema are serialised (the NiFi processor and the command line may run at once, and
+two Hive jobs writing the same mart table collide in Spark's ``_temporary`` directory): a sync that has something
+to do first takes the schema's sync lock (``greenplum/sync_lock.sql``, a PostgreSQL session-level advisory lock
+on a connection of its own), waiting at most ``postgres.sync_lock_timeout_s`` for another sync to finish, and
+holds it until it ends. A sync that cannot take it (the timeout, PostgreSQL down) syncs nothing, reports one
+error and is retried next run; an idle sync needs no lock.
+
 The state is updated per date as soon as that date is done, so a failure (engine down) leaves the date changed
 and the next sync retries it; the other dates still go on. Bad data never fails a date: rows with a wrong
 number of fields or an unparseable value are rejected by the warehouse loader, counted by reason (in the load
@@ -82,6 +89,7 @@ __all__ = [
     "KINDS",
     "Changes",
     "Engines",
+    "SyncLockTimeoutError",
     "SyncResult",
     "apply_keys",
     "detect_changes",
@@ -182,10 +190,15 @@ class SyncResult:
         )
 
 
+class SyncLockTimeoutError(RuntimeError):
+    """Another sync of the same warehouse schema held the sync lock for longer than the timeout."""
+
+
 class Engines:
     """What a sync works on, each set up from the config on first use (an idle sync opens no connection): the
     lake's files, Hive (a connection to the ``default`` database and the project's :class:`HiveTables`,
-    created if missing) and the warehouse (a loader connection and its :class:`Warehouse`, DDL applied)."""
+    created if missing), the warehouse (a loader connection and its :class:`Warehouse`, DDL applied) and the
+    schema's sync lock (:meth:`lock`)."""
 
     def __init__(self, cfg: Config, schema: str = "iptv_dw") -> None:
         self.cfg, self.schema = cfg, schema
@@ -194,6 +207,43 @@ class Engines:
         self._hive_tables: HiveTables | None = None
         self._pg: Any = None
         self._wh: Warehouse | None = None
+        self._lock: Any = None
+
+    def lock(self) -> None:
+        """Take the sync lock of the schema (``greenplum/sync_lock.sql``), waiting at most
+        ``postgres.sync_lock_timeout_s``; :class:`SyncLockTimeoutError` when another sync held it all that time. It is
+        held by a connection of its own (a failed step's :meth:`close` keeps it) until :meth:`release`."""
+        if self._lock is not None:
+            return
+        import psycopg2.errors
+
+        from iptv import db
+
+        self._wh = self._wh or Warehouse(self.cfg, schema=self.schema)
+        timeout = self.cfg.postgres.sync_lock_timeout_s
+        # Keepalives: a client whose server went away notices it instead of holding a dead lock connection.
+        conn = db.connect(self.cfg, "loader", application_name="iptv lake sync lock", keepalives=1)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(self._wh.sql("sync_lock.sql", lock_timeout_ms=timeout * 1000))
+        except psycopg2.errors.LockNotAvailable as exc:
+            conn.close()
+            raise SyncLockTimeoutError(
+                f"another sync of {self.schema} held the sync lock for over {timeout}s (postgres.sync_lock_timeout_s)"
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._lock = conn
+
+    def release(self) -> None:
+        """Release the sync lock (its connection closed)."""
+        if self._lock is not None:
+            try:
+                self._lock.close()
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection releases it all the same
+                pass
+            self._lock = None
 
     def lake(self) -> LakeFiles:
         if self._lake is None:
@@ -223,7 +273,8 @@ class Engines:
         return self._pg, self._wh
 
     def close(self) -> None:
-        """Close the connections (a failed step calls it: the next step reconnects)."""
+        """Close the Hive and warehouse connections (a failed step calls it: the next step reconnects); the sync
+        lock stays held."""
         for c in (self._hive, self._pg):
             if c is not None:
                 try:
@@ -333,6 +384,13 @@ def sync(
     if not ch:
         res.seconds = time.monotonic() - t0
         return res, state
+    try:
+        engines.lock()
+    except Exception as exc:  # noqa: BLE001 - another sync too long, or PostgreSQL down: retried next run
+        log.warning("sync lock of %s not taken: %s", schema, exc)
+        res.errors.append(_err(f"sync lock of {schema} (nothing synced, retried next run)", exc))
+        res.seconds = time.monotonic() - t0
+        return res, state
 
     total = len(ch.dates) + (1 if ch.catalogs else 0)
     step = 0
@@ -382,6 +440,7 @@ def sync(
             progress("done", total, total)
     finally:
         engines.close()
+        engines.release()
     res.seconds = time.monotonic() - t0
     log.info("%s", res.summary())
     return res, state

@@ -7,9 +7,9 @@ rejected by reason, the session marts unchanged). The quarantine: Greenplum's qu
 of Hive's quarantine table per date and reason after the first sync and after a quarantine file is removed from
 one date and added to another (only those dates re-sync, nothing else is loaded).
 
-SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference), with PostgreSQL stopped its runs
-go to failure and its state stays unadvanced until PostgreSQL is back and beside the
-command-line sync on the same lake at once.
+SyncWarehouse on the real NiFi: its first run syncs (marts equal the reference); with PostgreSQL or HiveServer2
+stopped its runs go to failure and its state stays unadvanced until the engine is back; beside the command-line
+sync on the same lake at once, the schema's sync lock serialises the two and both succeed.
 
 Everything runs in a scratch HDFS area, a scratch Hive database and a scratch warehouse schema (removed at the
 end). Few dates and small files: every Hive mart of a date is a Spark job."""
@@ -505,7 +505,8 @@ NIFI_TIMEOUT = 900
 
 def _nifi_lake(cfg: Config, tmp_path_factory, name: str, dates: list[dt.date] = DATES[:1]):
     """A lake of ``dates`` in its own scratch HDFS area, and a config file pointing at it, a scratch Hive
-    database and the real PostgreSQL (the processor gets a scratch schema); removed again after the yield."""
+    database and the real PostgreSQL (the processor gets a scratch schema); removed again after the yield.
+    ``stack_cfg`` is the stack's own config (``cfg``), to stop and start its services with."""
     import yaml
 
     tag = uuid.uuid4().hex[:10]
@@ -517,7 +518,7 @@ def _nifi_lake(cfg: Config, tmp_path_factory, name: str, dates: list[dt.date] = 
     config_file = root / "config.yaml"
     config_file.write_text(yaml.safe_dump(scratch.as_dict()), encoding="utf-8")
     schema = f"iptv_dw_test_{name}_{tag}"
-    yield {"cfg": scratch, "config_file": str(config_file), "schema": schema, "files": files}
+    yield {"cfg": scratch, "stack_cfg": cfg, "config_file": str(config_file), "schema": schema, "files": files}
     _drop_scratch(scratch, schema, base)
 
 
@@ -652,96 +653,170 @@ def test_sync_warehouse_processor_in_nifi(nifi_env):
     assert_marts_equal_reference(gp, nifi_env["files"])
 
 
-def test_sync_warehouse_in_nifi_with_postgres_down_retries_after(outage_env):
-    """SyncWarehouse on the real NiFi with PostgreSQL stopped: its runs go to failure naming the warehouse
-    error, the sync state keeps no key of the date or the catalogs (nothing counts as synced); once PostgreSQL is
-    back, the next run syncs the date to success and the marts equal the DuckDB reference."""
+def _run_once(proc, ok, failed) -> tuple[str, dict, dict[str, str]]:
+    """SyncWarehouse scheduled until its next summary: (relationship, JSON summary, the sync state after it)."""
+    import nipyapi
+
+    nipyapi.canvas.schedule_processor(proc, True)
+    rel, body = next_summary(ok, failed)
+    nipyapi.canvas.schedule_processor(proc, False)
+    return rel, body, sync_state(proc)
+
+
+def sync_warehouse_with_engine_down(lake: dict, engine: str) -> tuple[tuple, tuple]:
+    """SyncWarehouse on the real NiFi run with the stack service ``engine`` stopped, then, the service up again
+    and the queues emptied, run once more: the (relationship, summary, sync state) of each. The service is
+    restarted with the stack's own config (the scratch one would move e.g. Hive's warehouse directory into the
+    scratch area)."""
     import nipyapi
 
     from local_stack import control, service
 
-    cfg = outage_env["cfg"]
-    pg = service("postgres", cfg)
-    with sync_warehouse_in_nifi(outage_env) as (proc, ok, failed):
-        pg.stop()
+    cfg = lake["stack_cfg"]
+    svc = service(engine, cfg)
+    with sync_warehouse_in_nifi(lake) as (proc, ok, failed):
+        svc.stop()
         try:
-            assert not pg.running()
-            nipyapi.canvas.schedule_processor(proc, True)
-            rel, body = next_summary(ok, failed)
-            nipyapi.canvas.schedule_processor(proc, False)
-            assert rel == "failure", body
-            assert body["dates"] == [] and not body["dims"], body
-            assert any(e.startswith(f"{D[0]}:") for e in body["errors"]), body["errors"]
-            assert any("catalogs" in e for e in body["errors"]), body["errors"]
-            assert any(re.search(r"connect|refused|server", e, re.I) for e in body["errors"]), body["errors"]
-            synced = sync_state(proc)
-            assert not [k for k in synced if k.startswith(("sessions/", "catalogs/"))], synced
+            assert not svc.running()
+            down = _run_once(proc, ok, failed)
         finally:
-            control.up(cfg, ["postgres"])
+            control.up(cfg, [engine])
         for conn in (ok, failed):
             nipyapi.canvas.purge_connection(conn.id)
-        nipyapi.canvas.schedule_processor(proc, True)
-        rel, body = next_summary(ok, failed)
-        nipyapi.canvas.schedule_processor(proc, False)
-        assert (rel, body["dates"], body["errors"]) == ("success", [D[0]], []), body
-        assert set(sync_state(proc)) >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
-    gp = assert_hive_equals_gp(cfg, outage_env["schema"])
+        back = _run_once(proc, ok, failed)
+    return down, back
+
+
+def assert_recovered(lake: dict, back: tuple) -> None:
+    """The run after the outage synced the date to success, with no error, into NiFi's state; the marts equal
+    Hive's and the DuckDB reference (a step the outage left done is redone idempotently)."""
+    rel, body, synced = back
+    assert (rel, body["dates"], body["errors"]) == ("success", [D[0]], []), body
+    assert set(synced) >= {f"sessions/dt={D[0]}", "catalogs/users", "catalogs/channels"}
+    gp = assert_hive_equals_gp(lake["cfg"], lake["schema"])
     assert [r[0].isoformat() for r in gp["daily"]][:1] == [D[0]]
-    assert_marts_equal_reference(gp, outage_env["files"])
+    assert_marts_equal_reference(gp, lake["files"])
+
+
+def test_sync_warehouse_in_nifi_with_postgres_down_retries_after(outage_env):
+    """SyncWarehouse on the real NiFi with PostgreSQL stopped: its runs go to failure naming the warehouse
+    error (the sync lock cannot be taken, so nothing is tried, not even Hive's registrations), the sync state keeps
+    no key of the date or the catalogs (nothing counts as synced); once PostgreSQL is back, the next run syncs the
+    date to success and the marts equal the DuckDB reference."""
+    (rel, body, synced), back = sync_warehouse_with_engine_down(outage_env, "postgres")
+    assert rel == "failure", body
+    assert body["dates"] == [] and not body["dims"], body
+    assert len(body["errors"]) == 1, body["errors"]
+    assert body["errors"][0].startswith(f"sync lock of {outage_env['schema']} (nothing synced"), body["errors"]
+    assert re.search(r"connect|refused|server", body["errors"][0], re.I), body["errors"]
+    assert not [k for k in synced if k.startswith(("sessions/", "programmes/", "catalogs/"))], synced
+    assert_recovered(outage_env, back)
+
+
+def test_sync_warehouse_in_nifi_with_hive_down_retries_after(outage_env):
+    """SyncWarehouse on the real NiFi with HiveServer2 (the Spark Thrift Server) stopped: its runs go to failure
+    naming the date and the Hive connection, the sync state keeps no key of the date (the catalogs, loaded into
+    Greenplum alone, may count); once Hive is back, the next run syncs the date to success and the marts equal
+    the DuckDB reference and Hive's marts."""
+    cfg = outage_env["cfg"]
+    (rel, body, synced), back = sync_warehouse_with_engine_down(outage_env, "hive")
+    assert rel == "failure", body
+    assert body["dates"] == [] and body["hive_dates"] == [], body
+    date_errors = [e for e in body["errors"] if e.startswith(f"{D[0]} ")]
+    assert date_errors, body["errors"]
+    assert all(re.search(rf"connect.*{cfg.hive.port}", e, re.I) for e in date_errors), date_errors
+    assert not [k for k in synced if k.startswith(("sessions/", "programmes/"))], synced
+    assert_recovered(outage_env, back)
+    conn = connect(cfg, database="default")
+    cur = conn.cursor()
+    cur.execute("SET spark.sql.warehouse.dir")
+    (_, warehouse_dir), *_ = cur.fetchall()
+    conn.close()
+    stack_hdfs = outage_env["stack_cfg"].hdfs
+    assert warehouse_dir == stack_hdfs.default_fs.rstrip("/") + stack_hdfs.paths.warehouse  # restarted as it was
+
+
+#: Sessions waiting for the sync lock held by the backend {holder} (pg_locks: the same advisory key, not granted).
+_LOCK_WAITERS = """
+SELECT count(*) FROM pg_locks w JOIN pg_locks h USING (locktype, database, classid, objid, objsubid)
+WHERE h.pid = {holder} AND h.granted AND h.locktype = 'advisory' AND NOT w.granted
+"""
+
+
+@contextlib.contextmanager
+def holding_the_sync_lock(lake: dict):
+    """The sync lock of ``lake``'s schema taken by the test itself (greenplum/sync_lock.sql, as a sync takes it);
+    yields a function counting the syncs waiting for it, released (its connection closed) by calling
+    ``release`` or at the end."""
+    from iptv.warehouse import Warehouse
+
+    holder = db.connect(lake["cfg"], "loader")
+    watcher = db.connect(lake["cfg"], "loader")
+    watcher.autocommit = True
+    try:
+        with holder, holder.cursor() as cur:
+            cur.execute(Warehouse(lake["cfg"], schema=lake["schema"]).sql("sync_lock.sql", lock_timeout_ms=10000))
+        pid = holder.get_backend_pid()
+
+        def waiting() -> int:
+            with watcher.cursor() as cur:
+                cur.execute(_LOCK_WAITERS.format(holder=int(pid)))
+                return cur.fetchone()[0]
+
+        yield waiting, holder.close
+    finally:
+        holder.close()
+        watcher.close()
 
 
 def test_command_line_sync_beside_sync_warehouse_in_nifi(shared_env, tmp_path):
     """scripts/sync_lake.py started together with NiFi's SyncWarehouse on the same lake and warehouse schema,
-    each with an empty state of its own, so both load every date at once. Two Hive jobs writing the same mart
-    table at once can collide (Spark's _temporary directory of the table): the side that loses reports the date's
-    error (exit code 1, the failure relationship) and does not count it as synced. Each side's next run syncs
-    exactly the dates it failed, and then the marts hold each session once: equal to the DuckDB reference and
-    to Hive's marts (the warehouse loads themselves are serialised by the loader's lock)."""
+    each with an empty state of its own, so both sync every date. The test holds the schema's sync lock until
+    both wait for it, then lets them go at the same instant: the lock serialises them (two Hive jobs writing the
+    same mart table at once collide in Spark's _temporary directory of the table), so both succeed with no
+    error, each syncs every date, and the marts hold each session once: equal to the DuckDB reference and to
+    Hive's marts. Without the lock neither waits, both run at once and at least the wait below fails."""
     import json
     import subprocess
     import sys
+    import time
 
     import nipyapi
 
     cmd = [sys.executable, str(REPO_ROOT / "scripts" / "sync_lake.py"), "--config", shared_env["config_file"]]
     cmd += ["--schema", shared_env["schema"], "--state", str(tmp_path / "state.json"), "--json", "--no-progress"]
-    every = set(D[:2])
-    with sync_warehouse_in_nifi(shared_env) as (proc, ok, failed):
+    every = D[:2]
+    with (
+        holding_the_sync_lock(shared_env) as (waiting, release),
+        sync_warehouse_in_nifi(shared_env) as (
+            proc,
+            ok,
+            failed,
+        ),
+    ):
         nipyapi.canvas.schedule_processor(proc, True)
         cli = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        waiters = waiting()
+        while waiters < 2 and cli.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+            waiters = waiting()
+        release()
         rel, body = next_summary(ok, failed)
         nipyapi.canvas.schedule_processor(proc, False)
         out, err = cli.communicate()
         by_cli = json.loads(out.splitlines()[-1])
         print(
-            f"at once: NiFi {rel} {body['dates']} {body['errors']}; command line exit {cli.returncode} "
-            f"{by_cli['dates']} {by_cli['errors']}"
+            f"waiting for the lock: {waiters}; NiFi {rel} {body['dates']} {body['errors']}; command line exit "
+            f"{cli.returncode} {by_cli['dates']} {by_cli['errors']}"
         )
-        assert (rel == "failure") == bool(body["errors"]), body
-        assert cli.returncode == (1 if by_cli["errors"] else 0), (by_cli, err[-2000:])
-        # whatever either side loaded, it loaded each session once (the two loads of a date did not interleave)
-        (doubled,) = fetch_rows(
-            shared_env["cfg"],
-            f"SELECT count(*) - count(DISTINCT session_id) FROM {shared_env['schema']}.fact_session",
-            "loader",
-        )
-        assert doubled == (0,), doubled
-        if rel == "failure":
-            for conn in (ok, failed):
-                nipyapi.canvas.purge_connection(conn.id)
-            nipyapi.canvas.schedule_processor(proc, True)
-            again_rel, again = next_summary(ok, failed)
-            nipyapi.canvas.schedule_processor(proc, False)
-            assert (again_rel, again["errors"]) == ("success", []), again
-            assert set(again["dates"]) == every - set(body["dates"]), (body, again)
-        else:
-            assert set(body["dates"]) == every, body
-    rerun = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-    assert rerun.returncode == 0, (rerun.stdout[-2000:], rerun.stderr[-2000:])
-    retried = json.loads(rerun.stdout.splitlines()[-1])
-    assert retried["errors"] == [] and set(retried["dates"]) == every - set(by_cli["dates"]), (by_cli, retried)
+        assert (rel, body["errors"]) == ("success", []), body
+        assert (cli.returncode, by_cli["errors"]) == (0, []), (by_cli, err[-2000:])
+        assert body["dates"] == every and by_cli["dates"] == every, (body, by_cli)
+        assert waiters == 2, "the two syncs did not both wait for the sync lock"
     gp = assert_hive_equals_gp(shared_env["cfg"], shared_env["schema"])
-    assert [r[0].isoformat() for r in gp["daily"]][:2] == D[:2]
+    assert gp["facts"][0][0] == sum(len(f.read_text().splitlines()) for f in shared_env["files"]["sessions"].values())
+    assert [r[0].isoformat() for r in gp["daily"]][:2] == every
     assert_marts_equal_reference(gp, shared_env["files"])
 
 

@@ -107,11 +107,20 @@ class RecordingTables:
         self.calls.append(("hive marts", day.isoformat()))
 
 
-def fake_engines(monkeypatch, calls: list, lake) -> None:
-    """The sync's engines replaced: Hive by :class:`RecordingTables`, no warehouse connection, ``lake``."""
+def fake_engines(monkeypatch, calls: list, lake, lock_error: Exception | None = None) -> None:
+    """The sync's engines replaced: Hive by :class:`RecordingTables`, no warehouse connection, ``lake``; taking
+    and releasing the sync lock recorded in ``calls`` (taking it raises ``lock_error`` if given)."""
+
+    def lock(self) -> None:
+        calls.append(("lock",))
+        if lock_error is not None:
+            raise lock_error
+
     monkeypatch.setattr(lake_sync.Engines, "hive", lambda self: (None, RecordingTables(calls)))
     monkeypatch.setattr(lake_sync.Engines, "warehouse", lambda self: (None, None))
     monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: lake)
+    monkeypatch.setattr(lake_sync.Engines, "lock", lock)
+    monkeypatch.setattr(lake_sync.Engines, "release", lambda self: calls.append(("release",)))
 
 
 def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
@@ -141,6 +150,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
     res, state = lake_sync.sync(Config(), {}, listing=listing)
     assert res.errors == [] and state == listing and res.dates == ["2026-03-02", "2026-03-05"]
     assert calls == [
+        ("lock",),
         ("register", "2026-03-02"),
         ("register", "2026-03-05"),
         ("guide", "2026-03-02", False),
@@ -148,6 +158,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         ("hive marts", "2026-03-02"),
         ("hive marts", "2026-03-03"),
         ("guide", "2026-03-05", True),
+        ("release",),
     ]
     assert res.programmes_loaded == 4 and res.programmes_rejected == {"overlap": 2, "gap": 2}
     assert res.hive_dates == ["2026-03-02", "2026-03-03"]
@@ -186,10 +197,12 @@ def test_sync_counts_a_changed_quarantine_and_an_emptied_one(monkeypatch):
     res, new_state = lake_sync.sync(Config(), state, listing=listing)
     assert res.errors == [] and new_state == listing and res.dates == ["2026-03-02", "2026-03-03"]
     assert calls == [
+        ("lock",),
         ("register", "2026-03-02"),
         ("register", "2026-03-03"),
         ("quarantine", "2026-03-02", ["quarantine 2026-03-02"]),
         ("quarantine", "2026-03-03", []),
+        ("release",),
     ]
     assert res.quarantined == {"invalid_json": 2} and res.hive_dates == [] and res.rows_read == 0
     assert "quarantined=2 " in res.summary() and res.loads[1] == "quarantine dt=2026-03-03 files=0 events=0 0.0s"
@@ -226,6 +239,46 @@ def test_idle_sync_touches_no_engine():
     state = {"sessions/dt=2026-03-02": "a"}
     res, new = lake_sync.sync(Config(), state, listing=dict(state))
     assert res.idle and new == state and "nothing changed" in res.summary()
+
+
+def test_sync_that_cannot_take_the_lock_syncs_nothing(monkeypatch):
+    """Another sync of the schema holding the lock past the timeout (or PostgreSQL down): one error naming the
+    lock and its cause, no engine touched, no date counted as synced (all retried next run)."""
+    calls = []
+    fake_engines(monkeypatch, calls, None, lock_error=lake_sync.SyncLockTimeoutError("held for over 600s"))
+    state = {"sessions/dt=2026-03-02": "s"}
+    listing = {"sessions/dt=2026-03-02": "s2", "sessions/dt=2026-03-03": "s3", "catalogs/users": "u"}
+    res, new_state = lake_sync.sync(Config(), state, schema="iptv_dw_x", listing=listing)
+    assert calls == [("lock",)]
+    assert new_state == state and res.dates == [] and not res.dims and not res.idle
+    assert res.errors == [
+        "sync lock of iptv_dw_x (nothing synced, retried next run): SyncLockTimeoutError: held for over 600s"
+    ]
+    assert "errors=1" in res.summary()
+
+
+def test_failed_steps_keep_the_lock_until_the_end(monkeypatch):
+    """A failing date closes the Hive and warehouse connections (the next step reconnects) but not the lock: it
+    is released once, after the last date."""
+    calls = []
+    fake_engines(monkeypatch, calls, None)
+    monkeypatch.setattr(lake_sync.Engines, "close", lambda self: calls.append(("close",)))
+
+    def failing_sessions(conn, wh, day, sources):
+        raise RuntimeError("warehouse gone")
+
+    monkeypatch.setattr(lake_sync, "load_sessions", failing_sessions)
+
+    class FakeLake:
+        def session_sources(self, day):
+            return []
+
+    monkeypatch.setattr(lake_sync.Engines, "lake", lambda self: FakeLake())
+    listing = {"sessions/dt=2026-03-02": "a", "sessions/dt=2026-03-03": "b"}
+    res, new_state = lake_sync.sync(Config(), {}, listing=listing)
+    assert new_state == {} and len(res.errors) == 2
+    assert [c for c in calls if c[0] in ("lock", "release")] == [("lock",), ("release",)]
+    assert calls[-2:] == [("close",), ("release",)] and calls.count(("close",)) == 3
 
 
 def test_listing_failure_is_reported_not_raised(monkeypatch):
