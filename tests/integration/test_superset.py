@@ -56,7 +56,8 @@ def _small_copy(shot: Path, target_dir: Path, width: int = 900) -> Path:
 #: The tables the sample lake fills; used only when every one of them is empty, and emptied again afterwards.
 SAMPLE_TABLES = ("fact_session", "dim_channel", "dim_user", "dim_programme", "mart_daily", "mart_channel_daily",
                  "mart_hourly", "mart_weekday_hour", "mart_duration_hist", "mart_programme", "mart_genre_hourly",
-                 "load_rejects", "quarantine_daily", "forecast_hourly", "subscriber_scores")  # fmt: skip
+                 "load_rejects", "quarantine_daily", "forecast_hourly", "subscriber_scores",
+                 "reconcile_results")  # fmt: skip
 ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
 
 
@@ -80,6 +81,30 @@ def _load_sample(cfg, tmp_root: Path) -> None:
     load_sample_warehouse(cfg, warehouse.Warehouse(cfg), tmp_root, dates, seed=13, sessions_per_day=600,
                           n_users=150, n_channels=24, quarantine=True)  # fmt: skip
     log.info("loaded the sample lake (%d days) into the empty iptv_dw", len(dates))
+
+
+def _fill_reconcile(cfg, lake_root: Path) -> None:
+    """reconcile_results for the Pipeline health dashboard: the reconciliation's warehouse checks (sessions of the
+    lake per date against fact_session and the marts) of the sample lake, stored as scripts/reconcile.py --store
+    does. The Kafka checks need the live topic, which the sample never went through."""
+    from iptv import reconcile as rc
+    from iptv import reconcile_sources as sources
+
+    sessions = lake_root / cfg.hdfs.paths.sessions.lstrip("/")
+    counts = {
+        dt.date.fromisoformat(d.name[3:]): sum(len(f.read_text().splitlines()) for f in d.glob("*.csv"))
+        for d in sessions.glob("dt=*")
+    }
+    wh = warehouse.Warehouse(cfg)
+    conn = db.connect(cfg, "loader")
+    try:
+        totals = sources.warehouse_totals(conn, wh, min(counts), max(counts))
+        report = rc.reconcile_dates(sources.date_totals(counts, totals))
+        target = sources.Target(topic="-", group="-", paths=cfg.hdfs.paths.as_dict(), schema=wh.schema)
+        rows = sources.store(conn, wh, report, target, dt.datetime.now(dt.UTC))
+    finally:
+        conn.close()
+    log.info("stored the sample's reconciliation: %s (%d rows)", rc.summary_line(report), rows)
 
 
 def _fill_analytics(cfg) -> None:
@@ -146,7 +171,9 @@ def superset(platform_for_tests, tmp_path_factory):
     if sample:
         if not cfg.postgres.managed:
             pytest.fail("the external warehouse has no data in iptv_dw: load it (make demo) before these tests")
-        _load_sample(cfg, tmp_path_factory.mktemp("superset-lake"))
+        lake_root = tmp_path_factory.mktemp("superset-lake")
+        _load_sample(cfg, lake_root)
+        _fill_reconcile(cfg, lake_root)
     elif not counts["mart_daily"]:
         pytest.fail(f"iptv_dw holds catalogs but no sessions ({counts}); run `make demo` first")
     elif not counts["quarantine_daily"]:
@@ -154,6 +181,8 @@ def superset(platform_for_tests, tmp_path_factory):
             "iptv_dw holds sessions but no quarantine counts: its dates were synced before quarantine_daily "
             "existed; run `scripts/sync_lake.py --reset` once (idempotent)"
         )
+    elif not counts["reconcile_results"]:
+        pytest.fail("iptv_dw holds no reconciliation: run `scripts/reconcile.py --store` (make demo does)")
     analytics = not all(_counts(cfg)[t] for t in ANALYTICS_TABLES)
     if analytics:  # the sample, or a demo's warehouse without `python -m analytics forecast` and `score`
         _fill_analytics(cfg)
