@@ -211,3 +211,20 @@ def test_generated_secrets_are_kept_completed_and_private(tmp_path):
     assert again["a"] == first["a"] and again["other"] == "kept" and again["b"] != first["b"]
     assert ensure_generated_secrets(path, {"a": 18, "b": 48}) == (again, [])
     assert json.loads(path.read_text(encoding="utf-8")) == again
+
+
+def test_lake_directories_are_the_paths_and_their_ancestors_below_the_top_level():
+    from local_stack.hdfs import lake_directories
+
+    got = lake_directories(["/data/iptv/raw/viewing_events", "/data/iptv/sessions/", "/user/hive/warehouse", "/lake"])
+    assert got == [
+        "/lake",
+        "/data/iptv",
+        "/user/hive",
+        "/data/iptv/raw",
+        "/data/iptv/sessions",
+        "/user/hive/warehouse",
+        "/data/iptv/raw/viewing_events",
+    ]
+    with pytest.raises(StackError):
+        lake_directories(["/"])
