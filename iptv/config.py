@@ -126,6 +126,13 @@ class HdfsConfig(InstalledServiceConfig):
     default_fs: str = "hdfs://127.0.0.1:8020"
     webhdfs_url: str = "http://127.0.0.1:9870"
     user: str = "iptv"
+    #: Group of the lake directories and their mode: the pipeline's user writes, its group and others read
+    #: (Hive and the warehouse loader read as their own users on a cluster), nobody else writes.
+    group: str = "iptv"
+    lake_permission: str = "755"
+    #: The HDFS superuser of the local stack: its NameNode and DataNode run as this user, who creates the lake
+    #: directories and hands them to ``user``; the pipeline itself is an ordinary user. Unused on a cluster.
+    superuser: str = "hdfs"
     datanode_port: int = 9866
     datanode_http_port: int = 9864
     datanode_ipc_port: int = 9867

@@ -18,12 +18,14 @@ import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 import requests
+from hdfs import InsecureClient
 
 from iptv import hdfs_client
 from iptv.config import Config, HdfsConfig
@@ -227,8 +229,10 @@ class Hdfs(Service):
             "dfs.datanode.hostname": h,
             "dfs.namenode.datanode.registration.ip-hostname-check": "false",
             "dfs.webhdfs.enabled": "true",
-            # Local single-user sandbox: any client user (iptv, NiFi, Spark) may write anywhere.
-            "dfs.permissions.enabled": "false",
+            # Permissions enforced (simple auth: the client names its user): the lake is the pipeline user's.
+            "dfs.permissions.enabled": "true",
+            "dfs.permissions.superusergroup": "supergroup",
+            "fs.permissions.umask-mode": "022",
             # Single node: leave safe mode as soon as the one DataNode has reported its blocks.
             "dfs.namenode.safemode.threshold-pct": "0.999f",
             "dfs.namenode.safemode.min.datanodes": 1,
@@ -289,9 +293,9 @@ class Hdfs(Service):
         return os.pathsep.join([str(conf or self.conf_dir), str(self.webapps_root), str(self.lib_dir / "*")])
 
     def env(self) -> dict[str, str]:
-        # The daemons run as the configured user, who is then the HDFS superuser and owner of /.
+        # The daemons run as the stack's superuser; the pipeline's user is an ordinary user owning the lake.
         return {
-            "HADOOP_USER_NAME": self.section.user,
+            "HADOOP_USER_NAME": self.section.superuser,
             "JAVA_HOME": str(hadoop_java_home(self.cfg)),
             "HADOOP_HOME": str(self.home),
         }
@@ -310,7 +314,7 @@ class Hdfs(Service):
             f"-Dhadoop.log.dir={logs}",
             f"-Dhadoop.log.file=hdfs-{proc}.log",
             f"-Dhadoop.home.dir={self.home}",
-            f"-Dhadoop.id.str={self.section.user}",
+            f"-Dhadoop.id.str={self.section.superuser}",
             "-Dhadoop.security.logger=WARN,console",
             *JDK17_OPENS,
             "-cp",
@@ -363,11 +367,26 @@ class Hdfs(Service):
         return any(a.get("ActorState") == "RUNNING" for a in actors)
 
     def post_start(self) -> None:
-        c = hdfs_client.client(self.cfg)
-        c.makedirs("/tmp", permission="1777")
-        for path in self.section.paths.as_dict().values():
-            c.makedirs(path)
-        log.info("hdfs directories present: %s", ", ".join(self.section.paths.as_dict().values()))
+        """As the superuser: a shared sticky /tmp, and each lake directory owned by the pipeline's user and
+        group with ``lake_permission`` (what is already inside keeps the owner that wrote it). On a cluster
+        (``managed: false``) its administrators own that: the pipeline's user only creates what is missing."""
+        s = self.section
+        if not self.managed:
+            for path in s.paths.as_dict().values():
+                hdfs_client.mkdirs(self.cfg, path)
+            log.info("hdfs directories present: %s", ", ".join(s.paths.as_dict().values()))
+            return
+        admin = InsecureClient(s.webhdfs_url, user=s.superuser, timeout=60)
+        admin.makedirs("/tmp", permission="1777")
+        admin.set_permission("/tmp", "1777")
+        for path in lake_directories(s.paths.as_dict().values()):
+            admin.makedirs(path, permission=s.lake_permission)
+            admin.set_owner(path, owner=s.user, group=s.group)
+            admin.set_permission(path, s.lake_permission)
+        log.info(
+            "hdfs directories owned by %s:%s, mode %s: %s",
+            s.user, s.group, s.lake_permission, ", ".join(s.paths.as_dict().values()),
+        )  # fmt: skip
 
     def shell_cmd(self, *args: str) -> list[str]:
         """``hdfs dfs <args>`` as a java command over the installed jars (talks hdfs:// RPC)."""
@@ -392,6 +411,20 @@ class Hdfs(Service):
             f"fs.defaultFS={self.section.default_fs}",
             *args,
         ]
+
+
+def lake_directories(paths: Iterable[str]) -> list[str]:
+    """The lake directories and their ancestors below the top level (``/data/iptv/raw/x`` gives
+    ``/data/iptv``, ``/data/iptv/raw`` and itself), parents first: the pipeline's user owns its whole tree,
+    while top-level directories such as ``/data`` and ``/user`` stay the superuser's."""
+    out: dict[str, None] = {}
+    for path in paths:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            raise StackError("the HDFS root cannot be a lake directory")
+        for depth in range(min(2, len(parts)), len(parts) + 1):
+            out["/" + "/".join(parts[:depth])] = None
+    return sorted(out, key=lambda p: (p.count("/"), p))
 
 
 def hdfs_shell_cmd(cfg: Config, *args: str) -> list[str]:

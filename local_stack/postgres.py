@@ -149,11 +149,14 @@ class Postgres(Service):
         admin = self.section.admin_user
         return (
             "# Written by local_stack/postgres.py. Socket: only the OS user, as the admin role (peer).\n"
-            "# TCP on loopback: any role, with its password (SCRAM).\n"
+            "# TCP on loopback: any role, with its SCRAM password only (no trust, md5 or plain password).\n"
+            "# Anything not matched above is rejected explicitly.\n"
             "# TYPE  DATABASE  USER  ADDRESS  METHOD\n"
             f"local   all   {admin}   peer map=stack\n"
+            "local   all   all   reject\n"
             "host    all   all   127.0.0.1/32   scram-sha-256\n"
             "host    all   all   ::1/128        scram-sha-256\n"
+            "host    all   all   all            reject\n"
         )
 
     def _pg_ident(self) -> str:

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+import requests
 
 from iptv import hdfs_client
 from iptv.config import Config
 from iptv_ingest.hdfs_sections import WebHdfs
-from local_stack.hdfs import Hdfs, hdfs_shell
+from local_stack.hdfs import Hdfs, hdfs_shell, lake_directories
 
 pytestmark = pytest.mark.integration
 
@@ -231,3 +232,62 @@ def test_ingestion_writer_put_file_lands_via_its_temporary(hdfs, base):
     fs.put_file(final, tmp, b"again\n")
     assert hdfs_client.read_bytes(hdfs, final) == b"again\n"
     assert not hdfs_client.exists(hdfs, tmp)
+
+
+# ----- permissions: the lake is the pipeline user's; others read it and cannot change it ---------------------
+OTHER_USER = "iptv-intruder"
+
+
+def _as_other(cfg: Config, method: str, path: str, op: str, **params: str) -> requests.Response:
+    """A raw WebHDFS call as another (simple-auth) user. A write the NameNode redirects (CREATE, APPEND) is
+    sent on to the DataNode with a body, where the NameNode's permission check then answers; reads are not
+    followed, so the caller sees the redirect."""
+    url = f"{cfg.hdfs.webhdfs_url}/webhdfs/v1{path}"
+    resp = requests.request(method, url, params={"op": op, "user.name": OTHER_USER, **params},
+                            allow_redirects=False, timeout=30)  # fmt: skip
+    if resp.status_code == 307 and method != "GET":
+        resp = requests.request(method, resp.headers["Location"], data=b"planted\n", timeout=30)
+    return resp
+
+
+def _refused(resp: requests.Response) -> bool:
+    return resp.status_code == 403 and resp.json()["RemoteException"]["exception"] == "AccessControlException"
+
+
+def test_lake_directories_belong_to_the_pipeline_user(hdfs):
+    s = hdfs.hdfs
+    dirs = lake_directories(s.paths.as_dict().values())
+    assert s.paths.sessions in dirs and len(dirs) >= len(s.paths.as_dict())
+    statuses = {d: hdfs_client.client(hdfs).status(d) for d in dirs}
+    assert {d: (st["owner"], st["group"], st["permission"]) for d, st in statuses.items()} == dict.fromkeys(
+        dirs, (s.user, s.group, s.lake_permission)
+    )
+
+
+def test_another_user_reads_the_lake_but_cannot_write_it(hdfs):
+    s = hdfs.hdfs
+    lake = f"{s.paths.sessions}/permissions-test-{uuid.uuid4().hex[:8]}"
+    data = b"session_id,channel\nabc,1\n"
+    hdfs_client.write_bytes(hdfs, f"{lake}/part-0.csv", data)  # the pipeline's own writes work
+    hdfs_client.write_bytes(hdfs, f"{lake}/part-0.csv", data + b"def,2\n", overwrite=True)
+    try:
+        assert _as_other(hdfs, "GET", lake, "LISTSTATUS").json()["FileStatuses"]["FileStatus"][0]["owner"] == s.user
+        opened = _as_other(hdfs, "GET", f"{lake}/part-0.csv", "OPEN")
+        assert opened.status_code == 307  # to the DataNode, which serves it to the same user
+        assert requests.get(opened.headers["Location"], timeout=30).content == data + b"def,2\n"
+
+        for method, path, op, params in [
+            ("PUT", f"{lake}/planted.csv", "CREATE", {}),
+            ("PUT", f"{s.paths.viewing_events}/planted", "MKDIRS", {}),
+            ("PUT", f"{lake}/part-0.csv", "CREATE", {"overwrite": "true"}),
+            ("POST", f"{lake}/part-0.csv", "APPEND", {}),
+            ("PUT", f"{lake}/part-0.csv", "RENAME", {"destination": f"{lake}/moved.csv"}),
+            ("DELETE", f"{lake}/part-0.csv", "DELETE", {}),
+            ("PUT", lake, "SETPERMISSION", {"permission": "777"}),
+        ]:
+            resp = _as_other(hdfs, method, path, op, **params)
+            assert _refused(resp), (op, path, resp.status_code, resp.text[:200])
+        assert hdfs_client.list_dir(hdfs, lake) == ["part-0.csv"]
+        assert hdfs_client.read_bytes(hdfs, f"{lake}/part-0.csv") == data + b"def,2\n"
+    finally:
+        hdfs_client.delete(hdfs, lake, recursive=True)

@@ -256,3 +256,20 @@ def test_a_killed_process_of_a_running_service_is_started_again_alone(tmp_cfg):
     assert svc.spawned == ["pair-a", "pair-b", "pair-b"]
     svc.stop()
     assert not any(pid_alive(p) for p in again.values())
+
+
+def test_lake_directories_are_the_paths_and_their_ancestors_below_the_top_level():
+    from local_stack.hdfs import lake_directories
+
+    got = lake_directories(["/data/iptv/raw/viewing_events", "/data/iptv/sessions/", "/user/hive/warehouse", "/lake"])
+    assert got == [
+        "/lake",
+        "/data/iptv",
+        "/user/hive",
+        "/data/iptv/raw",
+        "/data/iptv/sessions",
+        "/user/hive/warehouse",
+        "/data/iptv/raw/viewing_events",
+    ]
+    with pytest.raises(StackError):
+        lake_directories(["/"])

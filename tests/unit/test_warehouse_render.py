@@ -110,7 +110,8 @@ def test_every_greenplum_file_renders_on_both_dialects():
             continue
         for dialect in warehouse.DIALECTS:
             wh = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
-            # until / days: the history window of greenplum/analytics/*.sql; the rest: greenplum/reconcile/*.sql
+            # until / days: the history window of greenplum/analytics/*.sql; lock_timeout_ms: sync_lock.sql; the
+            # rest: greenplum/reconcile/*.sql
             reconcile_values = {
                 "date_from": day,
                 "date_to": day,
@@ -128,6 +129,7 @@ def test_every_greenplum_file_renders_on_both_dialects():
                 table=Ident("stg_x"),
                 until=day,
                 days=35,
+                lock_timeout_ms=1000,
                 **reconcile_values,
             )
             assert "@greenplum" not in out and "{{" not in out and "--" not in out, path
