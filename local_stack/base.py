@@ -62,12 +62,19 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still answers kill(0); treat it as gone.
+    # A zombie still answers kill(0); treat it as gone, and reap it when it is our own child (a service this
+    # process started and that was killed): its entry in the process table would stay until we wait for it.
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
+            zombie = fh.read().split(") ", 1)[1][:1] == "Z"
     except OSError:
         return True
+    if zombie:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return not zombie
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 1.0) -> None:
@@ -307,7 +314,10 @@ class Service:
             crashed = [pid for pid in self._recorded_pids() if Path(f"/proc/{pid}").exists()]
             self.stop()
             deadline = time.monotonic() + 10
-            while any(Path(f"/proc/{pid}").exists() for pid in crashed) and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                pending = [pid for pid in crashed if pid_alive(pid) or Path(f"/proc/{pid}").exists()]
+                if not pending:
+                    break
                 time.sleep(0.05)
             self.check_ports_free()
             self.configure()

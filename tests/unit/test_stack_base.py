@@ -273,3 +273,19 @@ def test_lake_directories_are_the_paths_and_their_ancestors_below_the_top_level(
     ]
     with pytest.raises(StackError):
         lake_directories(["/"])
+
+
+def test_a_killed_child_counts_as_gone_and_is_reaped():
+    """A service this process started and that was killed stays a zombie until waited for: pid_alive says it is
+    gone, and reaps it, so that an engine checking its lock file's PID (PostgreSQL) does not see it alive."""
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    child = subprocess.Popen(["sleep", "300"])
+    pid = child.pid
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(pid), 10, "killed child gone", interval=0.05)
+    assert not Path(f"/proc/{pid}").exists()
+    child.returncode = -9  # reaped above: keep Popen from waiting for it again
