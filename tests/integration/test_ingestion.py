@@ -364,16 +364,19 @@ def test_flow_lands_raw_sessions_quarantine_exactly(kafka, hdfs, nifi, tmp_path)
 
 
 def _wait_first_landing(h: Harness, timeout: float = 300) -> None:
-    """Block until the flow has landed its first raw bytes (so a crash hits it mid-stream)."""
+    """Block until the flow has landed its first complete raw file (so a crash hits it mid-stream). A file still
+    under its hidden temporary name does not count: a crash before its rename leaves nothing landed."""
     fs = hdfs_client.client(h.cfg)
+    events = h.paths["viewing_events"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = h.paths["viewing_events"]
-        summary = fs.status(events, strict=False) and fs.content(events, strict=False)
-        if summary and summary["length"] > 0:
-            return
+        dates = [d for d in fs.list(events) if d.startswith("dt=")] if fs.status(events, strict=False) else []
+        for d in dates:
+            files = fs.list(f"{events}/{d}", status=True)
+            if any(not f.startswith((".", "_")) and st["length"] > 0 for f, st in files):
+                return
         time.sleep(0.2)
-    pytest.fail(f"nothing landed in {h.paths['viewing_events']} within {timeout:.0f} s")
+    pytest.fail(f"nothing landed in {events} within {timeout:.0f} s")
 
 
 def _exactly_once_across(crash, h: Harness, tmp_path: Path, recover=None) -> None:
