@@ -110,3 +110,15 @@ def test_every_label_of_the_flows_shows_real_values(flow):
             assert path in text
     else:
         assert params["iptv.config.file"] in text and params["warehouse.schema"] in text
+
+
+#: The height NiFi's canvas gives one 12 px line of a label (the sync label's 7 lines fill its 140 px); a label
+#: with less room per line is drawn clipped, its last lines missing.
+LABEL_LINE_PX = 20
+
+
+@pytest.mark.parametrize("flow", list(flows.FLOWS))
+def test_every_label_is_tall_enough_for_its_lines(flow):
+    for label in flows.load_snapshot(flows.FLOWS[flow].file)["flowContents"]["labels"]:
+        lines = label["label"].count("\n") + 1
+        assert label["height"] >= LABEL_LINE_PX * lines, f"{lines} lines in {label['height']} px: {label['label']!r}"
