@@ -200,7 +200,7 @@ def soak(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str
                 break
         if offset is None:
             raise RuntimeError(f"the producer ended before streaming (exit {producer.wait()}), see {log_path}")
-        console.print(f"producer streaming from {start} (simulated = wall clock - {offset:,.0f} s)")
+        console.print(f"producer streaming from {start} (wall clock - simulated clock = {offset:+,.0f} s)")
         t0 = time.monotonic()
         task = bar.add_task("live stream", total=args.minutes * 60, info="")
         stop_at, next_bulletins = t0 + args.minutes * 60, 0.0

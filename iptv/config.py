@@ -166,7 +166,7 @@ class NifiIngestionConfig:
     event_timeout: str = "12 hours"
     grace: str = "5 mins"
     retention: str = "24 hours"
-    max_entries: int = 200000
+    max_entries: int = 1000000
     state_dir: str | None = None
     channel_catalog: str | None = None
     hdfs_timeout: str = "30 sec"

@@ -30,6 +30,8 @@ B = "b" * 32
 C = "c" * 32
 D = "d" * 32
 E = "e" * 32
+F = "f" * 32
+G = "0" * 32
 T0 = 1_000_000.0  # wall clock of the first batch in most tests
 
 
@@ -309,10 +311,34 @@ def test_bounded_state_eviction():
     r = p.process_batch(msgs, T0)
     assert len(r.sessions) == 3
     assert r.counters["evicted"] == 2
-    assert sorted(p.entries) == [B, C, E]  # D (09:00) and A (10:00:30) were the oldest
-    assert r.quarantine == [q("unmatched_start", D, pending_d, "evicted: state reached max entries")]
-    assert p.totals["evicted"] == 2
+    assert sorted(p.entries) == [C, D, E]  # the closed A (10:00:30) and B (10:01:30) go before the pending D
+    assert r.quarantine == []
+    # with no closed entry left, the oldest pending half goes, quarantined
+    pending_f = ev(F, 1, 1, "2023-09-23 10:06:00", "enabled")
+    r2 = p.process_batch([pending_f], T0 + 1)
+    assert sorted(p.entries) == [D, E, F]  # C (closed) evicted
+    r3 = p.process_batch([ev(G, 1, 1, "2023-09-23 10:07:00", "enabled")], T0 + 2)
+    assert r2.quarantine == [] and set(p.entries) == {E, F, G}
+    assert r3.quarantine == [q("unmatched_start", D, pending_d, "evicted: state reached max entries")]
+    assert p.totals["evicted"] == 4
     assert len(p.entries) <= 3
+
+
+def test_eviction_keeps_the_long_views_of_a_busy_evening():
+    """A view that started hours ago is the oldest entry by event time; when the bound is reached by the
+    sessions closed since, they are forgotten and the long view still pairs."""
+    p = make(max_entries=4)
+    long_start = ev(A, 1, 1, "2023-09-23 14:00:00", "enabled")
+    p.process_batch([long_start], T0)
+    for minute, sid in enumerate((B, C, D, E, F)):
+        p.process_batch(
+            [ev(sid, 2, 2, f"2023-09-23 20:0{minute}:00", "enabled"), ev(sid, 2, 2, f"2023-09-23 20:0{minute}:30",
+             "disabled")], T0 + 1 + minute,
+        )  # fmt: skip
+    assert A in p.pending and p.totals["evicted"] == 2
+    r = p.process_batch([ev(A, 1, 1, "2023-09-23 20:10:00", "disabled")], T0 + 10)
+    assert tuples(r) == [(A, 1, 1, "2023-09-23 14:00:00", "2023-09-23 20:10:00", 22200)]
+    assert r.quarantine == []
 
 
 # ------------------------------------------------------------------------------------------------ validation

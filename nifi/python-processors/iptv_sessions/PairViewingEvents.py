@@ -48,7 +48,7 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.6.0"
+        version = "0.7.0"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
@@ -86,9 +86,11 @@ class PairViewingEvents(FlowFileTransform):
     )
     MAX_ENTRIES = PropertyDescriptor(
         name="Max State Entries",
-        description="Hard bound on remembered session ids; the oldest are evicted (pending halves -> unmatched).",
+        description="Hard bound on remembered session ids (about 0.6-0.9 KB each); beyond it the oldest closed "
+        "sessions are forgotten first, then the oldest pending halves (-> unmatched). Size it above the open sessions "
+        "of the evening peak.",
         required=True,
-        default_value="200000",
+        default_value="1000000",
         validators=[StandardValidators.POSITIVE_INTEGER_VALIDATOR],
     )
     TIMER_LEAD = PropertyDescriptor(

@@ -81,7 +81,7 @@ class PairerConfig:
     timeout_s: int = 12 * 3600  # event-time wait for the partner of a half
     grace_s: float = 300.0  # wall-clock wait since a half arrived, on top of timeout_s
     retention_s: int = 24 * 3600  # event time a closed session is remembered past its end
-    max_entries: int = 200_000  # hard bound on remembered session ids (pending + closed)
+    max_entries: int = 1_000_000  # hard bound on remembered session ids (pending + closed), ~0.6-0.9 KB each
     channels: frozenset[int] | None = None
     # Bounds of a timer against its Kafka record's timestamp (event_contract.check_envelope): a box's clock may
     # run a little ahead; history (a backfill, a box that was offline) may be weeks old.
@@ -365,13 +365,24 @@ class SessionPairer(PairerState):
         self.dirty.update(stale)
 
     def _evict(self, out: BatchResult) -> None:
-        """Hard bound: drop the oldest entries (by event time, then insertion order) beyond max_entries.
-        A pending half that is evicted is quarantined as unmatched (it could otherwise be lost silently)."""
+        """Hard bound: drop entries beyond max_entries, the closed ones first, then pending ones, each oldest
+        first (by event time, then insertion order). Forgetting a closed session only lets a later redelivery of
+        both its events through again; an evicted pending half is a session that would still have formed, so it
+        goes last, and is quarantined as unmatched (it could otherwise be lost silently). By age alone the victims
+        would be the longest-running views of a busy evening, whose start is the oldest event time held."""
         excess = len(self.entries) - self.config.max_entries
         if excess <= 0:
             return
-        victims = heapq.nsmallest(excess, self.entries.items(), key=lambda kv: (kv[1].t, kv[1].seq))
-        for sid, entry in victims:
+        entries, pending = self.entries, self.pending
+
+        def age(sid: str) -> tuple[int, int]:
+            return entries[sid].t, entries[sid].seq
+
+        victims = heapq.nsmallest(excess, (sid for sid in entries if sid not in pending), key=age)
+        if len(victims) < excess:
+            victims += heapq.nsmallest(excess - len(victims), pending, key=age)
+        for sid in victims:
+            entry = entries[sid]
             for reason, half in (
                 (UNMATCHED_START, entry.start),
                 (UNMATCHED_END, entry.end),
