@@ -117,7 +117,7 @@ def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
     params = {
         "kafka.bootstrap.servers": k.bootstrap_servers,
         "kafka.topic": k.topics["viewing_events"].name,
-        "kafka.group.id": "iptv-nifi-ingestion" + (f"-{instance}" if instance else ""),
+        "kafka.group.id": ing.group_id + (f"-{instance}" if instance else ""),
         "kafka.offset.reset": ing.offset_reset,
         "batch.max.count": str(ing.batch_max_count),
         "batch.max.size": ing.batch_max_size,
