@@ -11,6 +11,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import ConfigResource, NewTopic
 
 from iptv.kafka_admin import admin_client
+from iptv.kafka_security import client_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def _wait_for_topic(admin, name: str, timeout: float = 30.0) -> None:
 
 
 def test_keyed_json_roundtrip(kafka, test_topic):
-    bootstrap = kafka.kafka.bootstrap_servers
+    conf = client_settings(kafka, "admin")
     _wait_for_topic(admin_client(kafka), test_topic)
     sent = {
         f"subscriber-{i:04d}": {"subscriber_id": i, "channel": f"ch-{i % 17}", "seconds": i * 3, "note": "é✓"}
@@ -50,7 +51,7 @@ def test_keyed_json_roundtrip(kafka, test_topic):
         if err is not None:
             errors.append(str(err))
 
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "log_level": 0})
+    producer = Producer({**conf, "acks": "all", "enable.idempotence": True, "log_level": 0})
     for key, value in sent.items():
         producer.produce(test_topic, key=key.encode(), value=json.dumps(value).encode(), on_delivery=on_delivery)
         producer.poll(0)
@@ -59,7 +60,7 @@ def test_keyed_json_roundtrip(kafka, test_topic):
 
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **conf,
             "group.id": f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -105,8 +106,7 @@ def test_project_topic_as_configured(kafka):
 def test_auto_create_is_off(kafka):
     """Producing to an unknown topic must not create it (auto.create.topics.enable=false)."""
     name = f"iptv.test-nonexistent-{uuid.uuid4().hex[:8]}"
-    producer = Producer({"bootstrap.servers": kafka.kafka.bootstrap_servers, "log_level": 0,
-                         "message.timeout.ms": 3000})  # fmt: skip
+    producer = Producer({**client_settings(kafka, "admin"), "log_level": 0, "message.timeout.ms": 3000})
     producer.produce(name, value=b"x")
     producer.flush(10)
     assert name not in admin_client(kafka).list_topics(timeout=10).topics
