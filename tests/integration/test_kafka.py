@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import ConfigResource, NewTopic
 
+from iptv.config import with_overrides
 from iptv.kafka_admin import admin_client
 from iptv.kafka_security import client_settings
 
@@ -112,17 +113,22 @@ def test_auto_create_is_off(kafka):
     assert name not in admin_client(kafka).list_topics(timeout=10).topics
 
 
-def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
-    """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
-    replaces such an id and formats the storage with the real tool."""
+def _scratch_kafka(cfg, tmp_path):
+    """The installed Kafka, with data and config in a scratch directory."""
     from local_stack.kafka import Kafka
 
-    class ScratchKafka(Kafka):  # the installed Kafka, with data and config in a scratch directory
+    class ScratchKafka(Kafka):
         data_dir = property(lambda self: tmp_path / "data")
         conf_dir = property(lambda self: tmp_path / "conf")
         server_log = property(lambda self: tmp_path / "logs" / "kafka-server.log")
 
-    broker = ScratchKafka(kafka)
+    return ScratchKafka(cfg)
+
+
+def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
+    """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
+    replaces such an id and formats the storage with the real tool."""
+    broker = _scratch_kafka(kafka, tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "cluster.id").write_text("-7BOOF7HS8S93Qe_urqAbg\n", encoding="ascii")
     broker.configure()
@@ -131,3 +137,21 @@ def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp
     )
     cid = (tmp_path / "data" / "cluster.id").read_text(encoding="ascii").strip()
     assert meta["cluster.id"] == cid and len(cid) == 22 and not cid.startswith("-")
+
+
+def test_storage_formatted_without_scram_users_is_reformatted_with_them(kafka, tmp_path):
+    """A state dir whose broker was formatted before SASL (no SCRAM users, so no client could log in) is
+    reformatted with them at the next configure; one formatted with them is left alone."""
+    if not kafka.kafka.security.sasl:
+        pytest.skip("kafka.security.protocol without SASL")
+    plain = _scratch_kafka(with_overrides(kafka, {"kafka.security.protocol": "PLAINTEXT"}), tmp_path)
+    plain.configure()
+    assert plain.is_formatted() and not (tmp_path / "data" / "scram-users.sha256").exists()
+    (plain.log_dir / "old-topic-0").mkdir()
+    secured = _scratch_kafka(kafka, tmp_path)
+    secured.configure()
+    assert secured.is_formatted() and (tmp_path / "data" / "scram-users.sha256").exists()
+    assert not (secured.log_dir / "old-topic-0").exists()
+    (secured.log_dir / "kept-0").mkdir()
+    secured.configure()
+    assert (secured.log_dir / "kept-0").exists()
