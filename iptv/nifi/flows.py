@@ -122,7 +122,7 @@ def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
     params = {
         "kafka.bootstrap.servers": k.bootstrap_servers,
         "kafka.security.protocol": sec.protocol,
-        "kafka.sasl.mechanism": sec.sasl_mechanism if sec.sasl else "",
+        "kafka.sasl.mechanism": sec.sasl_mechanism,  # (a valid value of the property even when unused)
         "kafka.sasl.username": kafka_conf.get("sasl.username", ""),
         "kafka.sasl.password": kafka_conf.get("sasl.password", ""),
         "kafka.ssl.ca.file": kafka_conf.get("ssl.ca.location", ""),
