@@ -110,26 +110,56 @@ def acl_bindings(cfg: Config, topics: list[str] | None = None) -> list[Any]:
     return out
 
 
-def ensure_acls(cfg: Config, topics: list[str] | None = None, timeout: float = 30.0) -> int:
-    """Create the ACLs of :func:`acl_bindings` (creating an existing ACL is a no-op for Kafka). Needs an
-    authorizer on the brokers; with ``kafka.security.protocol: PLAINTEXT`` (no principals) it does nothing.
-    Returns how many bindings it asked for."""
+def _acl_key(b: Any) -> tuple:
+    return (b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type)
+
+
+def ensure_acls(cfg: Config, topics: list[str] | None = None, timeout: float = 30.0) -> dict[str, int]:
+    """Make the ACLs of :func:`acl_bindings` the only ones the producer and nifi principals hold on those topics
+    and on the group prefix: create the missing ones (creating an existing ACL is a no-op for Kafka) and delete
+    any other of theirs there (say a READ granted by hand). ACLs of other principals and on other resources are
+    left alone. Needs an authorizer on the brokers; with a protocol without SASL (no principals) it does
+    nothing. Returns {"created": n, "deleted": n}."""
     from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType
 
     if not cfg.kafka.security.sasl:
         log.info("kafka.security.protocol %s: no principals, no ACLs", cfg.kafka.security.protocol)
-        return 0
+        return {"created": 0, "deleted": 0}
     bindings = acl_bindings(cfg, topics)
+    wanted = {_acl_key(b) for b in bindings}
     admin = admin_client(cfg)
-    for binding, fut in admin.create_acls(bindings, request_timeout=timeout).items():
-        try:
+    try:
+        for fut in admin.create_acls(bindings, request_timeout=timeout).values():
             fut.result()
-        except KafkaException as exc:
-            raise KafkaAdminError(f"cannot create ACL {binding}: {exc.args[0].str()}") from None
+        resources = {(b.restype, b.name, b.resource_pattern_type) for b in bindings}
+        principals = {b.principal for b in bindings}
+        filters = [
+            AclBindingFilter(rtype, name, pattern, principal, None, AclOperation.ANY, AclPermissionType.ANY)
+            for rtype, name, pattern in sorted(resources, key=str)
+            for principal in sorted(principals)
+        ]
+        stale = [
+            acl
+            for flt in filters
+            for acl in admin.describe_acls(flt, request_timeout=timeout).result()
+            if _acl_key(acl) not in wanted
+        ]
+        if stale:
+            exact = [
+                AclBindingFilter(a.restype, a.name, a.resource_pattern_type, a.principal, a.host,
+                                 a.operation, a.permission_type)
+                for a in stale
+            ]  # fmt: skip
+            for fut in admin.delete_acls(exact, request_timeout=timeout).values():
+                fut.result()
+            log.warning("Kafka ACLs: deleted %d beyond least privilege: %s", len(stale), "; ".join(map(str, stale)))
+    except KafkaException as exc:
+        raise KafkaAdminError(f"cannot set the Kafka ACLs: {exc.args[0].str()}") from None
     log.info(
         "Kafka ACLs: %d bindings for %s and group prefix %s",
         len(bindings),
         ", ".join(topics or [cfg.kafka.topics["viewing_events"].name]),
         cfg.nifi.ingestion.group_id,
     )
-    return len(bindings)
+    return {"created": len(bindings), "deleted": len(stale)}

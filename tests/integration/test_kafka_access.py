@@ -181,3 +181,18 @@ def test_events_topic_and_groups_have_exactly_the_least_privilege_acls(secured):
     assert described(ResourceType.TOPIC, events) == {w for w in want if w[0] == ResourceType.TOPIC}
     assert described(ResourceType.TOPIC, "*") == set()
     assert described(ResourceType.GROUP, None) == {w for w in want if w[0] == ResourceType.GROUP}
+
+
+def test_ensure_acls_removes_a_grant_beyond_least_privilege(secured, topic):
+    """A READ granted to the producer by hand on its topic works until ensure_acls runs again, which deletes it."""
+    from confluent_kafka.admin import AclBinding
+
+    grant = AclBinding(
+        ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{secured.kafka.security.producer_user}",
+        "*", AclOperation.READ, AclPermissionType.ALLOW,
+    )  # fmt: skip
+    admin = admin_client(secured)  # kept until the future resolves
+    admin.create_acls([grant])[grant].result(timeout=30)
+    assert "ok" in _consume(secured, "producer", topic, "iptv-test-p", subscribe=False)
+    assert ensure_acls(secured, topics=[topic])["deleted"] == 1
+    assert "TOPIC_AUTHORIZATION_FAILED" in _consume(secured, "producer", topic, "iptv-test-p", subscribe=False)
