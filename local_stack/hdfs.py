@@ -233,8 +233,10 @@ class Hdfs(Service):
             "dfs.permissions.enabled": "true",
             "dfs.permissions.superusergroup": "supergroup",
             "fs.permissions.umask-mode": "022",
-            # Single node: leave safe mode as soon as the one DataNode has reported its blocks.
-            "dfs.namenode.safemode.threshold-pct": "0.999f",
+            # Single node: leave safe mode as soon as the one DataNode has reported all its blocks. 0.999 is
+            # truncated to all blocks but one below 1,000 blocks: a NameNode restarted under a running flow then
+            # answered "No active nodes contain this block" for a file until the DataNode's report came in.
+            "dfs.namenode.safemode.threshold-pct": "1.0f",
             "dfs.namenode.safemode.min.datanodes": 1,
             "dfs.namenode.safemode.extension": 0,
             "dfs.namenode.replication.min": 1,

@@ -68,6 +68,14 @@ def _speed(text: str) -> float:
     return value
 
 
+def _time_of_day(text: str) -> int:
+    try:
+        t = dt.time.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time of day (HH:MM or HH:MM:SS): {text!r}") from None
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
 def _rate(text: str) -> float:
     try:
         value = float(text)
@@ -114,12 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream one day's viewing events to Kafka in event-time order",
         description="Simulate calendar day --date and send its events to Kafka at event time: --speed X simulated "
         "seconds per real second from the day's start (default 60), --speed max, or --from-now (the current time "
-        "of day at speed 1; sessions already running send their enabled event at once).",
+        "of day at speed 1; sessions already running send their enabled event at once), or --start HH:MM (that "
+        "time of --date at speed 1, e.g. the evening peak whatever the clock says).",
     )
     live.add_argument("--date", type=_date, default=None, help="day to simulate (default today)")
     pace = live.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=_speed, default=None, help="simulated seconds per real second, or 'max'")
     pace.add_argument("--from-now", action="store_true", help="start at the current time of day, real time")
+    pace.add_argument(
+        "--start", type=_time_of_day, metavar="HH:MM", help="start at this time of day of --date, real time"
+    )
 
     back = sub.add_parser(
         "backfill",
@@ -186,6 +198,9 @@ def _stream(
     sent = 0
     bar = _progress(len(plan), progress, desc)
     t0 = time.monotonic()
+    if speed:  # the clock mapping, for a reader that measures lags against event time (bench/bench_soak.py)
+        wall = time.time()
+        print(f"pacing: simulated {_utc(sim_start)} = wall clock {_utc(wall)} (x{speed:g})", flush=True)
     send = sink.send
     step = 2000
     try:
@@ -208,6 +223,10 @@ def _stream(
         bar.update(sent % step)
         bar.close()
     return sent
+
+
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
 def _kafka_target(cfg: Config) -> tuple[str, str]:
@@ -311,8 +330,8 @@ def cmd_live(args: argparse.Namespace, cfg: Config) -> int:
     sessions = sim.day(day)
     day0 = epoch_seconds(day)
     not_before = None
-    if args.from_now:
-        seconds = now.hour * 3600 + now.minute * 60 + now.second
+    if args.from_now or args.start is not None:
+        seconds = now.hour * 3600 + now.minute * 60 + now.second if args.from_now else args.start
         not_before = day0 + seconds
         speed = args.speed or 1.0
         sim_start = not_before

@@ -21,6 +21,9 @@ pytestmark = pytest.mark.unit
         ["live", "--speed", "0"],
         ["live", "--speed", "fast"],
         ["live", "--speed", "max", "--from-now"],
+        ["live", "--start", "25:00"],
+        ["live", "--start", "evening"],
+        ["live", "--start", "20:00", "--from-now"],
         ["live", "--faults", "1.5"],
         ["backfill", "--days", "0"],
         ["backfill", "--to", "s3"],
@@ -34,6 +37,12 @@ def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(argv)
     assert exc.value.code == 2
+
+
+def test_start_is_a_time_of_day_in_seconds():
+    assert build_parser().parse_args(["live", "--start", "19:30"]).start == 19 * 3600 + 30 * 60
+    assert build_parser().parse_args(["live", "--start", "00:00:05"]).start == 5
+    assert build_parser().parse_args(["live"]).start is None
 
 
 def test_help_lists_the_commands():

@@ -110,8 +110,8 @@ def test_every_greenplum_file_renders_on_both_dialects():
             continue
         for dialect in warehouse.DIALECTS:
             wh = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": dialect}))
-            # until / days: the history window of greenplum/analytics/*.sql; lock_timeout_ms: sync_lock.sql; the
-            # rest: greenplum/reconcile/*.sql
+            # until / days: the history window of greenplum/analytics/*.sql; lock_timeout_ms: sync_lock.sql;
+            # since: reports/sessions_ended_since.sql; the rest: greenplum/reconcile/*.sql
             reconcile_values = {
                 "date_from": day,
                 "date_to": day,
@@ -130,6 +130,7 @@ def test_every_greenplum_file_renders_on_both_dialects():
                 until=day,
                 days=35,
                 lock_timeout_ms=1000,
+                since="2026-03-02 20:00:00",
                 **reconcile_values,
             )
             assert "@greenplum" not in out and "{{" not in out and "--" not in out, path

@@ -1,0 +1,353 @@
+#!/usr/bin/env python
+"""Soak: a live stream at an operator's rate through the whole pipeline for --minutes, watching what a long run
+wears down (issue #16); its freshness figures are the ones issue #15 asks for.
+
+    .venv/bin/python bench/bench_soak.py                      # 1,000,000 subscribers, 30 min, 1 % faults
+    .venv/bin/python bench/bench_soak.py --users 200000 --minutes 10 --start 21:00
+
+Starts the engines it needs that are not running (and stops those again at the end), deploys the NiFi flows
+(scripts/deploy_flows.py: ingestion and warehouse sync, as `make demo` does), then runs the producer's real-time
+mode (`live --start HH:MM`, default the evening peak 20:00 of today, --faults of the sessions faulted) for
+--minutes and samples every --poll seconds:
+  - RSS (process and children) and CPU of every service (Kafka, HDFS, Hive, NiFi, PostgreSQL);
+  - the sessions of the run that fact_session holds (greenplum/reports/sessions_ended_since.sql), so each
+    session's lag = when the bench first saw its row - when its end event was sent (the producer prints its
+    clock mapping); mart_hourly is loaded in the same transaction, so its lag is the same (the bench checks
+    that the warehouse's marts agree with fact_session at the end, through the reconciliation);
+  - ERROR bulletins of the IPTV process groups (flow_status' view; start-up ghosts excluded).
+After the stream it waits (--drain-timeout) until every complete session of the run is in fact_session, then
+runs scripts/reconcile.py for the date.
+
+Goals, each printed as a ratio with its bound (exit 1 when one is missed): every service's RSS at the end over
+its RSS after the warm-up (--warmup minutes) < 1.10; no ERROR bulletin; every session of the run in the
+warehouse; freshness bounded: the p95 lag of the last third of the run over the first third's <= 1.5 (plus one
+poll); reconcile clean. The p95 lag against #15's 30 s goal is printed beside them.
+Results: bench/results/bench_soak.json and bench_soak_samples.csv. Exit codes: 0 goals met, 1 a goal missed,
+2 usage, 3 an engine or step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import csv
+import datetime as dt
+import json
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from harness import RESULTS_DIR, console, date_arg
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from iptv import db
+from iptv.config import Config, load_config
+from iptv.nifi import status
+from iptv.warehouse.schema import Warehouse
+from local_stack import control, service
+
+REPO = Path(__file__).resolve().parent.parent
+SERVICES = ["postgres", "hdfs", "kafka", "hive", "nifi"]
+PACING_RE = re.compile(r"pacing: simulated (\S+) = wall clock (\S+)")
+RSS_GROWTH_MAX = 1.10
+DRIFT_MAX = 1.5
+FRESHNESS_GOAL_S = 30.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=1_000_000, help="subscribers (default %(default)s)")
+    ap.add_argument("--minutes", type=float, default=30.0, help="length of the live stream (default %(default)s)")
+    ap.add_argument("--warmup", type=float, default=5.0, help="minutes before RSS is taken as the base (%(default)s)")
+    ap.add_argument("--faults", type=float, default=0.01, help="fraction of sessions faulted (default %(default)s)")
+    ap.add_argument("--date", type=date_arg, default=dt.date.today(), help="simulated date (default today)")
+    ap.add_argument("--start", default="20:00", help="simulated time of day to start at (default %(default)s)")
+    ap.add_argument("--poll", type=float, default=5.0, help="seconds between samples (default %(default)s)")
+    ap.add_argument("--drain-timeout", type=float, default=900.0, help="seconds to wait for the last sessions")
+    ap.add_argument("--seed", type=int, default=0, help="producer seed (default %(default)s)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress display")
+    args = ap.parse_args(argv)
+    if args.users < 1 or args.minutes <= 0 or args.poll <= 0 or not 0 <= args.faults <= 1:
+        ap.error("--users, --minutes and --poll must be positive and --faults a fraction")
+    if args.warmup >= args.minutes:
+        ap.error("--warmup must be shorter than --minutes")
+    return args
+
+
+def _epoch(stamp: str | dt.datetime) -> float:
+    """Seconds since the epoch of a naive wall-clock time (the producer's clock has no time zone: UTC here)."""
+    moment = dt.datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
+    return calendar.timegm(moment.timetuple()) + moment.microsecond / 1e6
+
+
+class ServiceMeter:
+    """RSS and CPU of one service's processes and their children."""
+
+    def __init__(self, cfg: Config, name: str) -> None:
+        self.svc = service(name, cfg)
+        self.last: tuple[float, float] | None = None
+
+    def sample(self) -> tuple[float, float]:
+        """(RSS in MB, CPU in % of one core since the previous sample)."""
+        rss = cpu = 0.0
+        for pid in self.svc.pids().values():
+            try:
+                root = psutil.Process(pid)
+                for proc in [root, *root.children(recursive=True)]:
+                    with proc.oneshot():
+                        rss += proc.memory_info().rss
+                        times = proc.cpu_times()
+                        cpu += times.user + times.system + times.children_user + times.children_system
+            except psutil.NoSuchProcess:
+                continue
+        now = time.monotonic()
+        pct = 0.0
+        if self.last is not None and now > self.last[0]:
+            pct = max(0.0, 100 * (cpu - self.last[1]) / (now - self.last[0]))
+        self.last = (now, cpu)
+        return rss / 2**20, pct
+
+
+class Freshness:
+    """When each session of the run first shows in fact_session."""
+
+    def __init__(self, cfg: Config, day: dt.date, since: dt.datetime) -> None:
+        self.conn = db.connect(cfg, "reader", application_name="iptv bench soak")
+        self.conn.autocommit = True
+        self.query = Warehouse(cfg).sql("reports/sessions_ended_since.sql", dt=day.isoformat(), since=str(since))
+        self.seen: dict[str, tuple[float, float]] = {}  # session_id -> (end epoch, wall epoch first seen)
+
+    def poll(self) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(self.query)
+            rows = cur.fetchall()
+        now = time.time()
+        new = 0
+        for session_id, time_end in rows:
+            if session_id not in self.seen:
+                self.seen[session_id] = (_epoch(time_end), now)
+                new += 1
+        return new
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def error_bulletins(cfg: Config, found: dict[tuple[str, str], str]) -> None:
+    """Add the ERROR bulletins of the IPTV groups (start-up ghosts left out) to ``found``."""
+    for group in status.snapshot(cfg, None):
+        for proc in group["processors"]:
+            for b in proc["bulletins"]:
+                if b["level"] == "ERROR" and not status.startup_ghost(b, proc["id"]):
+                    found[(proc["name"], str(b["time"]))] = b["message"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]:
+    """The soak itself; returns the goals missed."""
+    started = [n for n in SERVICES if service(n, cfg).managed and not service(n, cfg).running()]
+    out["started_services"] = started
+    try:
+        console.print(f"engines up ({control.up(cfg, SERVICES):.0f} s); deploying the NiFi flows")
+        res = subprocess.run([sys.executable, "-m", "iptv.nifi.deploy_cli"], cwd=REPO, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"deploy_flows failed: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
+        return soak(args, cfg, out)
+    finally:
+        if started:
+            console.print(f"stopping the engines the bench started: {', '.join(started)}")
+            control.down(cfg, started)
+
+
+def soak(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    truth_path = RESULTS_DIR / "bench_soak_truth.csv"
+    log_path = RESULTS_DIR / "bench_soak_producer.log"
+    start = dt.datetime.combine(args.date, dt.time.fromisoformat(args.start))
+    cmd = [sys.executable, "-m", "producer", "live", "--users", str(args.users), "--date", args.date.isoformat()]
+    cmd += ["--start", args.start, "--faults", str(args.faults), "--seed", str(args.seed), "--no-progress"]
+    cmd += ["--truth", str(truth_path), "--manifest", str(RESULTS_DIR / "bench_soak_faults.jsonl")]
+    meters = {name: ServiceMeter(cfg, name) for name in SERVICES}
+    fresh = Freshness(cfg, args.date, start)
+    fresh.poll()  # sessions of an earlier run of the same date and time are not this run's
+    before = set(fresh.seen)
+    bulletins: dict[tuple[str, str], str] = {}
+    samples: list[dict[str, Any]] = []
+    with open(log_path, "w", encoding="utf-8") as log, Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+        console=console, disable=args.no_progress,
+    ) as bar:  # fmt: skip
+        producer = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+        offset = None  # wall clock - simulated clock
+        assert producer.stdout is not None
+        for line in producer.stdout:  # the simulation of the day comes first, then the pacing line
+            log.write(line)
+            if m := PACING_RE.search(line):
+                offset = _epoch(m.group(2)) - _epoch(m.group(1))
+                break
+        if offset is None:
+            raise RuntimeError(f"the producer ended before streaming (exit {producer.wait()}), see {log_path}")
+        console.print(f"producer streaming from {start} (simulated = wall clock - {offset:,.0f} s)")
+        t0 = time.monotonic()
+        task = bar.add_task("live stream", total=args.minutes * 60, info="")
+        stop_at, next_bulletins = t0 + args.minutes * 60, 0.0
+        while True:
+            now = time.monotonic()
+            live = now < stop_at
+            if not live and producer.poll() is None:
+                producer.send_signal(signal.SIGINT)  # the producer flushes, writes truth and manifest, exits
+                producer.wait(300)
+            fresh.poll()
+            row: dict[str, Any] = {"t": round(now - t0, 1), "sessions_seen": len(fresh.seen) - len(before)}
+            for name, meter in meters.items():
+                row[f"{name}_rss_mb"], row[f"{name}_cpu_pct"] = meter.sample()
+            if now >= next_bulletins:
+                error_bulletins(cfg, bulletins)
+                next_bulletins = now + 30
+            row["error_bulletins"] = len(bulletins)
+            samples.append(row)
+            rss = sum(v for k, v in row.items() if k.endswith("_rss_mb"))
+            bar.update(task, completed=min(now - t0, args.minutes * 60), info=f"{row['sessions_seen']:,} sessions "
+                       f"in the warehouse, stack RSS {rss:,.0f} MB, {len(bulletins)} error bulletins")  # fmt: skip
+            if not live:
+                break
+            time.sleep(max(0.0, args.poll - (time.monotonic() - now)))
+        for line in producer.stdout:
+            log.write(line)
+    stream_end = time.time()
+    expected = read_truth(truth_path, start)
+    console.print(f"stream stopped: {len(expected):,} complete sessions of the run; waiting for the warehouse")
+    deadline = time.monotonic() + args.drain_timeout
+    while set(expected) - set(fresh.seen) and time.monotonic() < deadline:
+        time.sleep(args.poll)
+        fresh.poll()
+    fresh.close()
+    out["drain_s"] = round(time.time() - stream_end, 1)
+    return evaluate(args, out, expected, fresh.seen, before, offset, samples, bulletins)
+
+
+def read_truth(path: Path, since: dt.datetime) -> dict[str, float]:
+    """The run's complete sessions that end at or after ``since``: session_id -> end (epoch)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {
+            row["session_id"]: _epoch(row["time_end"])
+            for row in csv.DictReader(fh)
+            if dt.datetime.fromisoformat(row["time_end"]) >= since
+        }
+
+
+def evaluate(
+    args: argparse.Namespace,
+    out: dict[str, Any],
+    expected: dict[str, float],
+    seen: dict[str, tuple[float, float]],
+    before: set[str],
+    offset: float,
+    samples: list[dict[str, Any]],
+    bulletins: dict[tuple[str, str], str],
+) -> list[str]:
+    missed: list[str] = []
+    # lag of a session = first seen (wall) - its end event's send time (end + offset); by end time, for the drift
+    lags = sorted((end, seen[s][1] - (end + offset)) for s, end in expected.items() if s in seen and s not in before)
+    values = [lag for _, lag in lags]
+    third = len(lags) // 3
+    first, last = [lag for _, lag in lags[:third]], [lag for _, lag in lags[-third:]] if third else []
+    out["freshness"] = {
+        "sessions": len(values),
+        "missing": len(set(expected) - set(seen)),
+        "p50_s": percentile(values, 0.5),
+        "p95_s": percentile(values, 0.95),
+        "max_s": max(values, default=float("nan")),
+        "p95_first_third_s": percentile(first, 0.95),
+        "p95_last_third_s": percentile(last, 0.95),
+        "poll_s": args.poll,
+    }
+    warm = [s for s in samples if s["t"] >= args.warmup * 60]
+    table = Table(title=f"soak: {args.users:,} subscribers, {args.minutes:g} min from {args.start}, {args.faults:%} "
+                  "faults")  # fmt: skip
+    for col in ("service", "RSS after warm-up (MB)", "RSS at end (MB)", "max (MB)", "end / warm-up", "CPU avg %"):
+        table.add_column(col, justify="right")
+    out["services"] = {}
+    for name in SERVICES:
+        rss = [s[f"{name}_rss_mb"] for s in warm]
+        if len(rss) < 2:
+            missed.append("too few samples after the warm-up to judge RSS (lengthen --minutes)")
+            break
+        base, end = statistics.median(rss[:3]), statistics.median(rss[-3:])
+        cpu = statistics.mean(s[f"{name}_cpu_pct"] for s in warm)
+        ratio = end / base if base else float("nan")
+        out["services"][name] = {"rss_warm_mb": base, "rss_end_mb": end, "rss_max_mb": max(rss), "cpu_avg_pct": cpu}
+        table.add_row(name, f"{base:,.0f}", f"{end:,.0f}", f"{max(rss):,.0f}", f"{ratio:.3f}", f"{cpu:.0f}")
+        if not ratio < RSS_GROWTH_MAX:
+            missed.append(f"{name}: RSS grew {ratio:.3f}x after the warm-up (bound {RSS_GROWTH_MAX})")
+    console.print(table)
+    f = out["freshness"]
+    drift = f["p95_last_third_s"] / max(f["p95_first_third_s"], args.poll) if third else float("nan")
+    console.print(
+        f"freshness (session end -> fact_session and mart_hourly, one transaction; +- {args.poll:g} s): "
+        f"p50 {f['p50_s']:.1f} s, p95 {f['p95_s']:.1f} s, max {f['max_s']:.1f} s over {f['sessions']:,} sessions; "
+        f"p95 / goal {FRESHNESS_GOAL_S:g} s = {f['p95_s'] / FRESHNESS_GOAL_S:.2f}; last third / first third p95 = "
+        f"{drift:.2f} (bound {DRIFT_MAX}); {f['missing']:,} sessions missing after {out['drain_s']:.0f} s of drain"
+    )
+    if f["missing"]:
+        missed.append(f"{f['missing']:,} sessions of the run never reached fact_session")
+    if not drift <= DRIFT_MAX:
+        missed.append(f"freshness drifted: p95 of the last third {drift:.2f}x the first third's")
+    out["error_bulletins"] = [f"{src} {when}: {msg}" for (src, when), msg in bulletins.items()]
+    console.print(f"error bulletins: {len(bulletins)}")
+    for line in out["error_bulletins"][:10]:
+        console.print(f"  {line}")
+    if bulletins:
+        missed.append(f"{len(bulletins)} ERROR bulletins")
+    day = args.date.isoformat()
+    res = subprocess.run(
+        [sys.executable, "-m", "iptv.reconcile_cli", "--from", day, "--to", day], cwd=REPO, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    out["reconcile"] = {"exit": res.returncode, "output": res.stdout.strip().splitlines()[-20:]}
+    console.print(f"reconcile {day}: exit {res.returncode}; {(res.stdout.strip().splitlines() or [''])[-1]}")
+    if res.returncode != 0:
+        missed.append(f"reconcile of {day} found gaps (exit {res.returncode})")
+    with open(RESULTS_DIR / "bench_soak_samples.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(samples[0]))
+        w.writeheader()
+        w.writerows(samples)
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = load_config()
+    out: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "started": time.strftime("%FT%T")}
+    try:
+        missed = run(args, cfg, out)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted")
+        return 130
+    except Exception as exc:
+        console.print(f"[red]error: {exc}")
+        return 3
+    out["missed"] = missed
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "bench_soak.json").write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
+    for goal in missed:
+        console.print(f"[red]missed: {goal}")
+    console.print("all goals met" if not missed else f"{len(missed)} goal(s) missed", style="bold")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
