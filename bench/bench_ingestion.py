@@ -31,10 +31,11 @@ from pathlib import Path
 from iptv import hdfs_client
 from iptv.config import Config, load_config
 from iptv.datasets import VIEWING_EVENTS
-from iptv.kafka_admin import admin_client
+from iptv.kafka_admin import admin_client, ensure_acls
+from iptv.kafka_security import client_settings
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi.flows import parameters_from_config
-from local_stack.kafka import kafka_tool_cmd
+from local_stack.kafka import client_config_file, kafka_tool_cmd
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,6 +47,7 @@ def create_topic(cfg: Config, name: str) -> None:
 
     admin = admin_client(cfg)  # keep a reference until the future resolves
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
+    ensure_acls(cfg, topics=[name])  # the producer's principal writes it, NiFi's reads it
     time.sleep(2)
 
 
@@ -63,7 +65,7 @@ def raw_expectation(cfg: Config, topic: str) -> tuple[int, int]:
 
     c = Consumer(
         {
-            "bootstrap.servers": cfg.kafka.bootstrap_servers,
+            **client_settings(cfg, "admin"),
             "group.id": f"bench-reader-{uuid.uuid4().hex[:6]}",
             "enable.partition.eof": True,
             "enable.auto.commit": False,
@@ -91,6 +93,8 @@ def consumer_perf(cfg: Config, topic: str, messages: int) -> float:
         "org.apache.kafka.tools.ConsumerPerformance",
         "--bootstrap-server",
         cfg.kafka.bootstrap_servers,
+        "--consumer.config",
+        str(client_config_file(cfg, "admin")),
         "--topic",
         topic,
         "--messages",
@@ -203,7 +207,7 @@ def run_consumer_stage(
     base = f"/tmp/iptv-bench-ingest-{tag}-stage"
     pg_id, params = deploy_stopped(cfg, topic, instance, base, extra)
     # reads the group's committed offsets only (never joins the group, so it does not disturb the flow's consumer)
-    offsets = Consumer({"bootstrap.servers": cfg.kafka.bootstrap_servers, "group.id": params["kafka.group.id"]})
+    offsets = Consumer({**client_settings(cfg, "admin"), "group.id": params["kafka.group.id"]})
     partitions = [TopicPartition(topic, p) for p in range(3)]
     try:
         consumer = next(p for p in deploy_flows.processors(pg_id) if p.component.type == "ConsumeViewingEvents")

@@ -27,8 +27,8 @@ import uuid
 from confluent_kafka.admin import NewTopic
 
 from iptv.config import REPO_ROOT, Config, load_config
-from iptv.kafka_admin import admin_client
-from local_stack.kafka import kafka_tool_cmd
+from iptv.kafka_admin import admin_client, ensure_acls
+from local_stack.kafka import client_config_file, kafka_tool_cmd
 from producer.events import Plan
 from producer.model import Simulator
 
@@ -54,7 +54,6 @@ def run_producer(client: str, topic: str, users: int) -> tuple[float, float, int
 
 def run_java(cfg: Config, topic: str, records: int, record_size: int) -> tuple[float, float]:
     props = [
-        f"bootstrap.servers={cfg.kafka.bootstrap_servers}",
         "acks=all",
         "enable.idempotence=true",
         f"linger.ms={LINGER_MS}",
@@ -67,6 +66,7 @@ def run_java(cfg: Config, topic: str, records: int, record_size: int) -> tuple[f
         "--num-records", str(records),
         "--record-size", str(record_size),
         "--throughput", "-1",
+        "--producer.config", str(client_config_file(cfg, "producer")),
         "--producer-props", *props,
         heap="512m",
     )  # fmt: skip
@@ -98,6 +98,7 @@ def main() -> int:
     admin = admin_client(cfg)
     topic = f"iptv.bench-producer-{uuid.uuid4().hex[:8]}"
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+    ensure_acls(cfg, topics=[topic])  # the producer's principal writes it
     time.sleep(2)
     print(f"{records:,} records of ~{record_size} bytes (key 32 bytes) per run, topic {topic}, {args.rounds} rounds")
     rates: dict[str, list[float]] = {c: [] for c in [*clients, "java"]}

@@ -94,6 +94,59 @@ def _default_topics() -> dict[str, TopicConfig]:
     return {"viewing_events": TopicConfig("iptv.viewing-events", 3, 1, 604_800_000, 4_194_304)}
 
 
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "GSSAPI")
+#: The principals of the pipeline, by role: ``admin`` manages topics and ACLs (and the local broker's own
+#: inter-broker link), ``producer`` only writes the events topic, ``nifi`` only reads it with its consumer group.
+KAFKA_ROLES = ("admin", "producer", "nifi")
+
+
+@dataclass(frozen=True)
+class KafkaSecurityConfig:
+    """``kafka.security``: how every client authenticates (kafka_security.client_settings builds their settings).
+
+    SCRAM/PLAIN: the username of each role below, its password in ``credentials_file`` (JSON
+    ``{"admin": "...", "producer": "...", "nifi": "..."}``). GSSAPI (Kerberos): the username is the principal's
+    short name (the one the ACLs name, ``User:<name>``), ``kerberos_principals`` and ``kerberos_keytabs`` give each
+    role's full principal and keytab. ``ca_file``: the CA (PEM) that verifies the brokers under SSL/SASL_SSL."""
+
+    protocol: str = "SASL_SSL"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    ca_file: str | None = ".stack/secrets/kafka-ca.pem"
+    credentials_file: str | None = ".stack/secrets/kafka-credentials.json"
+    admin_user: str = "iptv-admin"
+    producer_user: str = "iptv-producer"
+    nifi_user: str = "iptv-nifi"
+    kerberos_service_name: str = "kafka"
+    kerberos_principals: dict[str, str] = field(default_factory=dict)
+    kerberos_keytabs: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.protocol not in KAFKA_PROTOCOLS:
+            raise ConfigError(
+                f"kafka.security.protocol must be one of {', '.join(KAFKA_PROTOCOLS)}, not {self.protocol!r}"
+            )
+        if self.sasl_mechanism not in KAFKA_SASL_MECHANISMS:
+            raise ConfigError(
+                f"kafka.security.sasl_mechanism must be one of {', '.join(KAFKA_SASL_MECHANISMS)}, "
+                f"not {self.sasl_mechanism!r}"
+            )
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    def username(self, role: str) -> str:
+        """The principal name of a role (``admin``, ``producer``, ``nifi``)."""
+        if role not in KAFKA_ROLES:
+            raise ConfigError(f"unknown Kafka role {role!r} (known: {', '.join(KAFKA_ROLES)})")
+        return getattr(self, f"{role}_user")
+
+
 @dataclass(frozen=True)
 class KafkaConfig(InstalledServiceConfig):
     version: str = "4.1.1"
@@ -101,6 +154,7 @@ class KafkaConfig(InstalledServiceConfig):
     bootstrap_servers: str = "127.0.0.1:9092"
     controller_port: int = 9093
     topics: dict[str, TopicConfig] = field(default_factory=_default_topics)
+    security: KafkaSecurityConfig = field(default_factory=KafkaSecurityConfig)
 
 
 @dataclass(frozen=True)
@@ -170,6 +224,9 @@ class NifiIngestionConfig:
     state_dir: str | None = None
     channel_catalog: str | None = None
     hdfs_timeout: str = "30 sec"
+    #: The ingestion's Kafka consumer group (an instance's group adds "-<instance>"); the nifi principal's
+    #: ACL covers every group with this prefix.
+    group_id: str = "iptv-nifi-ingestion"
 
 
 @dataclass(frozen=True)

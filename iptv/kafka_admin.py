@@ -1,6 +1,7 @@
-"""Kafka administration against the configured cluster (``kafka.bootstrap_servers``): an AdminClient and the
-creation of the project topics of ``kafka.topics`` (the local stack calls :func:`ensure_topics` after Kafka
-starts; the same call works on a real cluster)."""
+"""Kafka administration against the configured cluster (``kafka.bootstrap_servers``), as the admin principal: an
+AdminClient, the creation of the project topics of ``kafka.topics`` and the ACLs of the pipeline's principals
+(the local stack calls :func:`ensure_topics` and :func:`ensure_acls` after Kafka starts; the same calls work on a
+real cluster)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import logging
 from typing import Any
 
 from iptv.config import Config
+from iptv.kafka_security import client_settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KafkaAdminError", "admin_client", "ensure_topics"]
+__all__ = ["KafkaAdminError", "acl_bindings", "admin_client", "ensure_acls", "ensure_topics"]
 
 
 class KafkaAdminError(RuntimeError):
@@ -19,10 +21,11 @@ class KafkaAdminError(RuntimeError):
 
 
 def admin_client(cfg: Config, **extra: Any) -> Any:
-    """A confluent_kafka AdminClient for the configured cluster (librdkafka's own logging silenced)."""
+    """A confluent_kafka AdminClient for the configured cluster as the admin principal (librdkafka's own logging
+    silenced)."""
     from confluent_kafka.admin import AdminClient
 
-    conf = {"bootstrap.servers": cfg.kafka.bootstrap_servers, "log_level": 0, **extra}
+    conf = {**client_settings(cfg, "admin"), "log_level": 0, **extra}
     return AdminClient(conf)
 
 
@@ -80,3 +83,83 @@ def ensure_topics(cfg: Config, timeout: float = 30.0) -> list[str]:
                 admin.incremental_alter_configs([change])[change].result()
                 log.info("topic %s: %s set", name, ", ".join(f"{c.name}={c.value}" for c in changes))
     return created
+
+
+def acl_bindings(cfg: Config, topics: list[str] | None = None) -> list[Any]:
+    """The ACLs of least privilege for ``topics`` (default: the events topic, ``kafka.topics.viewing_events``):
+    the producer principal may WRITE (and DESCRIBE) them, the nifi principal READ (and DESCRIBE) them and READ
+    the consumer groups named ``nifi.ingestion.group_id`` or starting with it (the flow instances' groups).
+    Nothing else: other principals, topics, groups and the cluster are the admin's (a super user)."""
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    sec = cfg.kafka.security
+    names = topics if topics is not None else [cfg.kafka.topics["viewing_events"].name]
+    producer, nifi = f"User:{sec.username('producer')}", f"User:{sec.username('nifi')}"
+
+    def allow(rtype: Any, name: str, pattern: Any, principal: str, op: Any) -> Any:
+        return AclBinding(rtype, name, pattern, principal, "*", op, AclPermissionType.ALLOW)
+
+    out = []
+    for name in names:
+        for op in (AclOperation.WRITE, AclOperation.DESCRIBE):
+            out.append(allow(ResourceType.TOPIC, name, ResourcePatternType.LITERAL, producer, op))
+        for op in (AclOperation.READ, AclOperation.DESCRIBE):
+            out.append(allow(ResourceType.TOPIC, name, ResourcePatternType.LITERAL, nifi, op))
+    group = cfg.nifi.ingestion.group_id
+    out.append(allow(ResourceType.GROUP, group, ResourcePatternType.PREFIXED, nifi, AclOperation.READ))
+    return out
+
+
+def _acl_key(b: Any) -> tuple:
+    return (b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type)
+
+
+def ensure_acls(cfg: Config, topics: list[str] | None = None, timeout: float = 30.0) -> dict[str, int]:
+    """Make the ACLs of :func:`acl_bindings` the only ones the producer and nifi principals hold on those topics
+    and on the group prefix: create the missing ones (creating an existing ACL is a no-op for Kafka) and delete
+    any other of theirs there (say a READ granted by hand). ACLs of other principals and on other resources are
+    left alone. Needs an authorizer on the brokers; with a protocol without SASL (no principals) it does
+    nothing. Returns {"created": n, "deleted": n}."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType
+
+    if not cfg.kafka.security.sasl:
+        log.info("kafka.security.protocol %s: no principals, no ACLs", cfg.kafka.security.protocol)
+        return {"created": 0, "deleted": 0}
+    bindings = acl_bindings(cfg, topics)
+    wanted = {_acl_key(b) for b in bindings}
+    admin = admin_client(cfg)
+    try:
+        for fut in admin.create_acls(bindings, request_timeout=timeout).values():
+            fut.result()
+        resources = {(b.restype, b.name, b.resource_pattern_type) for b in bindings}
+        principals = {b.principal for b in bindings}
+        filters = [
+            AclBindingFilter(rtype, name, pattern, principal, None, AclOperation.ANY, AclPermissionType.ANY)
+            for rtype, name, pattern in sorted(resources, key=str)
+            for principal in sorted(principals)
+        ]
+        stale = [
+            acl
+            for flt in filters
+            for acl in admin.describe_acls(flt, request_timeout=timeout).result()
+            if _acl_key(acl) not in wanted
+        ]
+        if stale:
+            exact = [
+                AclBindingFilter(a.restype, a.name, a.resource_pattern_type, a.principal, a.host,
+                                 a.operation, a.permission_type)
+                for a in stale
+            ]  # fmt: skip
+            for fut in admin.delete_acls(exact, request_timeout=timeout).values():
+                fut.result()
+            log.warning("Kafka ACLs: deleted %d beyond least privilege: %s", len(stale), "; ".join(map(str, stale)))
+    except KafkaException as exc:
+        raise KafkaAdminError(f"cannot set the Kafka ACLs: {exc.args[0].str()}") from None
+    log.info(
+        "Kafka ACLs: %d bindings for %s and group prefix %s",
+        len(bindings),
+        ", ".join(topics or [cfg.kafka.topics["viewing_events"].name]),
+        cfg.nifi.ingestion.group_id,
+    )
+    return {"created": len(bindings), "deleted": len(stale)}

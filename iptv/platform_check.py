@@ -18,6 +18,7 @@ from iptv.config import REPO_ROOT, Config
 from iptv.datasets import VIEWING_EVENTS
 from iptv.hive_tables import column_values
 from iptv.kafka_admin import admin_client
+from iptv.kafka_security import client_settings
 from iptv.sql import Ident
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,8 @@ def run_check(cfg: Config, sessions: int = 5, timeout: float = 60.0) -> CheckRes
     admin = admin_client(cfg)
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout)
     try:
-        producer = Producer(
-            {"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True, "acks": "all"}
-        )
+        # As the admin: the check creates its own topic, which no other principal's ACLs cover.
+        producer = Producer({**client_settings(cfg, "admin"), "enable.idempotence": True, "acks": "all"})
         for ev in events:
             producer.produce(topic, key=ev["session_id"], value=json.dumps(ev))
         if producer.flush(timeout) != 0:
@@ -82,7 +82,7 @@ def run_check(cfg: Config, sessions: int = 5, timeout: float = 60.0) -> CheckRes
 
         consumer = Consumer(
             {
-                "bootstrap.servers": cfg.kafka.bootstrap_servers,
+                **client_settings(cfg, "admin"),
                 "group.id": f"platform-check-{run_id}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,

@@ -19,6 +19,7 @@ from typing import Any
 from iptv import reconcile as rc
 from iptv.config import Config
 from iptv.datasets import DATASETS, QUARANTINE, SESSIONS, VIEWING_EVENTS
+from iptv.kafka_security import client_settings
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def kafka_offsets(cfg: Config, topic: str, group: str, timeout: float = 30.0) ->
 
     consumer = Consumer(
         {
-            "bootstrap.servers": cfg.kafka.bootstrap_servers,
+            **client_settings(cfg, "admin"),  # an operator's check: it reads any group's commits
             "group.id": group,
             "enable.auto.commit": False,
             "log_level": 0,

@@ -5,22 +5,40 @@ Layout under the state directory: ``dist/kafka/libs`` (jars resolved from local_
 ``logs/kafka.log`` (stdout/stderr) and ``logs/kafka-server.log`` (the broker's own rolling log).
 
 Also :func:`kafka_tool_cmd`, which runs Kafka's own Java tools (ProducerPerformance, ConsumerPerformance, ...) from
-the installed jars for the benchmarks. The project topics are created after start by
-:func:`iptv.kafka_admin.ensure_topics`, the same call that serves a real cluster.
+the installed jars for the benchmarks, and :func:`client_config_file`, their client properties. The project topics
+and the ACLs are created after start by :func:`iptv.kafka_admin.ensure_topics` and
+:func:`iptv.kafka_admin.ensure_acls`, the same calls that serve a real cluster.
+
+Security (``kafka.security.protocol: SASL_SSL``, the default): the client listener on ``kafka.bootstrap_servers``
+takes SASL_SSL only, SCRAM-SHA-512 (or -256) users ``admin``, ``producer`` and ``nifi`` whose passwords are
+generated into ``kafka.security.credentials_file``; TLS by a local CA (``kafka-ca.pem``, the clients' ``ca_file``)
+and a broker keystore in the secrets dir. The broker's own link to itself (inter-broker) is that listener too, as
+the admin user. The KRaft controller listener (``controller_port``, loopback) is SASL_PLAINTEXT with PLAIN and a
+generated password only the broker knows: SCRAM credentials live in the metadata the controller serves, so they
+cannot authenticate the controller quorum itself. The StandardAuthorizer denies what no ACL allows; the admin and
+the broker's controller principal are super users. SCRAM users are written into the metadata when the storage is
+formatted (kafka-storage ``--add-scram``); storage formatted with other credentials (or none, before security) is
+reformatted, which empties the local topics (logged as a warning). ``protocol: PLAINTEXT`` runs the broker as
+before: no authentication, no authorizer.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
+import os
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
-from iptv.config import Config, KafkaConfig, state_dir
-from iptv.kafka_admin import KafkaAdminError, admin_client, ensure_topics
-from local_stack.base import Service, StackError
+from iptv.config import KAFKA_ROLES, Config, KafkaConfig, resolve_path, state_dir
+from iptv.kafka_admin import KafkaAdminError, admin_client, ensure_acls, ensure_topics
+from iptv.kafka_security import write_java_client_properties
+from local_stack.base import Service, StackError, ensure_generated_secrets
+from local_stack.tls import make_ca, make_server_keystore
 from local_stack.tools import PLATFORM_DIR, java_bin, maven_copy_dependencies
 
 log = logging.getLogger(__name__)
@@ -29,6 +47,9 @@ POM = PLATFORM_DIR / "kafka" / "pom.xml"
 #: Kafka 4.x runs on Java 17 or newer.
 JAVA_MIN = 17
 NODE_ID = 1
+#: The principal of the KRaft controller listener (PLAIN, known only to the broker's own configuration).
+CONTROLLER_USER = "kafka-controller"
+LOCAL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
 
 def _first_host_port(bootstrap_servers: str) -> tuple[str, int]:
@@ -70,6 +91,12 @@ def kafka_tool_cmd(cfg: Config, main_class: str, *args: str, heap: str = "256m")
         main_class,
         *args,
     ]
+
+
+def client_config_file(cfg: Config, role: str) -> Path:
+    """A properties file with the client settings of ``role`` for Kafka's Java tools (``--producer.config``,
+    ``--consumer.config``), rewritten from the config at each call, mode 600 in the stack's conf dir."""
+    return write_java_client_properties(cfg, role, state_dir(cfg) / "conf" / "kafka" / f"client-{role}.properties")
 
 
 TOOLS_LOG4J2 = """\
@@ -142,6 +169,106 @@ class Kafka(Service):
         staging.rename(self.libs)
         log.info("Kafka %s: %d jars in %s", self.version, len(list(self.libs.glob("*.jar"))), self.libs)
 
+    # ----- security -----------------------------------------------------------------------
+    @property
+    def secured(self) -> bool:
+        """SASL_SSL with SCRAM on the client listener (else the plaintext broker without authorizer)."""
+        sec = self.section.security
+        if sec.protocol == "PLAINTEXT":
+            return False
+        if sec.protocol != "SASL_SSL" or sec.sasl_mechanism not in LOCAL_MECHANISMS:
+            raise StackError(
+                f"the local Kafka runs PLAINTEXT or SASL_SSL with {' or '.join(LOCAL_MECHANISMS)}, "
+                f"not {sec.protocol} {sec.sasl_mechanism}"
+            )
+        if not sec.ca_file or not sec.credentials_file:
+            raise StackError("the local Kafka needs kafka.security.ca_file and credentials_file (its own files)")
+        return True
+
+    @property
+    def ca_file(self) -> Path:
+        return resolve_path(self.section.security.ca_file or self.secrets_dir / "kafka-ca.pem")
+
+    @property
+    def keystore(self) -> Path:
+        return self.secrets_dir / "kafka-keystore.p12"
+
+    def credentials(self) -> dict[str, str]:
+        """The password of each role (``kafka.security.credentials_file``), generated once."""
+        path = resolve_path(self.section.security.credentials_file or self.secrets_dir / "kafka-credentials.json")
+        creds, _ = ensure_generated_secrets(path, dict.fromkeys(KAFKA_ROLES, 24))
+        return creds
+
+    def broker_secrets(self) -> dict[str, str]:
+        """The broker's own: its keystore password and the controller listener's password."""
+        creds, _ = ensure_generated_secrets(self.secrets_dir / "kafka-broker.json", {"keystore": 18, "controller": 24})
+        return creds
+
+    def _tls(self) -> None:
+        """The local Kafka CA and the broker keystore, generated once (kept across down/up)."""
+        ca_key = self.secrets_dir / "kafka-ca.key"
+        outputs = (self.ca_file, ca_key, self.keystore)
+        if all(p.exists() for p in outputs):
+            return
+        self.secrets_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.chmod(0o700)
+        for p in outputs:
+            p.unlink(missing_ok=True)
+        log.info("generating the Kafka CA and broker keystore in %s", self.secrets_dir)
+        make_ca(self.ca_file, ca_key, "iptv-local-kafka-ca")
+        host, _ = self._broker()
+        make_server_keystore(self.ca_file, ca_key, self.keystore, self.broker_secrets()["keystore"], host, "kafka")
+        for p in outputs:
+            p.chmod(0o600)
+
+    def _scram_users(self) -> dict[str, str]:
+        """SCRAM username -> password of the three roles."""
+        sec, creds = self.section.security, self.credentials()
+        return {sec.username(role): creds[role] for role in KAFKA_ROLES}
+
+    def _scram_fingerprint(self) -> str:
+        """What the storage's SCRAM credentials were formatted from (a hash, not the passwords)."""
+        text = json.dumps([self.section.security.sasl_mechanism, sorted(self._scram_users().items())])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def _scram_marker(self) -> Path:
+        return self.data_dir / "scram-users.sha256"
+
+    def _security_properties(self, host: str, port: int, cport: int) -> dict[str, str]:
+        sec = self.section.security
+        mech = sec.sasl_mechanism
+        admin = sec.username("admin")
+        admin_password = self.credentials()["admin"]
+        ctl_password = self.broker_secrets()["controller"]
+        return {
+            "listeners": f"SASL_SSL://{host}:{port},CONTROLLER://{host}:{cport}",
+            "advertised.listeners": f"SASL_SSL://{host}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": mech,
+            "sasl.mechanism.inter.broker.protocol": mech,
+            f"listener.name.sasl_ssl.{mech.lower()}.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{admin}" password="{admin_password}";'
+            ),
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{CONTROLLER_USER}" password="{ctl_password}" user_{CONTROLLER_USER}="{ctl_password}";'
+            ),
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(self.keystore),
+            "ssl.keystore.password": self.broker_secrets()["keystore"],
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{admin};User:{CONTROLLER_USER}",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
     # ----- configure -----------------------------------------------------------------------
     def _properties(self) -> str:
         host, port = self._broker()
@@ -155,24 +282,30 @@ class Kafka(Service):
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(self.log_dir),
-            "num.partitions": "3",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
-            "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            # A 2-core machine: few threads.
-            "num.network.threads": "2",
-            "num.io.threads": "4",
-            "num.recovery.threads.per.data.dir": "1",
-            "log.retention.hours": "168",
-            "log.retention.check.interval.ms": "300000",
         }
+        if self.secured:
+            props.update(self._security_properties(host, port, cport))
+        props.update(
+            {
+                "log.dirs": str(self.log_dir),
+                "num.partitions": "3",
+                "default.replication.factor": "1",
+                "min.insync.replicas": "1",
+                "auto.create.topics.enable": "false",
+                "offsets.topic.replication.factor": "1",
+                "transaction.state.log.replication.factor": "1",
+                "transaction.state.log.min.isr": "1",
+                "share.coordinator.state.topic.replication.factor": "1",
+                "share.coordinator.state.topic.min.isr": "1",
+                "group.initial.rebalance.delay.ms": "0",
+                # A 2-core machine: few threads.
+                "num.network.threads": "2",
+                "num.io.threads": "4",
+                "num.recovery.threads.per.data.dir": "1",
+                "log.retention.hours": "168",
+                "log.retention.check.interval.ms": "300000",
+            }
+        )
         lines = ["# Written by local_stack/kafka.py from config/local.yaml; edits are overwritten."]
         lines += [f"{k}={v}" for k, v in props.items()]
         return "\n".join(lines) + "\n"
@@ -247,13 +380,35 @@ logger.request.level = WARN
     def configure(self) -> None:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.server_log.parent.mkdir(parents=True, exist_ok=True)
-        self.server_properties.write_text(self._properties(), encoding="utf-8")
+        if self.secured:
+            self._tls()
+        # server.properties holds the broker's passwords.
+        fd = os.open(self.server_properties, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self._properties())
+        self.server_properties.chmod(0o600)
         (self.conf_dir / "log4j2.properties").write_text(self._server_log4j2(), encoding="utf-8")
         (self.conf_dir / "tools-log4j2.properties").write_text(TOOLS_LOG4J2, encoding="utf-8")
+        fingerprint = self._scram_fingerprint() if self.secured else None
         if self.is_formatted():
-            return
+            have = self._scram_marker.read_text().strip() if self._scram_marker.exists() else None
+            if fingerprint is None or have == fingerprint:
+                return
+            log.warning(
+                "Kafka storage %s was formatted %s: reformatting it with the SCRAM users "
+                "(the local topics and their messages are deleted)",
+                self.log_dir,
+                "without SCRAM users" if have is None else "with other SCRAM credentials",
+            )
+            shutil.rmtree(self.log_dir)
+        self._scram_marker.unlink(missing_ok=True)
         cid = self.cluster_id()
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        scram = []
+        if fingerprint is not None:
+            mech = self.section.security.sasl_mechanism
+            for name, password in self._scram_users().items():
+                scram += ["--add-scram", f"{mech}=[name={name},password={password}]"]
         cmd = self._java_cmd(
             "kafka.tools.StorageTool",
             "format",
@@ -262,6 +417,7 @@ logger.request.level = WARN
             "--config",
             str(self.server_properties),
             "--ignore-formatted",
+            *scram,
             heap="256m",
         )
         # The tool logs only warnings (to stderr); its own report goes to stdout.
@@ -272,7 +428,9 @@ logger.request.level = WARN
         if res.returncode != 0 or not self.is_formatted():
             tail = (res.stdout + res.stderr).strip().splitlines()[-5:]
             raise StackError(f"formatting Kafka storage failed: {' | '.join(tail)}")
-        log.info("formatted Kafka storage %s (cluster id %s)", self.log_dir, cid)
+        if fingerprint is not None:
+            self._scram_marker.write_text(fingerprint + "\n", encoding="ascii")
+        log.info("formatted Kafka storage %s (cluster id %s%s)", self.log_dir, cid, ", SCRAM users" if scram else "")
 
     # ----- run -----------------------------------------------------------------------------
     def start_processes(self) -> None:
@@ -294,6 +452,7 @@ logger.request.level = WARN
     def post_start(self) -> None:
         try:
             ensure_topics(self.cfg)
+            ensure_acls(self.cfg)
         except KafkaAdminError as exc:
             raise StackError(str(exc)) from None
 

@@ -31,6 +31,7 @@ import requests
 
 from iptv.config import REPO_ROOT, NifiConfig, resolve_path
 from local_stack.base import Service, StackError, ensure_generated_secrets
+from local_stack.tls import make_ca, make_server_keystore, run_tool
 from local_stack.tools import PLATFORM_DIR, java_bin, java_home, maven_copy_dependencies, mvn
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,6 @@ def _python_command() -> str:
         if subprocess.run([str(cand), "-c", probe], capture_output=True).returncode == 0:
             return str(cand)
     raise StackError("no Python 3.10-3.12 with venv and ensurepip for NiFi's Python processors")
-
-
-def _run(cmd: list[str], what: str, password: str | None = None) -> None:
-    """Run a key tool; ``password`` reaches openssl as env:IPTV_PASS (never on the command line)."""
-    env = {**os.environ, "IPTV_PASS": password} if password else None
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        raise StackError(f"{what} failed: {(res.stderr or res.stdout).strip()[-300:]}")
 
 
 class _TlsSession(requests.Session):
@@ -279,40 +272,16 @@ class Nifi(Service):
         sd.chmod(0o700)
         for p in outputs:
             p.unlink(missing_ok=True)
-        host = self.section.host
-        san = ",".join(
-            dict.fromkeys(["DNS:localhost", "IP:127.0.0.1", f"IP:{host}" if host[0].isdigit() else f"DNS:{host}"])
-        )
         log.info("generating the NiFi CA, server keystore and admin client certificate in %s", sd)
-        _run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
-             "-subj", "/CN=iptv-local-nifi-ca", "-keyout", str(ca_key), "-out", str(self.ca_file),
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            "openssl (CA)",
-        )  # fmt: skip
-        with tempfile.TemporaryDirectory(dir=sd) as tmp:
-            srv_key, srv_crt = Path(tmp) / "server.key", Path(tmp) / "server.pem"
-            _run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
-                 "-subj", "/CN=localhost", "-CA", str(self.ca_file), "-CAkey", str(ca_key),
-                 "-keyout", str(srv_key), "-out", str(srv_crt),
-                 "-addext", f"subjectAltName={san}", "-addext", "basicConstraints=critical,CA:FALSE",
-                 "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
-                 "-addext", "extendedKeyUsage=serverAuth,clientAuth"],
-                "openssl (server certificate)",
-            )  # fmt: skip
-            _run(
-                ["openssl", "pkcs12", "-export", "-name", "nifi-key", "-in", str(srv_crt), "-inkey", str(srv_key),
-                 "-certfile", str(self.ca_file), "-out", str(ks), "-passout", "env:IPTV_PASS"],
-                "openssl (server keystore)", store_password,
-            )  # fmt: skip
-        _run(
+        make_ca(self.ca_file, ca_key, "iptv-local-nifi-ca")
+        make_server_keystore(self.ca_file, ca_key, ks, store_password, self.section.host, "nifi-key")
+        run_tool(
             [str(java_home(21) / "bin" / "keytool"), "-importcert", "-noprompt", "-alias", "iptv-local-nifi-ca",
              "-file", str(self.ca_file), "-storetype", "PKCS12", "-keystore", str(ts), "-storepass:env", "IPTV_PASS"],
             "keytool (truststore)", store_password,
         )  # fmt: skip
         subj = "/" + "/".join(reversed([part.strip() for part in self.admin_identity.split(",")]))
-        _run(
+        run_tool(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
              "-subj", subj, "-CA", str(self.ca_file), "-CAkey", str(ca_key),
              "-keyout", str(self.client_key_file), "-out", str(self.client_cert_file),
@@ -320,7 +289,7 @@ class Nifi(Service):
              "-addext", "keyUsage=critical,digitalSignature,keyEncipherment", "-addext", "extendedKeyUsage=clientAuth"],
             "openssl (admin client certificate)",
         )  # fmt: skip
-        _run(
+        run_tool(
             ["openssl", "pkcs12", "-export", "-name", "iptv-nifi-admin", "-in", str(self.client_cert_file),
              "-inkey", str(self.client_key_file), "-certfile", str(self.ca_file), "-out", str(self.client_p12_file),
              "-passout", "env:IPTV_PASS"],

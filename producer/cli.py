@@ -262,8 +262,8 @@ def _fault_summary(entries: list[faults.Fault]) -> str:
 def _connect(args: argparse.Namespace, cfg: Config) -> KafkaSink:
     """The Kafka sink, connected (fails fast, before any simulation work)."""
     bootstrap, topic = _kafka_target(cfg)
-    sink = kafka_sink(args.client, bootstrap, topic)
-    log.info("connected to %s, topic %s (%s)", bootstrap, topic, args.client)
+    sink = kafka_sink(args.client, cfg, topic)
+    log.info("connected to %s, topic %s (%s, %s)", bootstrap, topic, args.client, cfg.kafka.security.protocol)
     return sink
 
 

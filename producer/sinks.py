@@ -39,15 +39,17 @@ class KafkaSink(Protocol):
 class ConfluentSink:
     """confluent-kafka (librdkafka): idempotent, acks=all, small linger for batching."""
 
-    def __init__(self, bootstrap: str, topic: str, extra: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any], topic: str, extra: dict[str, Any] | None = None):
+        """``settings``: librdkafka connection and security settings (iptv.kafka_security.client_settings)."""
         from confluent_kafka import KafkaException, Producer
 
+        bootstrap = settings["bootstrap.servers"]
         self.topic = topic
         self.delivered = 0
         self.failed = 0
         self.first_error: str | None = None
         conf = {
-            "bootstrap.servers": bootstrap,
+            **settings,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 20,
@@ -104,18 +106,20 @@ class ConfluentSink:
 class KafkaPythonSink:
     """kafka-python: the pure-Python alternative (idempotent, acks=all)."""
 
-    def __init__(self, bootstrap: str, topic: str, extra: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any], topic: str, extra: dict[str, Any] | None = None):
+        """``settings``: kafka-python connection and security keywords (iptv.kafka_security.kafka_python_settings)."""
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        bootstrap = ",".join(settings["bootstrap_servers"])
         self.topic = topic
         self.delivered = 0
         self.failed = 0
         self.first_error: str | None = None
         try:
             self._p = KafkaProducer(
-                bootstrap_servers=bootstrap.split(","),
+                **settings,
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=20,
@@ -170,11 +174,14 @@ class KafkaPythonSink:
         self._p.close(timeout=10)
 
 
-def kafka_sink(client: str, bootstrap: str, topic: str, extra: dict[str, Any] | None = None) -> KafkaSink:
+def kafka_sink(client: str, cfg: Config, topic: str, extra: dict[str, Any] | None = None) -> KafkaSink:
+    """A sink of ``client`` to ``topic`` of the configured cluster, as the producer principal."""
+    from iptv.kafka_security import client_settings, kafka_python_settings
+
     if client == "confluent":
-        return ConfluentSink(bootstrap, topic, extra)
+        return ConfluentSink(client_settings(cfg, "producer"), topic, extra)
     if client == "kafka-python":
-        return KafkaPythonSink(bootstrap, topic, extra)
+        return KafkaPythonSink(kafka_python_settings(cfg, "producer"), topic, extra)
     raise ValueError(f"unknown Kafka client {client!r}; one of {CLIENTS}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from iptv.nifi.flows import (
     names,
     parameters_from_config,
     prepared_snapshot,
+    sensitive_parameters,
     stamp_of,
     version_stamp,
 )
@@ -111,8 +113,26 @@ def context_values(ctx) -> dict[str, str | None]:
     return {p.parameter.name: p.parameter.value for p in ctx.component.parameters or []}
 
 
-def ensure_context(ctx_name: str, params: dict[str, str], dry_run: bool) -> list[str]:
+def _fingerprint(value: str) -> str:
+    return "[value sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12] + "]"
+
+
+def _parameter(name: str, value: str, sensitive: set[str]) -> Any:
+    """A parameter entity; a sensitive one carries a fingerprint of its value in its description, since NiFi
+    never returns the value itself (deploy compares fingerprints to see that a secret changed)."""
     nipyapi = _nipyapi()
+    if name in sensitive:
+        return nipyapi.parameters.prepare_parameter(name, value, description=_fingerprint(value), sensitive=True)
+    return nipyapi.parameters.prepare_parameter(name, value)
+
+
+def ensure_context(
+    ctx_name: str, params: dict[str, str], dry_run: bool, sensitive: set[str] | None = None
+) -> list[str]:
+    """Create the parameter context or set the parameters whose value differs (``sensitive``: names set as
+    sensitive parameters, compared by fingerprint and never written to the actions)."""
+    nipyapi = _nipyapi()
+    sensitive = sensitive or set()
     actions: list[str] = []
     ctx = find_context(ctx_name)
     if ctx is None:
@@ -121,16 +141,23 @@ def ensure_context(ctx_name: str, params: dict[str, str], dry_run: bool) -> list
             nipyapi.parameters.create_parameter_context(
                 ctx_name,
                 description="Endpoints, topic, paths and tuning of the IPTV ingestion flow (scripts/deploy_flows.py)",
-                parameters=[nipyapi.parameters.prepare_parameter(k, v) for k, v in sorted(params.items())],
+                parameters=[_parameter(k, v, sensitive) for k, v in sorted(params.items())],
             )
         return actions
     current = context_values(ctx)
-    changed = {k: v for k, v in params.items() if current.get(k) != v and not (v == "" and current.get(k) is None)}
+    described = {p.parameter.name: p.parameter.description for p in ctx.component.parameters or []}
+    changed = {
+        k: v
+        for k, v in params.items()
+        if (described.get(k) != _fingerprint(v) if k in sensitive else current.get(k) != v)
+        and not (v == "" and current.get(k) is None)
+    }
     for k, v in sorted(changed.items()):
-        actions.append(f"set parameter {k} = {v!r} (was {current.get(k)!r})")
+        shown = ("(sensitive, changed)", "") if k in sensitive else (repr(v), f" (was {current.get(k)!r})")
+        actions.append(f"set parameter {k} = {shown[0]}{shown[1]}")
     if changed and not dry_run:
         for k, v in changed.items():
-            ctx = nipyapi.parameters.upsert_parameter_to_context(ctx, nipyapi.parameters.prepare_parameter(k, v))
+            ctx = nipyapi.parameters.upsert_parameter_to_context(ctx, _parameter(k, v, sensitive))
         # upsert updates through a NiFi update request (which stops and restarts the referencing components)
     return actions
 
@@ -255,7 +282,7 @@ def deploy(
     params = parameters_from_config(cfg, instance, overrides, spec)
     stamp = version_stamp(spec)
     snapshot = prepared_snapshot(params, instance, stamp, spec)
-    actions = ensure_context(ctx_name, params, dry_run)
+    actions = ensure_context(ctx_name, params, dry_run, sensitive_parameters(spec))
     pg = find_group(pg_name)
     pg_id = pg.id if pg is not None else None
     position = planned_position(pg_name, pg)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iptv.config import REPO_ROOT, Config, state_dir
+from iptv.config import REPO_ROOT, Config, ConfigError, state_dir
+from iptv.kafka_security import client_settings
 
 FLOW_FILE = REPO_ROOT / "nifi" / "flows" / "iptv-ingestion.json"
 PROCESSORS_DIR = REPO_ROOT / "nifi" / "python-processors"
@@ -114,10 +115,19 @@ def warehouse_sync_parameters(cfg: Config, instance: str | None) -> dict[str, st
 def ingestion_parameters(cfg: Config, instance: str | None) -> dict[str, str]:
     k, h, ing = cfg.kafka, cfg.hdfs, cfg.nifi.ingestion
     local_nifi = cfg.nifi.managed
+    sec = k.security
+    if sec.sasl and sec.sasl_mechanism == "GSSAPI":
+        raise ConfigError("the NiFi consumer (ConsumeViewingEvents) supports SCRAM and PLAIN, not GSSAPI")
+    kafka_conf = client_settings(cfg, "nifi")
     params = {
         "kafka.bootstrap.servers": k.bootstrap_servers,
+        "kafka.security.protocol": sec.protocol,
+        "kafka.sasl.mechanism": sec.sasl_mechanism,  # (a valid value of the property even when unused)
+        "kafka.sasl.username": kafka_conf.get("sasl.username", ""),
+        "kafka.sasl.password": kafka_conf.get("sasl.password", ""),
+        "kafka.ssl.ca.file": kafka_conf.get("ssl.ca.location", ""),
         "kafka.topic": k.topics["viewing_events"].name,
-        "kafka.group.id": "iptv-nifi-ingestion" + (f"-{instance}" if instance else ""),
+        "kafka.group.id": ing.group_id + (f"-{instance}" if instance else ""),
         "kafka.offset.reset": ing.offset_reset,
         "batch.max.count": str(ing.batch_max_count),
         "batch.max.size": ing.batch_max_size,
@@ -159,11 +169,18 @@ def prepared_snapshot(params: dict[str, str], instance: str | None, stamp: str, 
     ctx = snap["parameterContexts"].pop(old_ctx)
     ctx["name"] = ctx_name
     for p in ctx["parameters"]:
-        p["value"] = params.get(p["name"], p.get("value"))
+        # A secret goes to NiFi only through the parameter context (deploy.ensure_context), never in the flow.
+        p["value"] = None if p.get("sensitive") else params.get(p["name"], p.get("value"))
     snap["parameterContexts"] = {ctx_name: ctx}
     for label in _labels(fc):
         label["label"] = render_canvas_text(label["label"], params, stamp)
     return snap
+
+
+def sensitive_parameters(spec: FlowSpec | None = None) -> set[str]:
+    """The names of the flow's sensitive parameters (``"sensitive": true`` in its definition)."""
+    snap = load_snapshot((spec or FLOWS["ingestion"]).file)
+    return {p["name"] for ctx in snap["parameterContexts"].values() for p in ctx["parameters"] if p.get("sensitive")}
 
 
 def _labels(group: dict[str, Any]) -> list[dict[str, Any]]:

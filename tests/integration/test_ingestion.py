@@ -39,6 +39,7 @@ from oracle import bad_messages, producer_stream
 from iptv import hdfs_client
 from iptv.config import Config
 from iptv.datasets import INGESTED, QUARANTINE, SESSIONS, VIEWING_EVENTS
+from iptv.kafka_security import client_settings
 from iptv.nifi import deploy as deploy_flows
 from iptv.nifi import flows
 from iptv.nifi import status as flow_status
@@ -58,11 +59,12 @@ DRAIN_TIMEOUT = 420
 def create_topic(cfg: Config, name: str, config: dict[str, str] | None = None) -> None:
     from confluent_kafka.admin import NewTopic
 
-    from iptv.kafka_admin import admin_client
+    from iptv.kafka_admin import admin_client, ensure_acls
 
     admin = admin_client(cfg)
     topic = NewTopic(name, num_partitions=3, replication_factor=1, config=config or {})
     admin.create_topics([topic])[name].result(timeout=30)
+    ensure_acls(cfg, topics=[name])  # the producer's principal writes it, NiFi's reads it
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         t = admin.list_topics(topic=name, timeout=5).topics.get(name)
@@ -101,7 +103,7 @@ def read_records(cfg: Config, topic: str) -> list[tuple[int, bytes | None, bytes
 
     c = Consumer(
         {
-            "bootstrap.servers": cfg.kafka.bootstrap_servers,
+            **client_settings(cfg, "admin"),
             "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
@@ -129,7 +131,7 @@ def copy_records(cfg: Config, topic: str, records: list[tuple]) -> None:
     from confluent_kafka import Producer
 
     failed: list[str] = []
-    conf = {"bootstrap.servers": cfg.kafka.bootstrap_servers, "enable.idempotence": True}
+    conf = {**client_settings(cfg, "admin"), "enable.idempotence": True}
     producer = Producer({**conf, "message.max.bytes": 8 * 1024 * 1024})  # bad_messages holds one over 1 MB
     for partition, key, value, *timestamp in records:
         producer.produce(

@@ -10,7 +10,9 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import ConfigResource, NewTopic
 
+from iptv.config import with_overrides
 from iptv.kafka_admin import admin_client
+from iptv.kafka_security import client_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +40,7 @@ def _wait_for_topic(admin, name: str, timeout: float = 30.0) -> None:
 
 
 def test_keyed_json_roundtrip(kafka, test_topic):
-    bootstrap = kafka.kafka.bootstrap_servers
+    conf = client_settings(kafka, "admin")
     _wait_for_topic(admin_client(kafka), test_topic)
     sent = {
         f"subscriber-{i:04d}": {"subscriber_id": i, "channel": f"ch-{i % 17}", "seconds": i * 3, "note": "é✓"}
@@ -50,7 +52,7 @@ def test_keyed_json_roundtrip(kafka, test_topic):
         if err is not None:
             errors.append(str(err))
 
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "log_level": 0})
+    producer = Producer({**conf, "acks": "all", "enable.idempotence": True, "log_level": 0})
     for key, value in sent.items():
         producer.produce(test_topic, key=key.encode(), value=json.dumps(value).encode(), on_delivery=on_delivery)
         producer.poll(0)
@@ -59,7 +61,7 @@ def test_keyed_json_roundtrip(kafka, test_topic):
 
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **conf,
             "group.id": f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -105,24 +107,28 @@ def test_project_topic_as_configured(kafka):
 def test_auto_create_is_off(kafka):
     """Producing to an unknown topic must not create it (auto.create.topics.enable=false)."""
     name = f"iptv.test-nonexistent-{uuid.uuid4().hex[:8]}"
-    producer = Producer({"bootstrap.servers": kafka.kafka.bootstrap_servers, "log_level": 0,
-                         "message.timeout.ms": 3000})  # fmt: skip
+    producer = Producer({**client_settings(kafka, "admin"), "log_level": 0, "message.timeout.ms": 3000})
     producer.produce(name, value=b"x")
     producer.flush(10)
     assert name not in admin_client(kafka).list_topics(timeout=10).topics
 
 
-def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
-    """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
-    replaces such an id and formats the storage with the real tool."""
+def _scratch_kafka(cfg, tmp_path):
+    """The installed Kafka, with data and config in a scratch directory."""
     from local_stack.kafka import Kafka
 
-    class ScratchKafka(Kafka):  # the installed Kafka, with data and config in a scratch directory
+    class ScratchKafka(Kafka):
         data_dir = property(lambda self: tmp_path / "data")
         conf_dir = property(lambda self: tmp_path / "conf")
         server_log = property(lambda self: tmp_path / "logs" / "kafka-server.log")
 
-    broker = ScratchKafka(kafka)
+    return ScratchKafka(cfg)
+
+
+def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp_path):
+    """kafka-storage took a kept cluster id starting with "-" for an option (a CI run failed so): the stack now
+    replaces such an id and formats the storage with the real tool."""
+    broker = _scratch_kafka(kafka, tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "cluster.id").write_text("-7BOOF7HS8S93Qe_urqAbg\n", encoding="ascii")
     broker.configure()
@@ -131,3 +137,21 @@ def test_storage_formats_after_a_cluster_id_that_looks_like_an_option(kafka, tmp
     )
     cid = (tmp_path / "data" / "cluster.id").read_text(encoding="ascii").strip()
     assert meta["cluster.id"] == cid and len(cid) == 22 and not cid.startswith("-")
+
+
+def test_storage_formatted_without_scram_users_is_reformatted_with_them(kafka, tmp_path):
+    """A state dir whose broker was formatted before SASL (no SCRAM users, so no client could log in) is
+    reformatted with them at the next configure; one formatted with them is left alone."""
+    if not kafka.kafka.security.sasl:
+        pytest.skip("kafka.security.protocol without SASL")
+    plain = _scratch_kafka(with_overrides(kafka, {"kafka.security.protocol": "PLAINTEXT"}), tmp_path)
+    plain.configure()
+    assert plain.is_formatted() and not (tmp_path / "data" / "scram-users.sha256").exists()
+    (plain.log_dir / "old-topic-0").mkdir()
+    secured = _scratch_kafka(kafka, tmp_path)
+    secured.configure()
+    assert secured.is_formatted() and (tmp_path / "data" / "scram-users.sha256").exists()
+    assert not (secured.log_dir / "old-topic-0").exists()
+    (secured.log_dir / "kept-0").mkdir()
+    secured.configure()
+    assert (secured.log_dir / "kept-0").exists()

@@ -25,7 +25,8 @@ from confluent_kafka.admin import NewTopic
 from oracle import producer_stream
 
 from iptv.config import REPO_ROOT
-from iptv.kafka_admin import admin_client
+from iptv.kafka_admin import admin_client, ensure_acls
+from iptv.kafka_security import client_settings
 from producer import faults
 from producer.events import load_schema
 
@@ -40,6 +41,7 @@ def topic(kafka):
     admin = admin_client(kafka)
     name = f"iptv.test-producer-{uuid.uuid4().hex[:8]}"
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(timeout=30)
+    ensure_acls(kafka, topics=[name])  # the producer's principal writes it
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         t = admin.list_topics(topic=name, timeout=5).topics.get(name)
@@ -73,7 +75,7 @@ def consume_timed(cfg, topic: str, expected: int, timeout: float = 60) -> list[t
     """As :func:`consume`, each message with its create time (ms since the epoch, set when it was produced)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": cfg.kafka.bootstrap_servers,
+            **client_settings(cfg, "admin"),
             "group.id": f"test-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,

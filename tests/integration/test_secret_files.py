@@ -58,3 +58,29 @@ def test_generated_secrets_are_private(postgres):
             if any(v in text for v in values):
                 leaked[str(path)] = oct(_mode(path))
     assert leaked == {}, "generated configuration holding a secret is readable by others"
+
+
+def test_kafka_secrets_are_private(kafka):
+    """Kafka's generated files: the roles' passwords, the broker's own secrets, the CA key and the keystore, the
+    broker's server.properties (SCRAM and keystore passwords) and a Java tool's client properties, all mode 600."""
+    from local_stack.kafka import client_config_file
+
+    sec = kafka.kafka.security
+    if not sec.sasl:
+        pytest.skip(f"kafka.security.protocol is {sec.protocol}: no Kafka secrets")
+    state = resolve_path(kafka.stack.state_dir)
+    credentials = resolve_path(sec.credentials_file)
+    assert set(json.loads(credentials.read_text(encoding="utf-8"))) >= {"admin", "producer", "nifi"}
+    files = [
+        credentials,
+        state / "secrets" / "kafka-broker.json",
+        state / "secrets" / "kafka-ca.key",
+        state / "secrets" / "kafka-keystore.p12",
+        resolve_path(sec.ca_file),
+        state / "conf" / "kafka" / "server.properties",
+        client_config_file(kafka, "producer"),
+    ]
+    assert {str(f): oct(_mode(f)) for f in files if _mode(f) != 0o600} == {}
+    assert _mode(credentials.parent) == 0o700
+    props = files[-1].read_text(encoding="utf-8")
+    assert json.loads(credentials.read_text(encoding="utf-8"))["producer"] in props

@@ -19,9 +19,9 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators, TimeUnit
 from nifiapi.relationship import Relationship
 
 try:
-    from iptv_ingest.kafka_batches import Batch, PendingCommits
+    from iptv_ingest.kafka_batches import Batch, PendingCommits, security_settings
 except ImportError:  # NiFi loads sibling modules as top-level modules
-    from kafka_batches import Batch, PendingCommits
+    from kafka_batches import Batch, PendingCommits, security_settings
 
 REL_SUCCESS = "success"
 
@@ -31,7 +31,7 @@ class ConsumeViewingEvents(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.4.1"
+        version = "0.5.0"
         description = (
             "Consumes a Kafka topic with confluent-kafka into batch FlowFiles (one line per message: partition, "
             "offset, timestamp, key, message), committing offsets only after NiFi has committed the batch. Emits an "
@@ -103,7 +103,53 @@ class ConsumeViewingEvents(FlowFileSource):
         validators=[StandardValidators.TIME_PERIOD_VALIDATOR],
     )
 
-    PROPERTIES = [BOOTSTRAP, TOPIC, GROUP_ID, OFFSET_RESET, MAX_COUNT, MAX_BYTES, MAX_WAIT, TICK, SESSION_TIMEOUT]
+    SECURITY_PROTOCOL = PropertyDescriptor(
+        name="Security Protocol",
+        description="How to reach the brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
+        required=True,
+        default_value="PLAINTEXT",
+        allowable_values=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+    )
+    SASL_MECHANISM = PropertyDescriptor(
+        name="SASL Mechanism",
+        description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL).",
+        required=True,
+        default_value="SCRAM-SHA-512",
+        allowable_values=["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"],
+    )
+    SASL_USERNAME = PropertyDescriptor(
+        name="SASL Username",
+        description="The consumer's principal (with SASL_PLAINTEXT or SASL_SSL).",
+        required=False,
+    )
+    SASL_PASSWORD = PropertyDescriptor(
+        name="SASL Password",
+        description="Its password (with SASL_PLAINTEXT or SASL_SSL).",
+        required=False,
+        sensitive=True,
+    )
+    SSL_CA_FILE = PropertyDescriptor(
+        name="SSL CA File",
+        description="PEM file of the CA that verifies the brokers (with SSL or SASL_SSL; empty: the system's CAs).",
+        required=False,
+    )
+
+    PROPERTIES = [
+        BOOTSTRAP,
+        TOPIC,
+        GROUP_ID,
+        OFFSET_RESET,
+        MAX_COUNT,
+        MAX_BYTES,
+        MAX_WAIT,
+        TICK,
+        SESSION_TIMEOUT,
+        SECURITY_PROTOCOL,
+        SASL_MECHANISM,
+        SASL_USERNAME,
+        SASL_PASSWORD,
+        SSL_CA_FILE,
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
@@ -133,6 +179,13 @@ class ConsumeViewingEvents(FlowFileSource):
         }
         conf = {
             "bootstrap.servers": context.getProperty(self.BOOTSTRAP).getValue(),
+            **security_settings(
+                context.getProperty(self.SECURITY_PROTOCOL).getValue(),
+                context.getProperty(self.SASL_MECHANISM).getValue(),
+                context.getProperty(self.SASL_USERNAME).getValue(),
+                context.getProperty(self.SASL_PASSWORD).getValue(),
+                context.getProperty(self.SSL_CA_FILE).getValue(),
+            ),
             "group.id": context.getProperty(self.GROUP_ID).getValue(),
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,

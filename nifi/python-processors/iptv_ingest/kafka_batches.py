@@ -103,3 +103,20 @@ class PendingCommits:
 
     def __bool__(self) -> bool:
         return bool(self.next_offsets)
+
+
+def security_settings(
+    protocol: str, mechanism: str | None, username: str | None, password: str | None, ca_file: str | None
+) -> dict[str, str]:
+    """librdkafka security settings from the processor's properties (the same keys the pipeline's own clients get
+    from iptv.kafka_security.client_settings). Raises ValueError when SASL lacks its username or password."""
+    out = {"security.protocol": protocol.lower()}
+    if protocol in ("SSL", "SASL_SSL") and ca_file:
+        out["ssl.ca.location"] = ca_file
+    if protocol.startswith("SASL_"):
+        if not username or not password:
+            raise ValueError(f"{protocol} needs the SASL Username and SASL Password properties")
+        out.update(
+            {"sasl.mechanism": mechanism or "SCRAM-SHA-512", "sasl.username": username, "sasl.password": password}
+        )
+    return out
