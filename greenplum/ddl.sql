@@ -54,6 +54,32 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.fact_session (
 /*@greenplum WITH (appendoptimized=true, orientation=column, compresstype=zstd, compresslevel=1)
              DISTRIBUTED BY (session_id) */;
 
+-- Lookups of a date's sessions by id (a load that appends checks its new ids against the date's rows).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_indexes
+                   WHERE schemaname = {{ schema_name }} AND indexname = 'fact_session_dt_session_id') THEN
+        CREATE INDEX fact_session_dt_session_id ON {{ schema }}.fact_session (dt, session_id);
+    END IF;
+END
+$$;
+
+-- The ledger of loaded files (iptv/warehouse/ledger.py): one row per lake file whose rows are in the warehouse,
+-- with the version read (length in bytes, modification time in ms since the epoch), written in the same
+-- transaction as its rows. rows_read = its records, rows_loaded = those in fact_session (the others are in
+-- load_rejects). Replaced per dt and dataset by a whole-date load, appended to by a load of new files only.
+CREATE TABLE IF NOT EXISTS {{ schema }}.loaded_file (
+    dataset     VARCHAR(32) NOT NULL,
+    dt          DATE NOT NULL,
+    path        TEXT NOT NULL,
+    length      BIGINT NOT NULL,
+    mtime_ms    BIGINT NOT NULL,
+    rows_read   BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    loaded_at   TIMESTAMP NOT NULL
+)
+/*@greenplum DISTRIBUTED BY (dt) */;
+
 CREATE TABLE IF NOT EXISTS {{ schema }}.mart_daily (
     dt          DATE NOT NULL,
     watch_hours NUMERIC(18, 6) NOT NULL,
@@ -148,8 +174,9 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_genre_hourly (
 -- Quarantine of the warehouse loader: every row of a date that was not loaded, with the dataset it belongs to
 -- (sessions: load/validate_sessions.sql; programmes: load/validate_programmes.sql, which also records each gap
 -- of a channel's guide as a row of reason 'gap'), the reason, the file and line it came from and its raw text.
--- Replaced per dt and dataset by every load of that date (load/replace_rejects.sql,
--- load/replace_programme_rejects.sql), so reloads stay idempotent.
+-- Replaced per dt and dataset by every whole-date load of that date (load/clear_sessions.sql and
+-- load/insert_sessions.sql, load/replace_programme_rejects.sql), so reloads stay idempotent; a sessions load that
+-- appends new files adds their rejects.
 CREATE TABLE IF NOT EXISTS {{ schema }}.load_rejects (
     dt          DATE NOT NULL,
     source_file TEXT NOT NULL,

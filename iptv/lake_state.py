@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,33 @@ KINDS = datasets.PARTITIONED
 CATALOGS = datasets.WHOLE_CATALOGS
 
 DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+
+#: A dt= directory whose modification time is this many seconds older than the listing that fingerprinted it is
+#: not listed again while its modification time stays the same (a change inside it -- a file created, renamed
+#: or deleted -- moves it). Younger ones are listed every time: a change in the same millisecond as the listing
+#: would not move it, and a cluster's clocks may differ by a few seconds.
+SETTLED_S = 10.0
+
+
+@dataclass
+class ListingCache:
+    """The fingerprints of the dt= directories of the last listings, with their directory's modification time:
+    a sync that keeps one (the NiFi processor, for as long as it runs) lists only the directories that changed
+    -- one LISTSTATUS per dataset and catalog, plus one per changed directory, instead of one per date."""
+
+    entries: dict[str, tuple[int, float, str | None]] = field(default_factory=dict)  # dir -> (mtime, listed, fp)
+
+    def get(self, directory: str, mtime_ms: int) -> tuple[bool, str | None]:
+        """``(True, fingerprint)`` when ``directory`` was listed with this modification time, settled by then;
+        ``(False, None)`` when it must be listed."""
+        hit = self.entries.get(directory)
+        if hit is None or hit[0] != mtime_ms or mtime_ms / 1000 > hit[1] - SETTLED_S:
+            return False, None
+        return True, hit[2]
+
+    def put(self, directory: str, mtime_ms: int, fp: str | None, listed_at: float | None = None) -> None:
+        """Remember the fingerprint of ``directory`` listed at ``listed_at`` (epoch seconds; default now)."""
+        self.entries[directory] = (mtime_ms, time.time() if listed_at is None else listed_at, fp)
 
 
 def fingerprint(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str | None:

@@ -62,7 +62,9 @@ from iptv.lake_state import (
     CATALOGS,
     DT_DIR,
     KINDS,
+    SETTLED_S,
     Changes,
+    ListingCache,
     apply_keys,
     detect_changes,
     fingerprint,
@@ -87,8 +89,10 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CATALOGS",
     "KINDS",
+    "SETTLED_S",
     "Changes",
     "Engines",
+    "ListingCache",
     "SyncLockTimeoutError",
     "SyncResult",
     "apply_keys",
@@ -110,10 +114,11 @@ Progress = Callable[[str, int, int], None]
 # ------------------------------------------------------------------------------------------ listing
 
 
-def lake_listing(files: LakeFiles) -> dict[str, str]:
+def lake_listing(files: LakeFiles, cache: ListingCache | None = None) -> dict[str, str]:
     """The current ``{key: fingerprint}`` of the lake: every non-empty dt= directory of viewing_events, sessions,
     quarantine and the programme guide, and the channels and users catalog directories (WebHDFS LISTSTATUS, one
-    call per directory)."""
+    call per directory; with a ``cache``, dt= directories unchanged since a listing of it are not listed
+    again)."""
     from iptv.hdfs_client import HdfsError
 
     client = files.client
@@ -133,7 +138,12 @@ def lake_listing(files: LakeFiles) -> dict[str, str]:
             m = DT_DIR.match(name)
             if st.get("type") != "DIRECTORY" or not m:
                 continue
-            fp = fingerprint(listing(f"{base}/{name}") or [])
+            directory, mtime = f"{base}/{name}", int(st.get("modificationTime", 0))
+            hit, fp = cache.get(directory, mtime) if cache is not None else (False, None)
+            if not hit:
+                fp = fingerprint(listing(directory) or [])
+                if cache is not None:
+                    cache.put(directory, mtime, fp)
             if fp is not None:
                 out[partition_key(kind, m.group(1))] = fp
     for cat in CATALOGS:
@@ -342,7 +352,7 @@ def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: s
         sources = engines.lake().session_sources(day)
     except LoadError:
         sources = []  # directory removed: the date loads empty (the lake is the truth)
-    lr = load_sessions(conn, wh, day, sources)
+    lr = load_sessions(conn, wh, day, sources, append=True)
     res.loads.append(lr.summary())
     res.rows_read += lr.rows_read
     res.rows_loaded += lr.rows_loaded
@@ -363,17 +373,19 @@ def sync(
     schema: str = "iptv_dw",
     progress: Progress | None = None,
     listing: Mapping[str, str] | None = None,
+    cache: ListingCache | None = None,
 ) -> tuple[SyncResult, dict[str, str]]:
     """Sync every changed date of the lake into Hive and Greenplum. Returns the result and the new state
     (``state`` with the keys of the dates and catalogs that were synced). Never raises for a failed date or
-    engine: the error is in ``result.errors`` and the date stays changed (retried next time). ``listing``
+    engine: the error is in ``result.errors`` and the date stays changed (retried next time). ``cache`` keeps the
+    fingerprints of unchanged directories from one sync to the next (:class:`ListingCache`); ``listing``
     replaces the lake's listing (tests)."""
     t0 = time.monotonic()
     res = SyncResult()
     state = dict(state or {})
     engines = Engines(cfg, schema)
     try:
-        current = dict(listing) if listing is not None else lake_listing(engines.lake())
+        current = dict(listing) if listing is not None else lake_listing(engines.lake(), cache)
     except Exception as exc:  # noqa: BLE001 - HDFS down: report, retry next time
         res.errors.append(_err("list HDFS", exc))
         res.seconds = time.monotonic() - t0

@@ -1,15 +1,16 @@
 """Sync the data lake into Hive and the warehouse once (or keep watching), outside NiFi.
 
 For every dt= directory of sessions, raw events, quarantine or the programme guide (and the catalogs) whose files
-changed since the last sync: register the Hive partitions, load the date's sessions into Greenplum (marts
-recomputed) and recompute the Hive aggregates of the date and the next one, load a changed guide, and count a
-changed quarantine per reason into Greenplum's quarantine_daily (iptv/lake_sync.py). The sync state (fingerprints of
-the synced directories) is kept in a JSON file, by default .stack/lake-sync-state.json; the NiFi processor
+changed since the last sync: register the Hive partitions, append the date's new session files to Greenplum (its
+ledger of loaded files says which; marts recomputed) and recompute the Hive aggregates of the date and the next
+one, load a changed guide, and count a changed quarantine per reason into Greenplum's quarantine_daily
+(iptv/lake_sync.py). The sync state (fingerprints of the synced directories) is kept in a JSON file, by default
+.stack/lake-sync-state.json; the NiFi processor
 SyncWarehouse keeps its own in NiFi's state, so both can run (every step is idempotent).
 
 Examples:
   python scripts/sync_lake.py                      # sync what changed, print a summary
-  python scripts/sync_lake.py --watch --interval 30
+  python scripts/sync_lake.py --watch --interval 5
   python scripts/sync_lake.py --reset              # forget the state: re-sync every date (idempotent)
   python scripts/sync_lake.py --json               # the summary as JSON on stdout
 
@@ -42,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--schema", default="iptv_dw", help="warehouse schema (default: %(default)s)")
     p.add_argument("--reset", action="store_true", help="forget the sync state first (re-sync every date)")
     p.add_argument("--watch", action="store_true", help="keep syncing every --interval seconds (Ctrl-C stops)")
-    p.add_argument("--interval", type=float, default=30.0, help="seconds between syncs with --watch (%(default)s)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between syncs with --watch (%(default)s)")
     p.add_argument("--json", action="store_true", help="print each sync's result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -68,10 +69,12 @@ def save_state(path: Path, state: dict[str, str]) -> None:
     tmp.replace(path)
 
 
-def run_once(cfg: Config, state: dict[str, str], args: argparse.Namespace) -> tuple[lake_sync.SyncResult, dict]:
+def run_once(
+    cfg: Config, state: dict[str, str], args: argparse.Namespace, cache: lake_sync.ListingCache | None = None
+) -> tuple[lake_sync.SyncResult, dict]:
     show = not args.no_progress and not args.json and sys.stderr.isatty()
     if not show:
-        return lake_sync.sync(cfg, state, schema=args.schema)
+        return lake_sync.sync(cfg, state, schema=args.schema, cache=cache)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -82,7 +85,7 @@ def run_once(cfg: Config, state: dict[str, str], args: argparse.Namespace) -> tu
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        return lake_sync.sync(cfg, state, schema=args.schema, progress=progress)
+        return lake_sync.sync(cfg, state, schema=args.schema, progress=progress, cache=cache)
 
 
 def report(res: lake_sync.SyncResult, args: argparse.Namespace) -> None:
@@ -119,8 +122,9 @@ def _main(argv: list[str] | None) -> int:
     except (ConfigError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    cache = lake_sync.ListingCache()  # with --watch: only the directories that changed are listed again
     while True:
-        res, state = run_once(cfg, state, args)
+        res, state = run_once(cfg, state, args, cache)
         save_state(path, state)
         report(res, args)
         if not args.watch:

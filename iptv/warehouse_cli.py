@@ -1,7 +1,9 @@
 """Load the IPTV warehouse (Greenplum, or PostgreSQL locally): DDL, catalogs and sessions of given dates.
 
 Every run applies the DDL first (idempotent, schema iptv_dw). Each date is loaded in one transaction that
-replaces the date's sessions and recomputes the marts of the dates they touch, so loads can be repeated.
+replaces the date's sessions and recomputes the marts of the dates they touch, so loads can be repeated. With
+--append only the files of a date its ledger of loaded files does not hold are read and their rows added (the
+date is reloaded whole when a loaded file was rewritten or removed); the lake sync loads this way.
 
 Examples:
   python scripts/load_greenplum.py --ddl-only
@@ -9,6 +11,7 @@ Examples:
   python scripts/load_greenplum.py --dt 2026-03-02 2026-03-03       # sessions from HDFS
   python scripts/load_greenplum.py --from 2026-03-01 --to 2026-03-07 --dims
   python scripts/load_greenplum.py --local-root /tmp/lake --dt 2026-03-02   # /tmp/lake/data/iptv/sessions/...
+  python scripts/load_greenplum.py --dt 2026-03-02 --append        # only the files not loaded yet
 
 Exit codes: 0 all done (bad rows are rejected, counted by reason and kept in iptv_dw.load_rejects: not a
 failure); 1 a load failed (missing source directory, database error; other dates are still attempted);
@@ -51,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last date of a range (inclusive)")
     p.add_argument("--dims", action="store_true", help="(re)load dim_channel and dim_user from the catalogs")
     p.add_argument("--ddl-only", action="store_true", help="only create/upgrade the schema and grants")
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="read only the session files not in the date's ledger (whole reload if one was rewritten or removed)",
+    )
     p.add_argument("--recompute-all", action="store_true", help="recompute every mart of every covered date")
     p.add_argument(
         "--local-root",
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         for day in args.dates:
             try:
                 sources = wh_mod.list_sources(cfg, wh_mod.session_dir(cfg, day), args.local_root)
-                print(wh_mod.load_sessions(conn, wh, day, sources).summary())
+                print(wh_mod.load_sessions(conn, wh, day, sources, append=args.append).summary())
             except (wh_mod.LoadError, psycopg2.Error, OSError) as exc:
                 failed += 1
                 print(f"dt={day} FAILED: {' '.join(str(exc).split())}", file=sys.stderr)

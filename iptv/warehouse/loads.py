@@ -10,10 +10,11 @@ sessions and marts, each one transaction of ``greenplum/*.sql`` files rendered b
   marts of the date recomputed. The session marts are not touched.
 - :func:`load_sessions` loads the sessions files of one date: every record COPYed as text into a staging
   temp table (:mod:`iptv.warehouse.staging`), validated and cast in SQL (rejects counted by reason and kept in
-  ``load_rejects``), then in the same single transaction delete the date's fact rows, insert the valid staged
-  rows and recompute the marts of every date they touch (the date itself and the following date(s) reached by
-  sessions crossing midnight, before and after the reload) and mart_weekday_hour. Reloading a date therefore
-  replaces it, atomically.
+  ``load_rejects``), then in the same single transaction the date's fact rows, rejects and ledger of loaded files
+  (:mod:`iptv.warehouse.ledger`) are replaced and the marts of every date they touch (the date itself and the
+  following date(s) reached by sessions crossing midnight, before and after the reload) and mart_weekday_hour
+  recomputed. Reloading a date therefore replaces it, atomically. Asked to append (the lake sync), it reads
+  only the files the ledger does not hold, adds their rows and recomputes the marts of the dates they reach.
 - :func:`load_quarantine` counts the quarantine records of one date (the lake's rejected messages) per reason:
   every record staged as text (one per physical line), counted in SQL (an unreadable record under a label of
   the loader), the date's rows of ``quarantine_daily`` replaced in one transaction. Nothing else is touched.
@@ -33,9 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from iptv.warehouse import ledger
 from iptv.warehouse.schema import DATE_MARTS, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
 from iptv.warehouse.sources import Source, as_date
-from iptv.warehouse.staging import stage_catalog, stage_programmes, stage_quarantine, stage_sessions
+from iptv.warehouse.staging import copy_rows, stage_catalog, stage_programmes, stage_quarantine, stage_sessions
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +171,16 @@ def load_dims(
 @dataclass
 class LoadResult:
     dt: dt.date
-    files: int = 0
+    files: int = 0  # files read by this load
     rows_read: int = 0
     rows_loaded: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     mart_dates: list[dt.date] = field(default_factory=list)
     seconds: float = 0.0
+    #: whole (the date replaced by its files), appended (only new files read, their rows added) or
+    #: unchanged (every file already loaded: nothing read, nothing recomputed)
+    mode: str = "whole"
+    reload_reason: str = ""  # why a load asked to append reloaded the date whole
 
     @property
     def rows_rejected(self) -> int:
@@ -188,41 +194,111 @@ class LoadResult:
             marts = str(self.mart_dates[0])
         else:
             marts = f"{self.mart_dates[0]}..{self.mart_dates[-1]}"
+        mode = self.mode + (f" ({self.reload_reason})" if self.reload_reason else "")
         return (
-            f"dt={self.dt} files={self.files} read={self.rows_read} loaded={self.rows_loaded} "
+            f"dt={self.dt} {mode} files={self.files} read={self.rows_read} loaded={self.rows_loaded} "
             f"rejected={self.rows_rejected}{f' ({why})' if why else ''} marts={marts} {self.seconds:.1f}s"
         )
 
 
-def load_sessions(conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source]) -> LoadResult:
-    """Replace the fact rows of ``day`` by the valid sessions in ``sources`` and recompute the affected marts,
-    all in one transaction (staging COPY included). Every record is staged as text, then validated and cast in
-    SQL (load/validate_sessions.sql); invalid ones -- wrong field count, missing or unparseable field, another
-    date, negative or inconsistent duration, repeated session_id -- are counted by reason in the result and
-    replace the date's rows of ``load_rejects``. Bad data never fails the load; a database error does."""
-    day = as_date(day)
-    res = LoadResult(dt=day)
-    t0 = time.monotonic()
+class _Reload(Exception):  # noqa: N818 - a signal, not an error
+    """A load asked to append must reload the date whole (the reason is the message)."""
+
+
+def _stage_and_validate(cur: Any, wh: Warehouse, day: dt.date, sources: list[Source], res: LoadResult) -> None:
+    """Stage ``sources`` (their records and their versions) and validate the records (load/validate_sessions.sql);
+    the counts by reason go into ``res``."""
+    cur.execute(wh.sql("load/stage_sessions.sql"))
+    cur.execute(wh.sql("load/stage_files.sql"))
+    versions = [src.version() for src in sources]
+    copy_rows(cur, wh, "stg_loaded_file", ((v.path, v.length, v.mtime_ms) for v in versions))
+    res.files = stage_sessions(cur, wh, sources)
+    cur.execute(wh.sql("load/validate_sessions.sql", dt=day))
+    cur.execute(wh.sql("load/check_sessions.sql"))
+    counts = {reason: int(n) for reason, n in cur.fetchall()}
+    res.rows_read = sum(counts.values())
+    res.rejected = {r: counts[r] for r in REJECT_REASONS if counts.get(r)}
+
+
+def _last_date(cur: Any, wh: Warehouse, file: str, day: dt.date) -> dt.date | None:
+    cur.execute(wh.sql(file, dt=day))
+    return cur.fetchone()[0]
+
+
+def _date_ledger(cur: Any, wh: Warehouse, day: dt.date) -> dict[str, tuple[int, int]]:
+    cur.execute(wh.sql("load/ledger.sql", dt=day))
+    return {path: (int(length), int(mtime)) for path, length, mtime in cur.fetchall()}
+
+
+def _append_sessions(conn: Any, wh: Warehouse, day: dt.date, sources: list[Source], res: LoadResult) -> None:
+    """Bring ``day`` up to date by appending the rows of its new files (one transaction); :class:`_Reload` when
+    the date must be reloaded whole instead (a file rewritten or removed, no ledger, an id already loaded)."""
+    by_path = {src.path: src for src in sources}
     with conn, conn.cursor() as cur:
-        cur.execute(wh.sql("load/stage_sessions.sql"))
-        res.files = stage_sessions(cur, wh, sources)
-        cur.execute(wh.sql("load/validate_sessions.sql", dt=day))
-        cur.execute(wh.sql("load/check_sessions.sql"))
-        counts = {reason: int(n) for reason, n in cur.fetchall()}
-        res.rows_read = sum(counts.values())
-        res.rejected = {r: counts[r] for r in REJECT_REASONS if counts.get(r)}
+        _lock(cur, wh)  # before the ledger is read: no other load may change it until this one commits
+        todo = ledger.plan((src.version() for src in sources), _date_ledger(cur, wh, day))
+        if not todo.appendable:
+            raise _Reload(todo.why_reload())
+        if todo.up_to_date:
+            res.mode = "unchanged"
+            return
+        res.mode = "appended"
+        _stage_and_validate(cur, wh, day, [by_path[f.path] for f in todo.new], res)
+        cur.execute(wh.sql("load/loaded_ids.sql", dt=day))
+        if int(cur.fetchone()[0]):
+            raise _Reload("a session_id already loaded")
+        cur.execute(wh.sql("load/insert_sessions.sql", dt=day))
+        res.rows_loaded = res.rows_read - sum(res.rejected.values())
+        last = _last_date(cur, wh, "load/staged_last_date.sql", day) or day
+        res.mart_dates = [day + dt.timedelta(days=i) for i in range((max(last, day) - day).days + 1)]
+        recompute_dates(cur, wh, res.mart_dates)
+
+
+def _replace_sessions(conn: Any, wh: Warehouse, day: dt.date, sources: list[Source], res: LoadResult) -> None:
+    """Replace everything the warehouse holds of ``day`` by what its files give (one transaction)."""
+    with conn, conn.cursor() as cur:
+        _stage_and_validate(cur, wh, day, sources, res)
         _lock(cur, wh)
-        cur.execute(wh.sql("load/last_date.sql", dt=day))
-        old_last = cur.fetchone()[0]
-        cur.execute(wh.sql("load/replace_sessions.sql", dt=day))
-        cur.execute(wh.sql("load/replace_rejects.sql", dt=day))
+        old_last = _last_date(cur, wh, "load/last_date.sql", day)
+        cur.execute(wh.sql("load/clear_sessions.sql", dt=day))
+        cur.execute(wh.sql("load/insert_sessions.sql", dt=day))
         cur.execute(wh.sql("load/count_sessions.sql", dt=day))
         res.rows_loaded = int(cur.fetchone()[0])
-        cur.execute(wh.sql("load/last_date.sql", dt=day))
-        new_last = cur.fetchone()[0]
+        new_last = _last_date(cur, wh, "load/last_date.sql", day)
         last = max(d for d in (day, old_last, new_last) if d is not None)
         res.mart_dates = [day + dt.timedelta(days=i) for i in range((last - day).days + 1)]
         recompute_dates(cur, wh, res.mart_dates)
+
+
+def load_sessions(
+    conn: Any, wh: Warehouse, day: str | dt.date, sources: Iterable[Source], *, append: bool = False
+) -> LoadResult:
+    """Load the sessions files ``sources`` of ``day``, the facts, rejects, ledger and affected marts in one
+    transaction (staging COPY included). Every record is staged as text, then validated and cast in SQL
+    (load/validate_sessions.sql); invalid ones -- wrong field count, missing or unparseable field, another
+    date, negative or inconsistent duration, repeated session_id -- are counted by reason in the result and kept
+    in ``load_rejects``. Bad data never fails the load; a database error does.
+
+    By default the date is replaced whole: its fact rows, rejects and ledger (:mod:`iptv.warehouse.ledger`) by
+    what ``sources`` give, and the marts of every date its old or new sessions reach recomputed. With ``append``
+    only the files the ledger does not hold are read and their rows added, and only the marts of the dates the
+    new sessions reach recomputed; when the ledger shows a file rewritten or removed, has nothing of the date, or
+    a new row repeats a session_id the date holds, the date is replaced whole instead (``reload_reason``). Either
+    way the date ends as a whole load of ``sources`` leaves it."""
+    day = as_date(day)
+    sources = list(sources)
+    t0 = time.monotonic()
+    res = LoadResult(dt=day)
+    if append:
+        try:
+            _append_sessions(conn, wh, day, sources, res)
+        except _Reload as why:
+            res = LoadResult(dt=day, reload_reason=str(why))
+        else:
+            res.seconds = time.monotonic() - t0
+            log.info("%s", res.summary())
+            return res
+    _replace_sessions(conn, wh, day, sources, res)
     res.seconds = time.monotonic() - t0
     log.info("%s", res.summary())
     return res

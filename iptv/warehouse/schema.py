@@ -40,8 +40,10 @@ MART_TABLES = (
     "mart_genre_hourly",
 )
 #: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
-#: dataset (greenplum/load/replace_rejects.sql, replace_programme_rejects.sql).
+#: dataset (greenplum/load/clear_sessions.sql + insert_sessions.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
+#: The ledger of the lake files whose rows the warehouse holds (iptv/warehouse/ledger.py).
+LEDGER_TABLE = "loaded_file"
 #: The lake's quarantine counted per dt and reason, replaced per dt by the lake sync
 #: (greenplum/load/replace_quarantine.sql).
 QUARANTINE_TABLE = "quarantine_daily"
@@ -50,7 +52,8 @@ ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
 #: The last reconciliation's figures and gaps (scripts/reconcile.py --store), replaced per run.
 RECONCILE_TABLE = "reconcile_results"
 TABLES = (
-    "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, QUARANTINE_TABLE,
+    "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, LEDGER_TABLE,
+    QUARANTINE_TABLE,
     *ANALYTICS_TABLES, RECONCILE_TABLE,
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import posixpath
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 from iptv.config import Config
 from iptv.datasets import PROGRAMMES, QUARANTINE, SESSIONS, Dataset, dataset
+from iptv.warehouse.ledger import FileVersion
 
 
 class LoadError(RuntimeError):
@@ -44,10 +46,14 @@ def visible(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Source:
-    """One input file: an HDFS path read through ``client`` (WebHDFS), or a local file when it has none."""
+    """One input file: an HDFS path read through ``client`` (WebHDFS), or a local file when it has none. A listing
+    gives its length and modification time (the version the ledger records); :meth:`version` asks the file
+    system for them when they are missing."""
 
     path: str
     client: Any = field(default=None, compare=False, repr=False)
+    length: int | None = None
+    mtime_ms: int | None = None
 
     @property
     def hdfs(self) -> bool:
@@ -55,6 +61,16 @@ class Source:
 
     def __str__(self) -> str:
         return ("hdfs:" if self.hdfs else "") + self.path
+
+    def version(self) -> FileVersion:
+        """The file's path, length and modification time (from the listing, else from the file system)."""
+        if self.length is not None and self.mtime_ms is not None:
+            return FileVersion(self.path, self.length, self.mtime_ms)
+        if self.client is not None:
+            st = self.client.status(self.path)
+            return FileVersion(self.path, int(st["length"]), int(st["modificationTime"]))
+        st = os.stat(self.path)
+        return FileVersion(self.path, st.st_size, st.st_mtime_ns // 1_000_000)
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
@@ -113,11 +129,21 @@ class LakeFiles:
             d = self.local_root / directory.lstrip("/")
             if not d.is_dir():
                 raise LoadError(f"no directory {d}")
-            return [Source(str(f)) for f in sorted(d.iterdir()) if f.is_file() and visible(f.name)]
+            return [
+                Source(str(f), length=st.st_size, mtime_ms=st.st_mtime_ns // 1_000_000)
+                for f in sorted(d.iterdir())
+                if f.is_file() and visible(f.name)
+                for st in [f.stat()]
+            ]
         if self.client.status(directory, strict=False) is None:
             raise LoadError(f"no HDFS directory {directory}")
         return [
-            Source(posixpath.join(directory, name), self.client)
+            Source(
+                posixpath.join(directory, name),
+                self.client,
+                length=int(st.get("length", 0)),
+                mtime_ms=int(st.get("modificationTime", 0)),
+            )
             for name, st in sorted(self.client.list(directory, status=True))
             if st.get("type") == "FILE" and visible(name)
         ]

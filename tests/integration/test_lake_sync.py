@@ -858,9 +858,10 @@ def _kill_group_9(cfg: Config, name: str) -> float:
 
 
 @contextlib.contextmanager
-def facts_locked(cfg: Config, schema: str):
+def facts_locked(cfg: Config, schema: str, table: str = "fact_session", mode: str = "SHARE ROW EXCLUSIVE"):
     """Hold a lock on ``schema``.fact_session that conflicts with the loader's (load/lock.sql), so that a load
-    waits inside its transaction; yields ``wait_blocked(timeout)``, which returns once some session waits for it."""
+    waits inside its transaction (or on another ``table`` in another ``mode``, to hold it at a later step);
+    yields ``wait_blocked(timeout)``, which returns once some session waits for it."""
     import time
 
     holder, watcher = db.connect(cfg, "loader"), db.connect(cfg, "loader")
@@ -877,10 +878,10 @@ def facts_locked(cfg: Config, schema: str):
                 if cur.fetchone()[0]:
                     return
                 time.sleep(0.1)
-        pytest.fail(f"no load waited for the lock on {schema}.fact_session within {timeout:.0f} s")
+        pytest.fail(f"no load waited for the lock on {schema}.{table} within {timeout:.0f} s")
 
     try:
-        holder.cursor().execute(f"LOCK TABLE {schema}.fact_session IN SHARE ROW EXCLUSIVE MODE")
+        holder.cursor().execute(f"LOCK TABLE {schema}.{table} IN {mode} MODE")
         yield wait_blocked
     finally:
         for c in (holder, watcher):
@@ -1007,3 +1008,61 @@ def test_kill_of_nifi_during_a_sync_warehouse_run_then_its_next_run_finishes_it(
         nipyapi.canvas.schedule_processor(proc, False)
         back = (rel, body, sync_state(proc))
     assert_recovered(outage_env, back)
+
+
+@pytest.fixture()
+def cli_env(hive, hdfs, postgres, tmp_path_factory):
+    yield from _nifi_lake(hive, tmp_path_factory, "cli", DATES[:1])
+
+
+def test_kill_of_the_sync_mid_append_then_each_file_is_loaded_once(cli_env, tmp_path):
+    """scripts/sync_lake.py killed with kill -9 while it appends a new file: the file's rows and ledger row were
+    written inside the load's transaction, which the test holds at its last step (a lock on mart_weekday_hour);
+    the kill rolls it all back. The next run appends the file exactly once (the facts grow by its rows, marts
+    equal the DuckDB reference and Hive's); a run that forgot its state (a crash after the commit, before the
+    state was saved) finds every file in the ledger and loads nothing."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    cfg, schema = cli_env["cfg"], cli_env["schema"]
+    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "sync_lake.py"), "--config", cli_env["config_file"]]
+    cmd += ["--schema", schema, "--state", str(tmp_path / "state.json"), "--json", "--no-progress"]
+
+    def run(*extra: str) -> dict:
+        out = subprocess.run([*cmd, *extra], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout.splitlines()[-1])
+
+    def facts() -> tuple[int, int]:
+        rows = fetch_rows(cfg, f"SELECT (SELECT count(*) FROM {schema}.fact_session), "
+                          f"(SELECT count(*) FROM {schema}.loaded_file)", "loader")  # fmt: skip
+        return rows[0]
+
+    def sessions_load(res: dict) -> str:
+        return next(line for line in res["loads"] if line.startswith("dt="))
+
+    first = run()
+    assert first["dates"] == D[:1] and " whole " in sessions_load(first), first
+    before = facts()
+    hdfs_client.write_text(cfg, f"{cfg.hdfs.paths.sessions}/dt={D[0]}/part-late.csv", LATE)
+    (cli_env["files"]["sessions"][DATES[0]].parent / "part-late.csv").write_text(LATE)
+    with facts_locked(cfg, schema, "mart_weekday_hour", "ACCESS EXCLUSIVE") as wait_blocked:
+        killed = subprocess.Popen(cmd, cwd=REPO_ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        wait_blocked(300)
+        os.killpg(killed.pid, signal.SIGKILL)
+        assert killed.wait(timeout=30) == -signal.SIGKILL
+    deadline = time.monotonic() + 60
+    while facts() != before and time.monotonic() < deadline:
+        time.sleep(0.2)  # the killed load's backend rolls back once it finds its client gone
+    assert facts() == before, "the killed load left rows behind"
+    again = run()
+    assert again["dates"] == D[:1] and again["errors"] == [], again
+    assert "appended files=1 read=2 loaded=2" in sessions_load(again), again["loads"]
+    assert facts() == (before[0] + 2, before[1] + 1)
+    forgot = run("--reset")
+    assert forgot["errors"] == [] and " unchanged files=0 " in sessions_load(forgot), forgot["loads"]
+    assert facts() == (before[0] + 2, before[1] + 1)
+    assert_marts_equal_reference(assert_hive_equals_gp(cfg, schema), cli_env["files"])

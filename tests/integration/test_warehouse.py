@@ -108,11 +108,15 @@ def expected(reference, mart: str) -> list[tuple]:
 
 
 def snapshot(conn, wh) -> dict[str, list[tuple]]:
-    """Every table's rows (load_rejects without loaded_at, the time of the load)."""
+    """Every table's rows (load_rejects and the ledger without loaded_at, the time of the load)."""
+    without_time = {
+        warehouse.REJECTS_TABLE: "dt, source_file, line_no, reason, raw_line",
+        warehouse.LEDGER_TABLE: "dataset, dt, path, length, mtime_ms, rows_read, rows_loaded",
+    }
     out = {}
     with conn.cursor() as cur:
         for t in warehouse.TABLES:
-            cols = "dt, source_file, line_no, reason, raw_line" if t == warehouse.REJECTS_TABLE else "*"
+            cols = without_time.get(t, "*")
             cur.execute(f"SELECT {cols} FROM {wh.table(t)}")
             out[t] = sorted(cur.fetchall(), key=repr)
     conn.rollback()
@@ -872,3 +876,142 @@ def test_reader_reads_the_quarantine_counts(quarantine_loaded, postgres):
     finally:
         conn.rollback()
         conn.close()
+
+
+# ------------------------------------------------------------------ the ledger: loads that append new files
+
+
+def _split_lake(cfg, files, root, days) -> dict[dt.date, list]:
+    """The sessions of ``days`` of the sample lake split into three files each (part-1..3, in file order) in the
+    lake layout under ``root``; returns their paths by date."""
+    out = {}
+    for d in days:
+        lines = files["sessions"][d].read_text().splitlines(keepends=True)
+        directory = root / warehouse.session_dir(cfg, d).lstrip("/")
+        directory.mkdir(parents=True, exist_ok=True)
+        thirds = [lines[: len(lines) // 3], lines[len(lines) // 3 : 2 * len(lines) // 3], lines[2 * len(lines) // 3 :]]
+        out[d] = []
+        for i, part in enumerate(thirds, start=1):
+            path = directory / f"part-{i}.csv"
+            path.write_text("".join(part))
+            out[d].append(path)
+    return out
+
+
+def _sources(cfg, root, d) -> list:
+    return warehouse.list_sources(cfg, warehouse.session_dir(cfg, d), root)
+
+
+@pytest.fixture
+def two_schemas(postgres, lake):
+    """Two scratch schemas with the catalogs loaded: one loaded by appends, one by whole loads to compare with."""
+    root, _ = lake
+    cat = postgres.hdfs.paths.catalogs
+    pair = []
+    for name in ("append", "whole"):
+        wh, conn = _new_schema(postgres, name)
+        warehouse.load_dims(
+            conn, wh, warehouse.list_sources(postgres, cat + "/channels", root),
+            warehouse.list_sources(postgres, cat + "/users", root),
+        )  # fmt: skip
+        pair.append((wh, conn))
+    yield pair
+    for wh, conn in pair:
+        _drop(wh, conn)
+
+
+def _whole(cfg, root, wh, conn, days) -> dict:
+    for d in days:
+        warehouse.load_sessions(conn, wh, d, _sources(cfg, root, d))
+    return snapshot(conn, wh)
+
+
+def test_appending_new_files_equals_a_whole_load(postgres, lake, two_schemas, reference, tmp_path):
+    """Files arriving one by one: the first load of a date is whole (no ledger), each later one reads only the new
+    file and recomputes the marts of the dates its sessions reach; nothing new reads nothing. Every table then
+    equals a whole load of the same files, and the marts the DuckDB reference."""
+    _, files = lake
+    (wh, conn), (wh_whole, conn_whole) = two_schemas
+    days = DATES[:2]
+    parts = _split_lake(postgres, files, tmp_path, days)
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    for d in days:  # only part-1 of each date at first
+        for p in parts[d][1:]:
+            p.rename(hidden / f"{d}-{p.name}")
+    results = [warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True) for d in days]
+    assert [(r.mode, r.reload_reason, r.files) for r in results] == [("whole", "no ledger for the date", 1)] * 2
+    for i in (1, 2):
+        for d in days:
+            (hidden / f"{d}-part-{i + 1}.csv").rename(parts[d][i])
+            r = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+            n = len(parts[d][i].read_text().splitlines())
+            assert (r.mode, r.files, r.rows_read, r.rows_loaded) == ("appended", 1, n, n), r.summary()
+            assert r.mart_dates[0] == d and "appended files=1" in r.summary()
+    # the last third of each date holds its sessions that cross midnight: the next date's marts were recomputed
+    assert r.mart_dates == [days[1], days[1] + dt.timedelta(days=1)]
+    again = warehouse.load_sessions(conn, wh, days[0], _sources(postgres, tmp_path, days[0]), append=True)
+    assert (again.mode, again.files, again.rows_read, again.mart_dates) == ("unchanged", 0, 0, [])
+    got = snapshot(conn, wh)
+    assert got == _whole(postgres, tmp_path, wh_whole, conn_whole, days)
+    assert [r[:3] for r in sorted(got[warehouse.LEDGER_TABLE])] == [
+        ("sessions", d, str(p)) for d in days for p in parts[d]
+    ]
+    for mart in ("mart_daily", "mart_hourly", "mart_channel_daily", "mart_duration_hist"):
+        # the marts of a date depend on the sessions that reach it: those of the two dates loaded equal the
+        # reference's (computed over every date)
+        want = [r for r in expected(reference, mart) if r[0] <= days[1]]
+        assert [r for r in fetch(conn, wh, mart) if r[0] <= days[1]] == want, mart
+
+
+def test_a_rewritten_removed_or_repeated_file_reloads_the_date_whole(postgres, lake, two_schemas, tmp_path):
+    """A file rewritten (fewer rows), a file removed, and a new file repeating a session_id the date holds (with
+    an earlier start, so that a whole load keeps the new row): each load reloads the date whole, says why, and
+    leaves every table as a whole load of the same files does -- the rewritten file's dropped rows and the removed
+    file's rows gone, nothing doubled."""
+    _, files = lake
+    (wh, conn), (wh_whole, conn_whole) = two_schemas
+    d = DATES[0]
+    parts = _split_lake(postgres, files, tmp_path, [d])[d]
+    first = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+    assert first.mode == "whole"
+    total = sum(len(p.read_text().splitlines()) for p in parts)
+
+    lines = parts[1].read_text().splitlines(keepends=True)
+    parts[1].write_text("".join(lines[:-3]))
+    r = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+    assert (r.mode, r.reload_reason, r.rows_loaded) == ("whole", "1 file(s) rewritten", total - 3), r.summary()
+
+    gone = len(parts[2].read_text().splitlines())
+    parts[2].unlink()
+    r = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+    assert (r.mode, r.reload_reason, r.rows_loaded) == ("whole", "1 file(s) removed", total - 3 - gone)
+
+    sid, user, channel, start, end, duration = parts[0].read_text().splitlines()[0].split(",")
+    earlier = f"{sid},{user},{channel},{d} 00:00:00,{d} 00:00:01,1\n"
+    (parts[0].parent / "part-9.csv").write_text(earlier)
+    r = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+    assert (r.mode, r.reload_reason, r.rejected) == ("whole", "a session_id already loaded", {"duplicate": 1})
+    got = snapshot(conn, wh)
+    assert got == _whole(postgres, tmp_path, wh_whole, conn_whole, [d])
+    kept = [row for row in got["fact_session"] if row[0] == sid]
+    assert len(kept) == 1 and kept[0][3] == dt.datetime.combine(d, dt.time(0, 0, 0)), kept
+    assert len(got["fact_session"]) == total - 3 - gone
+
+
+def test_cli_appends_new_files(postgres, lake, two_schemas, tmp_path, capsys):
+    """scripts/load_greenplum.py --append: the first run loads the date whole, a new file is appended alone."""
+    from iptv.warehouse_cli import main
+
+    _, files = lake
+    (wh, conn), _ = two_schemas
+    d = DATES[0]
+    parts = _split_lake(postgres, files, tmp_path, [d])[d]
+    parts[2].rename(tmp_path / "later.csv")
+    args = ["--local-root", str(tmp_path), "--schema", wh.schema, "--dt", d.isoformat(), "--append"]
+    assert main(args) == 0
+    assert f"dt={d} whole (no ledger for the date) files=2" in capsys.readouterr().out
+    (tmp_path / "later.csv").rename(parts[2])
+    assert main(args) == 0
+    n = len(parts[2].read_text().splitlines())
+    assert f"dt={d} appended files=1 read={n} loaded={n}" in capsys.readouterr().out

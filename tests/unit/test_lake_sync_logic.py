@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from iptv import lake_sync, warehouse
+from iptv import datasets, lake_state, lake_sync, warehouse
 from iptv.config import REPO_ROOT, Config
 from iptv.hive_tables import LAKE_TABLES, MART_TABLES, HiveTables
 from iptv.warehouse.sources import csv_records
@@ -139,7 +139,8 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         calls.append(("guide", day.isoformat(), recompute))
         return warehouse.ProgrammeLoadResult(dt=day, rows_read=3, programmes=2, rejected={"overlap": 1}, gaps=1)
 
-    def fake_sessions(conn, wh, day, sources):
+    def fake_sessions(conn, wh, day, sources, *, append):
+        assert append  # the sync appends new files (the ledger decides)
         calls.append(("sessions", day.isoformat()))
         return warehouse.LoadResult(dt=day, rows_read=1, rows_loaded=1)
 
@@ -282,7 +283,7 @@ def test_failed_steps_keep_the_lock_until_the_end(monkeypatch):
 
 
 def test_listing_failure_is_reported_not_raised(monkeypatch):
-    def boom(files):
+    def boom(files, cache=None):
         raise ConnectionError("namenode down")
 
     monkeypatch.setattr(lake_sync, "lake_listing", boom)
@@ -417,8 +418,10 @@ def test_processor_defaults_point_at_this_repository(processor_module):
 
 def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
     calls = []
+    caches: set[int] = set()
 
-    def fake_sync(cfg, state, *, schema):
+    def fake_sync(cfg, state, *, schema, cache):
+        caches.add(id(cache))
         calls.append((dict(state), schema))
         if state:
             return lake_sync.SyncResult(), dict(state)  # idle
@@ -437,11 +440,12 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
     assert proc.create(ctx) is None  # idle: nothing emitted, state not rewritten
     assert ctx.sm.saves == 1
     assert calls == [({}, "iptv_dw_x"), ({"sessions/dt=2026-03-02": "1:10:abc"}, "iptv_dw_x")]
+    assert len(caches) == 1 and proc.listing_cache is not None  # one listing cache across the runs
 
 
 def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
     monkeypatch.setattr(
-        lake_sync, "sync", lambda cfg, state, *, schema: (lake_sync.SyncResult(errors=["2026-03-02: boom"]), {})
+        lake_sync, "sync", lambda cfg, state, *, schema, cache: (lake_sync.SyncResult(errors=["2026-03-02: boom"]), {})
     )
     out = processor_module.SyncWarehouse().create(_Context({}))
     assert out.relationship == "failure" and out.attributes["iptv.sync.errors"] == "1"
@@ -450,7 +454,7 @@ def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
 def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module, monkeypatch):
     seen = []
 
-    def fake_sync(cfg, state, *, schema):
+    def fake_sync(cfg, state, *, schema, cache):
         seen.append(dict(state))
         return (
             (lake_sync.SyncResult(), dict(state)) if state else (lake_sync.SyncResult(dates=["2026-03-02"]), {"k": "v"})
@@ -471,3 +475,52 @@ def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module,
     ctx.sm.setState = broken  # NiFi recovered: the idle run saves the remembered state, emits nothing
     assert proc.create(ctx) is None
     assert seen == [{}, {"k": "v"}, {"k": "v"}] and ctx.sm.store["LOCAL"] == {"k": "v"}
+
+
+def test_listing_cache_skips_only_settled_unchanged_directories():
+    cache = lake_state.ListingCache()
+    d = "/data/iptv/sessions/dt=2026-03-02"
+    assert cache.get(d, 1_000_000) == (False, None)  # never listed
+    cache.put(d, 1_000_000, "2:30:ab", listed_at=1_000.0 + lake_state.SETTLED_S + 1)
+    assert cache.get(d, 1_000_000) == (True, "2:30:ab")
+    assert cache.get(d, 1_000_001) == (False, None)  # a file created, renamed or deleted inside
+    # listed too soon after its last change: a change in the same millisecond would not have moved the time
+    cache.put(d, 1_000_000, "2:30:ab", listed_at=1_000.0 + lake_state.SETTLED_S - 1)
+    assert cache.get(d, 1_000_000) == (False, None)
+    cache.put(d, 1_000_000, None, listed_at=2_000.0)  # an empty directory is remembered as empty
+    assert cache.get(d, 1_000_000) == (True, None)
+
+
+def test_lake_listing_lists_only_the_directories_that_moved():
+    """With a cache, a second listing does one LISTSTATUS per dataset and catalog plus one per dt= directory
+    whose modification time moved; the result equals an uncached listing."""
+    old = 1_000_000  # ms: long settled
+    dirs = {kind: {"dt=2026-03-02": old, "dt=2026-03-03": old} for kind in lake_state.KINDS}
+    calls: list[str] = []
+
+    class Client:
+        def list(self, path, status=True):
+            calls.append(path)
+            for kind, days in dirs.items():
+                base = datasets.DATASETS[kind].directory(paths)
+                if path == base:
+                    return [(name, st(0, mtime, "DIRECTORY")) for name, mtime in days.items()]
+                for name, mtime in days.items():
+                    if path == f"{base}/{name}":
+                        return [("part-1.csv", st(10 + mtime % 7, mtime))]
+            return [("users.csv", st(5, 1))]
+
+    paths = Config().hdfs.paths.as_dict()
+    files = warehouse.LakeFiles(paths, client=Client())
+    cache = lake_state.ListingCache()
+    first = lake_sync.lake_listing(files, cache)
+    n_first = len(calls)
+    calls.clear()
+    assert lake_sync.lake_listing(files, cache) == first
+    assert len(calls) == len(lake_state.KINDS) + len(lake_state.CATALOGS) < n_first
+    calls.clear()
+    dirs["sessions"]["dt=2026-03-03"] = old + 5
+    again = lake_sync.lake_listing(files, cache)
+    sessions_dir = datasets.SESSIONS.directory(paths) + "/dt=2026-03-03"
+    assert calls.count(sessions_dir) == 1 and len(calls) == len(lake_state.KINDS) + len(lake_state.CATALOGS) + 1
+    assert again == lake_sync.lake_listing(files) and again != first

@@ -47,7 +47,8 @@ def test_every_reject_reason_of_the_guide_is_in_its_validation():
         assert f"'{reason}'" in sql, reason
     replace = warehouse.Warehouse(Config()).sql("load/replace_programme_rejects.sql", dt=DAY)
     assert "dataset = 'programmes'" in replace and "'gap'" in replace
-    assert "dataset = 'sessions'" in warehouse.Warehouse(Config()).sql("load/replace_rejects.sql", dt=DAY)
+    sessions = warehouse.Warehouse(Config()).sql("load/clear_sessions.sql", dt=DAY)
+    assert "load_rejects WHERE dt = CAST('2026-03-02' AS DATE) AND dataset = 'sessions'" in sessions
 
 
 def test_programme_marts_are_date_marts():

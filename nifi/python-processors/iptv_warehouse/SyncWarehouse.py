@@ -1,10 +1,12 @@
 """NiFi 2 Python processor: keep Hive and the Greenplum warehouse in step with the data lake (issue #5).
 
-A FlowFileSource run on a timer (e.g. every 30 s, one task, primary node). Each run lists the dt= directories of
-viewing_events, sessions and quarantine and the catalogs on HDFS (WebHDFS LISTSTATUS), compares their fingerprints
-with the sync state kept in NiFi's StateManager, and for every changed date registers the Hive partitions,
-loads the date's sessions into Greenplum (marts recomputed) and recomputes the Hive aggregates of the date and
-the next one (see ``iptv/lake_sync.py``, which does all the work). "Triggered by data arrival" thus means: new
+A FlowFileSource run on a timer (every 5 s in the flow, one task, primary node). Each run lists the dt= directories
+of viewing_events, sessions, quarantine and the guide and the catalogs on HDFS (WebHDFS LISTSTATUS; a directory
+whose modification time has not moved since the processor last listed it is not listed again), compares their
+fingerprints with the sync state kept in NiFi's StateManager, and for every changed date registers the Hive
+partitions, appends the date's new session files to Greenplum (the warehouse's ledger of loaded files says which
+are new; marts of the dates they reach recomputed) and recomputes the Hive aggregates of the date and the next
+one (see ``iptv/lake_sync.py``, which does all the work). "Triggered by data arrival" thus means: new
 files in the lake are synced within one timer period, whoever wrote them (the ingestion flow, the producer's
 backfill, an operator); a late file for an old date re-syncs that date.
 
@@ -41,11 +43,11 @@ class SyncWarehouse(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = (
             "Syncs the IPTV data lake into Hive and the Greenplum warehouse: for every dt= partition whose files "
-            "changed since the last run, registers the Hive partitions, loads the sessions into Greenplum "
-            "(marts recomputed) and recomputes the Hive aggregates of the date and the next one. Run it on a "
+            "changed since the last run, registers the Hive partitions, loads the new session files into "
+            "Greenplum (marts recomputed) and recomputes the Hive aggregates of the date and the next one. Run it on a "
             "timer; state (fingerprints of synced directories) in the LOCAL state. Emits a JSON summary per run "
             "that did something."
         )
@@ -89,6 +91,7 @@ class SyncWarehouse(FlowFileSource):
         self.cfg = None
         self.schema = "iptv_dw"
         self.unsaved: dict[str, str] | None = None
+        self.listing_cache = None  # fingerprints of unchanged directories, kept while the processor runs
 
     def getPropertyDescriptors(self):
         return self.PROPERTIES
@@ -115,6 +118,9 @@ class SyncWarehouse(FlowFileSource):
                 path = root / path
         self.cfg = load_config(path)
         self.schema = context.getProperty(self.SCHEMA).getValue() or "iptv_dw"
+        from iptv.lake_state import ListingCache
+
+        self.listing_cache = ListingCache()
 
     def create(self, context):
         if self.cfg is None:
@@ -126,7 +132,7 @@ class SyncWarehouse(FlowFileSource):
             state = self.unsaved  # the last run could not save its state: go on from it
         else:
             state = dict(state_manager.getState(Scope.LOCAL).toMap())
-        res, new_state = lake_sync.sync(self.cfg, state, schema=self.schema)
+        res, new_state = lake_sync.sync(self.cfg, state, schema=self.schema, cache=self.listing_cache)
         retrying = self.unsaved is not None
         if new_state != state or retrying:
             try:
