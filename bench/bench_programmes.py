@@ -88,7 +88,9 @@ class Engines:
     def prepare(self) -> None:
         """DDL, dimensions and the day's sessions (not timed)."""
         TimingCursor.labels = {
-            self.wh.sql(str(f.relative_to(warehouse.SQL_DIR)), dt=self.day, table=Ident("stg_programme_raw")): f.stem
+            self.wh.sql(
+                str(f.relative_to(warehouse.SQL_DIR)), dt=self.day, table=Ident("stg_programme_raw"), table_name="t"
+            ): f.stem
             for sub in ("load", "marts")
             for f in sorted((warehouse.SQL_DIR / sub).glob("*.sql"))
         }

@@ -64,30 +64,36 @@ CHUNK_ROWS = 200_000  # rows formatted at a time when writing the CSV files
 # ------------------------------------------------------------------------------------------------ data
 
 
+def write_session_rows(s: Any, idx: np.ndarray, path: Path) -> Path:
+    """Rows ``idx`` of the simulated sessions ``s`` as a headerless CSV file at ``path``, as the flow lands them
+    (session_id, user_id, channel_id, time_start, time_end, duration_s)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for i in range(0, len(idx), CHUNK_ROWS):
+            rows = idx[i : i + CHUNK_ROWS]
+            starts, ends = format_times(s.start[rows]), format_times(s.end[rows])
+            cols = zip(
+                s.session_id[rows].tolist(),
+                s.user_id[rows].tolist(),
+                s.channel_id[rows].tolist(),
+                starts,
+                ends,
+                (s.end[rows] - s.start[rows]).tolist(),
+                strict=True,
+            )
+            fh.write("".join(f"{a},{b},{c},{d},{e},{f}\n" for a, b, c, d, e, f in cols))
+    return path
+
+
 def write_sessions(day: dt.date, users: int, seed: int, directory: Path, n_files: int) -> tuple[int, list[Path]]:
     """Simulate ``day`` and write its sessions as headerless CSV files ``part-<uuid>.csv`` in ``directory``,
     in time_end order (as the flow emits them) and split into ``n_files`` contiguous parts."""
     s = Simulator(users, seed).day(day)
     order = np.lexsort((s.session_id, s.end))
-    directory.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-    for part in np.array_split(order, max(1, min(n_files, len(order)))):
-        path = directory / f"part-{uuid.uuid4()}.csv"
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            for i in range(0, len(part), CHUNK_ROWS):
-                idx = part[i : i + CHUNK_ROWS]
-                starts, ends = format_times(s.start[idx]), format_times(s.end[idx])
-                cols = zip(
-                    s.session_id[idx].tolist(),
-                    s.user_id[idx].tolist(),
-                    s.channel_id[idx].tolist(),
-                    starts,
-                    ends,
-                    (s.end[idx] - s.start[idx]).tolist(),
-                    strict=True,
-                )
-                fh.write("".join(f"{a},{b},{c},{d},{e},{f}\n" for a, b, c, d, e, f in cols))
-        files.append(path)
+    files = [
+        write_session_rows(s, part, directory / f"part-{uuid.uuid4()}.csv")
+        for part in np.array_split(order, max(1, min(n_files, len(order))))
+    ]
     return len(s), files
 
 
@@ -171,7 +177,9 @@ class Engines:
         self.hive_tables.prepare(self.hive_cur)
         # Rendered texts of the dates the load touches (the date and the next one) -> file name.
         TimingCursor.labels = {
-            self.wh.sql(str(f.relative_to(warehouse.SQL_DIR)), dt=d, table=Ident("stg_session_raw")): f.stem
+            self.wh.sql(
+                str(f.relative_to(warehouse.SQL_DIR)), dt=d, table=Ident("stg_session_raw"), table_name="t"
+            ): f.stem
             for d in lake_sync.hive_dates([self.day])
             for sub in ("load", "marts")
             for f in sorted((warehouse.SQL_DIR / sub).glob("*.sql"))

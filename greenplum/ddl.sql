@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_daily (
     dt          DATE NOT NULL,
     watch_hours NUMERIC(18, 6) NOT NULL,
     sessions    BIGINT NOT NULL,
-    viewers     BIGINT NOT NULL
+    viewers     BIGINT NOT NULL,
+    watch_s     BIGINT  -- exact watch seconds (watch_hours is rounded)
 )
 /*@greenplum DISTRIBUTED BY (dt) */;
 
@@ -98,7 +99,8 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_channel_daily (
     reach_pct    NUMERIC(12, 6),
     share_pct    NUMERIC(12, 6),
     rating_pct   NUMERIC(12, 6),
-    atv_min      NUMERIC(18, 6)
+    atv_min      NUMERIC(18, 6),
+    watch_s      BIGINT
 )
 /*@greenplum DISTRIBUTED BY (dt, channel_id) */;
 
@@ -106,7 +108,8 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_hourly (
     dt            DATE NOT NULL,
     hour          SMALLINT NOT NULL,
     viewers       BIGINT NOT NULL,
-    watch_minutes NUMERIC(18, 6) NOT NULL
+    watch_minutes NUMERIC(18, 6) NOT NULL,
+    watch_s       BIGINT
 )
 /*@greenplum DISTRIBUTED BY (dt, hour) */;
 
@@ -157,7 +160,9 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_programme (
     rating_pct    NUMERIC(12, 6),
     share_pct     NUMERIC(12, 6),
     atv_min       NUMERIC(18, 6),
-    watch_minutes NUMERIC(18, 6) NOT NULL
+    watch_minutes NUMERIC(18, 6) NOT NULL,
+    watch_s       BIGINT,
+    all_watch_s   BIGINT  -- watch seconds of all channels during the programme (share_pct's denominator)
 )
 /*@greenplum DISTRIBUTED BY (programme_id) */;
 
@@ -167,9 +172,70 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.mart_genre_hourly (
     hour          SMALLINT NOT NULL,
     genre         VARCHAR(16) NOT NULL,
     watch_minutes NUMERIC(18, 6) NOT NULL,
-    viewers       BIGINT NOT NULL
+    viewers       BIGINT NOT NULL,
+    watch_s       BIGINT
 )
 /*@greenplum DISTRIBUTED BY (dt, hour) */;
+
+-- Upgrade of marts created before their exact watch seconds (the columns the incremental updates add to); the
+-- loader then recomputes every date once (iptv.warehouse.apply_ddl).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = {{ schema_name }} AND table_name = 'mart_daily' AND column_name = 'watch_s') THEN
+        ALTER TABLE {{ schema }}.mart_daily ADD COLUMN watch_s BIGINT;
+        ALTER TABLE {{ schema }}.mart_channel_daily ADD COLUMN watch_s BIGINT;
+        ALTER TABLE {{ schema }}.mart_hourly ADD COLUMN watch_s BIGINT;
+        ALTER TABLE {{ schema }}.mart_programme ADD COLUMN watch_s BIGINT, ADD COLUMN all_watch_s BIGINT;
+        ALTER TABLE {{ schema }}.mart_genre_hourly ADD COLUMN watch_s BIGINT;
+    END IF;
+END
+$$;
+
+-- The viewers already counted by the marts (greenplum/marts/*.sql), so that a load adding sessions counts only
+-- the new distinct viewers: who viewed a date, an hour of it, a channel on it, a genre in an hour of it, and how
+-- many seconds each user watched of each programme (mart_programme counts those over the reach threshold).
+-- Cleared and rebuilt per date with the marts when a date is recomputed from fact_session.
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_daily (
+    dt      DATE NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (dt, user_id)
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
+
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_hourly (
+    dt      DATE NOT NULL,
+    hour    SMALLINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (dt, hour, user_id)
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
+
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_channel_daily (
+    dt         DATE NOT NULL,
+    channel_id BIGINT NOT NULL,
+    user_id    BIGINT NOT NULL,
+    PRIMARY KEY (dt, channel_id, user_id)
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
+
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_genre_hourly (
+    dt      DATE NOT NULL,
+    hour    SMALLINT NOT NULL,
+    genre   VARCHAR(16) NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (dt, hour, genre, user_id)
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
+
+CREATE TABLE IF NOT EXISTS {{ schema }}.watch_programme_user (
+    dt           DATE NOT NULL,
+    programme_id TEXT NOT NULL,
+    user_id      BIGINT NOT NULL,
+    watch_s      BIGINT NOT NULL,
+    PRIMARY KEY (dt, programme_id, user_id)
+)
+/*@greenplum DISTRIBUTED BY (user_id) */;
 
 -- Quarantine of the warehouse loader: every row of a date that was not loaded, with the dataset it belongs to
 -- (sessions: load/validate_sessions.sql; programmes: load/validate_programmes.sql, which also records each gap

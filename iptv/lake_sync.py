@@ -12,12 +12,13 @@ what changed). For the changed dates, in date order:
   (one transaction: dim_programme of the date replaced, bad rows and gaps rejected into load_rejects, the
   programme marts of the date recomputed; idempotent). Hive's programme audience is a view, nothing to
   recompute there;
-- a date whose sessions changed: its sessions are loaded into Greenplum with :func:`iptv.warehouse.load_sessions`
-  (one transaction per date, replaces the date, recomputes the marts of every date it touches; idempotent),
-  then the Hive marts (``hive/marts/<name>.sql``: INSERT OVERWRITE of partition dt) of that date and the next
-  date (sessions crossing midnight) are recomputed. The sessions load recomputes the programme marts of the
-  dates it touches too, so when the guide and the sessions of a date change together the guide is loaded first
-  without recomputing them;
+- a date whose sessions changed: its new files are loaded into Greenplum with
+  :func:`iptv.warehouse.load_sessions` (``append``: one transaction per date; the warehouse's ledger of loaded
+  files says which files are new, their sessions are added to the facts and to the marts of every date they
+  reach; a rewritten or removed file reloads the date whole; idempotent), then the Hive marts
+  (``hive/marts/<name>.sql``: INSERT OVERWRITE of partition dt) of that date and the next date (sessions crossing
+  midnight) are recomputed. When the guide and the sessions of a date change together the guide is loaded
+  first (its programme marts recomputed from the facts already loaded), then the new sessions added;
 - a date whose quarantine changed (``<quarantine>/dt=<date>/``, the records of the messages the ingestion
   rejected): its records are counted per reason into Greenplum's ``quarantine_daily`` with
   :func:`iptv.warehouse.load_quarantine` (one transaction, the date's rows replaced; a date whose files are gone
@@ -315,14 +316,14 @@ def _load_catalogs(engines: Engines, ch: Changes, state: dict[str, str], res: Sy
     return apply_keys(state, {k: v for k, v in ch.keys.items() if k.startswith("catalogs/")})
 
 
-def _load_programmes(engines: Engines, day: dt.date, res: SyncResult, *, recompute: bool) -> None:
-    """Load the programme guide of ``day`` into Greenplum (the programme marts recomputed with ``recompute``)."""
+def _load_programmes(engines: Engines, day: dt.date, res: SyncResult) -> None:
+    """Load the programme guide of ``day`` into Greenplum, its programme marts recomputed."""
     conn, wh = engines.warehouse()
     try:
         sources = engines.lake().programme_sources(day)
     except LoadError:
         sources = []  # directory removed: the date's guide loads empty (the lake is the truth)
-    pr = load_programmes(conn, wh, day, sources, recompute=recompute)
+    pr = load_programmes(conn, wh, day, sources)
     res.loads.append(pr.summary())
     res.programmes_loaded += pr.programmes
     for reason, n in [*pr.rejected.items(), ("gap", pr.gaps)]:
@@ -436,7 +437,7 @@ def sync(
                 continue
             try:
                 if day in ch.programme_dates:
-                    _load_programmes(engines, day, res, recompute=day not in ch.session_dates)
+                    _load_programmes(engines, day, res)
                 if day in ch.session_dates:
                     _load_sessions(engines, day, res, done_hive)
                 if day in ch.quarantine_dates:

@@ -1,26 +1,33 @@
--- mart_daily for one date {{ dt }}, recomputed from fact_session: delete + insert.
+-- mart_daily for one date {{ dt }}.
 -- Watch time of the day = overlap of [time_start, time_end) with [dt 00:00, dt+1 00:00), so sessions of
 -- earlier dates that run past midnight count too. A session (view) counts on the day it starts. A viewer is a
 -- distinct user with a session that starts on the day or overlaps it by more than 0 s.
--- No row is written for a date without any such session.
-DELETE FROM {{ schema }}.mart_daily WHERE dt = CAST({{ dt }} AS DATE);
+-- No row is written for a date without any such session. watch_s = the exact watch seconds.
+-- Kept up to date, not recomputed: the sessions a load adds (marts/delta_day.sql, the part of delta_session
+-- that reaches the date) are added to the exact sums, and the viewers not yet counted (viewer_* tables) to the
+-- counts; the rounded figures are derived from the exact ones. A date recomputed from fact_session has its rows
+-- and counted viewers cleared first and every session reaching it as the delta (iptv.warehouse.loads).
+INSERT INTO {{ schema }}.mart_daily (dt, watch_hours, sessions, viewers, watch_s)
+SELECT CAST({{ dt }} AS DATE), 0, 0, 0, 0
+WHERE EXISTS (SELECT 1 FROM delta_day)
+      AND NOT EXISTS (SELECT 1 FROM {{ schema }}.mart_daily WHERE dt = CAST({{ dt }} AS DATE));
 
-INSERT INTO {{ schema }}.mart_daily (dt, watch_hours, sessions, viewers)
-WITH bounds AS (
-    SELECT CAST({{ dt }} AS DATE) AS d,
-           CAST({{ dt }} AS TIMESTAMP) AS ds,
-           CAST({{ dt }} AS TIMESTAMP) + INTERVAL '1 day' AS de
-), s AS (
-    SELECT b.d, f.user_id, f.dt,
-           GREATEST(0, CAST(EXTRACT(EPOCH FROM (LEAST(f.time_end, b.de) - GREATEST(f.time_start, b.ds))) AS BIGINT))
-               AS watch_s
-    FROM {{ schema }}.fact_session f
-    CROSS JOIN bounds b
-    WHERE f.dt = b.d OR (f.dt < b.d AND f.time_end > b.ds)
-)
-SELECT d,
-       ROUND(CAST(SUM(watch_s) AS NUMERIC) / 3600, 6),
-       SUM(CASE WHEN dt = d THEN 1 ELSE 0 END),
-       COUNT(DISTINCT user_id)
-FROM s
-GROUP BY d;
+UPDATE {{ schema }}.mart_daily m
+SET watch_s = m.watch_s + x.watch_s,
+    sessions = m.sessions + x.sessions,
+    viewers = m.viewers + x.new_viewers,
+    watch_hours = ROUND(CAST(m.watch_s + x.watch_s AS NUMERIC) / 3600, 6)
+FROM (
+    SELECT COALESCE(SUM(s.watch_s), 0) AS watch_s,
+           COALESCE(SUM(s.started), 0) AS sessions,
+           COUNT(DISTINCT CASE WHEN v.user_id IS NULL THEN s.user_id END) AS new_viewers
+    FROM delta_day s
+    LEFT JOIN {{ schema }}.viewer_daily v ON v.dt = CAST({{ dt }} AS DATE) AND v.user_id = s.user_id
+) x
+WHERE m.dt = CAST({{ dt }} AS DATE);
+
+INSERT INTO {{ schema }}.viewer_daily (dt, user_id)
+SELECT DISTINCT CAST({{ dt }} AS DATE), s.user_id
+FROM delta_day s
+LEFT JOIN {{ schema }}.viewer_daily v ON v.dt = CAST({{ dt }} AS DATE) AND v.user_id = s.user_id
+WHERE v.user_id IS NULL;

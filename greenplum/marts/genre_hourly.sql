@@ -6,52 +6,38 @@
 --   viewers       = distinct users who watched a programme of the genre during the hour for more than 0 s
 -- Summed over the genres of an hour, watch_minutes is the watch time of that hour that falls in a programme
 -- (mart_hourly.watch_minutes less the watch time of channels without a guide or in a gap of their guide).
+-- watch_s = the exact watch seconds.
 -- Same cutting as marts/programme.sql: sessions and programmes cut into clock hours, joined on (channel, hour).
-DELETE FROM {{ schema }}.mart_genre_hourly WHERE dt = CAST({{ dt }} AS DATE);
+-- Kept up to date, not recomputed: the seconds the sessions a load adds watched of programmes
+-- (marts/delta_day.sql: delta_programme_watch) are added per hour and genre, and the viewers not yet counted
+-- (viewer_genre_hourly) to the counts. A date recomputed from fact_session (also after its guide changed) has
+-- its rows and counted viewers cleared first and every session reaching it as the delta (iptv.warehouse.loads).
+INSERT INTO {{ schema }}.mart_genre_hourly (dt, hour, genre, watch_minutes, viewers, watch_s)
+SELECT CAST({{ dt }} AS DATE), a.hour, a.genre, 0, 0, 0
+FROM (SELECT DISTINCT hour, genre FROM programme_slice) a
+WHERE NOT EXISTS (SELECT 1 FROM {{ schema }}.mart_genre_hourly m
+                  WHERE m.dt = CAST({{ dt }} AS DATE) AND m.hour = a.hour AND m.genre = a.genre);
 
-INSERT INTO {{ schema }}.mart_genre_hourly (dt, hour, genre, watch_minutes, viewers)
-WITH bounds AS (
-    SELECT CAST({{ dt }} AS DATE) AS d,
-           CAST({{ dt }} AS TIMESTAMP) AS ds
-), prog AS (
-    SELECT p.programme_id, p.channel_id, p.genre,
-           CAST(EXTRACT(EPOCH FROM (p.time_start - b.ds)) AS BIGINT) AS ps,
-           CAST(EXTRACT(EPOCH FROM (p.time_end - b.ds)) AS BIGINT) AS pe
-    FROM {{ schema }}.dim_programme p
-    CROSS JOIN bounds b
-    WHERE p.dt = b.d
-), sess AS (
-    SELECT user_id, channel_id, GREATEST(ss, 0) AS ss, LEAST(se, 86400) AS se
-    FROM (
-        SELECT f.user_id, f.channel_id,
-               CAST(EXTRACT(EPOCH FROM (f.time_start - b.ds)) AS BIGINT) AS ss,
-               CAST(EXTRACT(EPOCH FROM (f.time_end - b.ds)) AS BIGINT) AS se
-        FROM {{ schema }}.fact_session f
-        CROSS JOIN bounds b
-        WHERE f.dt = b.d OR (f.dt < b.d AND f.time_end > b.ds)
-    ) x
-    WHERE se > ss AND se > 0 AND ss < 86400 AND EXISTS (SELECT 1 FROM prog)
-), slices AS (
-    SELECT user_id, channel_id, h AS hour, GREATEST(ss, h * 3600) AS ss, LEAST(se, (h + 1) * 3600) AS se
-    FROM (SELECT s.*, generate_series(s.ss / 3600, (s.se - 1) / 3600) AS h FROM sess s) x
-), prog_slices AS (
-    SELECT channel_id, genre, h AS hour, GREATEST(ps, h * 3600) AS ps, LEAST(pe, (h + 1) * 3600) AS pe
-    FROM (SELECT p.channel_id, p.genre, p.ps, p.pe, generate_series(p.ps / 3600, (p.pe - 1) / 3600) AS h
-          FROM prog p) x
-), watched AS (
-    SELECT ps.hour, ps.genre,
-           SUM(LEAST(sl.se, ps.pe) - GREATEST(sl.ss, ps.ps)) AS watch_s,
-           COUNT(DISTINCT sl.user_id) AS viewers
-    FROM prog_slices ps
-    JOIN slices sl ON sl.channel_id = ps.channel_id AND sl.hour = ps.hour
-    WHERE sl.ss < ps.pe AND sl.se > ps.ps
-    GROUP BY ps.hour, ps.genre
-), on_air AS (
-    SELECT DISTINCT hour, genre FROM prog_slices
-)
-SELECT b.d, a.hour, a.genre,
-       ROUND(CAST(COALESCE(w.watch_s, 0) AS NUMERIC) / 60, 6),
-       COALESCE(w.viewers, 0)
-FROM on_air a
-CROSS JOIN bounds b
-LEFT JOIN watched w ON w.hour = a.hour AND w.genre = a.genre;
+UPDATE {{ schema }}.mart_genre_hourly m
+SET watch_s = m.watch_s + x.watch_s,
+    viewers = m.viewers + x.new_viewers,
+    watch_minutes = ROUND(CAST(m.watch_s + x.watch_s AS NUMERIC) / 60, 6)
+FROM (
+    SELECT g.hour, g.genre,
+           SUM(g.watch_s) AS watch_s,
+           COUNT(DISTINCT CASE WHEN v.user_id IS NULL THEN g.user_id END) AS new_viewers
+    FROM (SELECT hour, genre, user_id, SUM(watch_s) AS watch_s
+          FROM delta_programme_watch
+          GROUP BY hour, genre, user_id) g
+    LEFT JOIN {{ schema }}.viewer_genre_hourly v
+        ON v.dt = CAST({{ dt }} AS DATE) AND v.hour = g.hour AND v.genre = g.genre AND v.user_id = g.user_id
+    GROUP BY g.hour, g.genre
+) x
+WHERE m.dt = CAST({{ dt }} AS DATE) AND m.hour = x.hour AND m.genre = x.genre;
+
+INSERT INTO {{ schema }}.viewer_genre_hourly (dt, hour, genre, user_id)
+SELECT DISTINCT CAST({{ dt }} AS DATE), g.hour, g.genre, g.user_id
+FROM delta_programme_watch g
+LEFT JOIN {{ schema }}.viewer_genre_hourly v
+    ON v.dt = CAST({{ dt }} AS DATE) AND v.hour = g.hour AND v.genre = g.genre AND v.user_id = g.user_id
+WHERE v.user_id IS NULL;

@@ -32,6 +32,7 @@ from iptv.warehouse.loads import (
     recompute_all,
     recompute_dates,
     recompute_programme_marts,
+    update_marts,
 )
 from iptv.warehouse.schema import (
     DATE_MARTS,
@@ -39,6 +40,7 @@ from iptv.warehouse.schema import (
     DIALECTS,
     LEDGER_TABLE,
     MART_TABLES,
+    MART_VIEWER_TABLES,
     PROGRAMME_MARTS,
     QUARANTINE_TABLE,
     RECONCILE_TABLE,
@@ -67,6 +69,7 @@ __all__ = [
     "DIALECTS",
     "LEDGER_TABLE",
     "MART_TABLES",
+    "MART_VIEWER_TABLES",
     "PROGRAMME_FIELDS",
     "PROGRAMME_MARTS",
     "PROGRAMME_REJECT_REASONS",
@@ -104,4 +107,5 @@ __all__ = [
     "recompute_dates",
     "recompute_programme_marts",
     "session_dir",
+    "update_marts",
 ]

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from iptv.sql import Ident
 from iptv.warehouse import ledger
 from iptv.warehouse.schema import DATE_MARTS, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
 from iptv.warehouse.sources import Source, as_date
@@ -79,15 +80,23 @@ QUARANTINE_UNREADABLE = ("malformed_csv", "wrong_field_count", "bad_reason")
 
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
     """Create the schema (if missing), the tables (if missing), the functions and the grants, in one transaction
-    (serialised with other loaders' DDL by ddl_lock.sql)."""
+    (serialised with other loaders' DDL by ddl_lock.sql). A schema whose marts predate the viewers they count
+    (viewer_daily) has every mart recomputed once, in the same transaction, so that loads can add to them."""
     with conn, conn.cursor() as cur:
         cur.execute(wh.sql("ddl_lock.sql"))
         cur.execute(wh.sql("schema_exists.sql"))
         if cur.fetchone() is None:
             cur.execute(wh.sql("schema.sql"))
+        cur.execute(wh.sql("load/has_table.sql", table_name="viewer_daily"))
+        has_viewers = cur.fetchone() is not None
+        cur.execute(wh.sql("load/has_table.sql", table_name="mart_daily"))
+        has_marts = cur.fetchone() is not None
         cur.execute(wh.sql("ddl.sql"))
         cur.execute(wh.sql("functions.sql"))
         cur.execute(wh.sql("grants.sql"))
+        if has_marts and not has_viewers:
+            log.warning("schema %s: marts from before their viewer counts: recomputing every date once", wh.schema)
+            _recompute_all(cur, wh)
     log.info("DDL applied to schema %s (%s dialect)", wh.schema, wh.dialect)
 
 
@@ -95,21 +104,60 @@ def _lock(cur: Any, wh: Warehouse) -> None:
     cur.execute(wh.sql("load/lock.sql"))
 
 
-def recompute_dates(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: Iterable[str] = DATE_MARTS) -> None:
-    """Recompute the per-date marts of ``dates`` and then mart_weekday_hour (inside the caller's transaction)."""
+#: The tables holding a date's rows of each per-date mart: the mart and the viewers (or users' seconds) it
+#: counted, cleared together when the date is recomputed.
+MART_DATE_TABLES = {
+    "daily": ("mart_daily", "viewer_daily"),
+    "channel_daily": ("mart_channel_daily", "viewer_channel_daily"),
+    "hourly": ("mart_hourly", "viewer_hourly"),
+    "duration_hist": ("mart_duration_hist",),
+    "programme": ("mart_programme", "watch_programme_user"),
+    "genre_hourly": ("mart_genre_hourly", "viewer_genre_hourly"),
+}
+
+
+def _add_to_marts(cur: Any, wh: Warehouse, day: dt.date, marts: Iterable[str]) -> None:
+    """Add what the sessions of delta_session bring to ``day`` to its ``marts`` (greenplum/marts/<mart>.sql)."""
+    cur.execute(wh.sql("marts/delta_day.sql", dt=day))
+    for mart in marts:
+        cur.execute(wh.sql(f"marts/{mart}.sql", dt=day))
+
+
+def update_marts(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: Iterable[str] = DATE_MARTS) -> None:
+    """Add the sessions of the temp table delta_session (marts/delta_session.sql, filled by the caller) to the
+    per-date ``marts`` of ``dates`` -- at a cost that follows the delta, not the dates' size -- then recompute
+    mart_weekday_hour (inside the caller's transaction). An empty delta re-derives the figures that depend on the
+    dimensions (channel names, the universe)."""
     marts = list(marts)
     for day in dates:
+        _add_to_marts(cur, wh, day, marts)
+    cur.execute(wh.sql("marts/weekday_hour.sql"))
+
+
+def recompute_dates(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: Iterable[str] = DATE_MARTS) -> None:
+    """Recompute the per-date ``marts`` of ``dates`` from fact_session, then mart_weekday_hour (inside the caller's
+    transaction): each date's rows and counted viewers cleared, then every session that reaches it added."""
+    marts = list(marts)
+    cur.execute(wh.sql("marts/delta_session.sql"))
+    for day in dates:
         for mart in marts:
-            cur.execute(wh.sql(f"marts/{mart}.sql", dt=day))
+            for table in MART_DATE_TABLES[mart]:
+                cur.execute(wh.sql("marts/clear_date.sql", table=Ident(table), dt=day))
+        cur.execute(wh.sql("marts/delta_from_facts.sql", dt=day))
+        _add_to_marts(cur, wh, day, marts)
     cur.execute(wh.sql("marts/weekday_hour.sql"))
 
 
 def recompute_programme_marts(cur: Any, wh: Warehouse, dates: Iterable[dt.date]) -> None:
-    """Recompute the programme marts (mart_programme, mart_genre_hourly) of ``dates`` (in the caller's
-    transaction)."""
-    for day in dates:
-        for mart in PROGRAMME_MARTS:
-            cur.execute(wh.sql(f"marts/{mart}.sql", dt=day))
+    """Recompute the programme marts (mart_programme, mart_genre_hourly) of ``dates`` from fact_session and the
+    guide (in the caller's transaction)."""
+    recompute_dates(cur, wh, dates, marts=PROGRAMME_MARTS)
+
+
+def _derive_marts(cur: Any, wh: Warehouse, dates: Iterable[dt.date], marts: Iterable[str]) -> None:
+    """Re-derive the figures of ``marts`` of ``dates`` that depend on the dimensions (an empty delta)."""
+    cur.execute(wh.sql("marts/delta_session.sql"))
+    update_marts(cur, wh, dates, marts)
 
 
 def mart_dates(cur: Any, wh: Warehouse) -> list[dt.date]:
@@ -158,9 +206,9 @@ def load_dims(
         n_channels, n_users = cur.fetchone()
         dates = mart_dates(cur, wh) if recompute else []
         if dates:
-            recompute_dates(cur, wh, dates, marts=("channel_daily",))
+            _derive_marts(cur, wh, dates, ("channel_daily",))
         if recompute:
-            recompute_programme_marts(cur, wh, programme_dates(cur, wh))
+            _derive_marts(cur, wh, programme_dates(cur, wh), PROGRAMME_MARTS)
     res = DimsResult(files, n_channels, n_users, len(dates), time.monotonic() - t0, skipped)
     log.info(
         "dims loaded: %d channels, %d users from %d files (%d records skipped)", n_channels, n_users, files, skipped
@@ -251,7 +299,9 @@ def _append_sessions(conn: Any, wh: Warehouse, day: dt.date, sources: list[Sourc
         res.rows_loaded = res.rows_read - sum(res.rejected.values())
         last = _last_date(cur, wh, "load/staged_last_date.sql", day) or day
         res.mart_dates = [day + dt.timedelta(days=i) for i in range((max(last, day) - day).days + 1)]
-        recompute_dates(cur, wh, res.mart_dates)
+        cur.execute(wh.sql("marts/delta_session.sql"))
+        cur.execute(wh.sql("load/delta_from_stage.sql", dt=day))
+        update_marts(cur, wh, res.mart_dates)
 
 
 def _replace_sessions(conn: Any, wh: Warehouse, day: dt.date, sources: list[Source], res: LoadResult) -> None:
@@ -304,17 +354,21 @@ def load_sessions(
     return res
 
 
+def _recompute_all(cur: Any, wh: Warehouse) -> list[dt.date]:
+    dates = mart_dates(cur, wh)
+    guide_dates = programme_dates(cur, wh)
+    cur.execute(wh.sql("load/clear_marts.sql"))
+    recompute_dates(cur, wh, dates, marts=SESSION_MARTS)
+    recompute_programme_marts(cur, wh, guide_dates)
+    return sorted(set(dates) | set(guide_dates))
+
+
 def recompute_all(conn: Any, wh: Warehouse) -> list[dt.date]:
     """Recompute every mart of every covered date (after a change of definitions), in one transaction: the
     session marts of the dates with sessions, the programme marts of the dates with a guide."""
     with conn, conn.cursor() as cur:
         _lock(cur, wh)
-        dates = mart_dates(cur, wh)
-        guide_dates = programme_dates(cur, wh)
-        cur.execute(wh.sql("load/clear_marts.sql"))
-        recompute_dates(cur, wh, dates, marts=SESSION_MARTS)
-        recompute_programme_marts(cur, wh, guide_dates)
-    return sorted(set(dates) | set(guide_dates))
+        return _recompute_all(cur, wh)
 
 
 @dataclass

@@ -42,6 +42,11 @@ MART_TABLES = (
 #: The loader's quarantine: rejected rows of the sessions and of the guide (column dataset), replaced per dt and
 #: dataset (greenplum/load/clear_sessions.sql + insert_sessions.sql, replace_programme_rejects.sql).
 REJECTS_TABLE = "load_rejects"
+#: The viewers (and users' seconds of each programme) the per-date marts counted, so that adding sessions counts
+#: only new ones (greenplum/marts/*.sql).
+MART_VIEWER_TABLES = (
+    "viewer_daily", "viewer_hourly", "viewer_channel_daily", "viewer_genre_hourly", "watch_programme_user",
+)  # fmt: skip
 #: The ledger of the lake files whose rows the warehouse holds (iptv/warehouse/ledger.py).
 LEDGER_TABLE = "loaded_file"
 #: The lake's quarantine counted per dt and reason, replaced per dt by the lake sync
@@ -52,9 +57,8 @@ ANALYTICS_TABLES = ("forecast_hourly", "subscriber_scores")
 #: The last reconciliation's figures and gaps (scripts/reconcile.py --store), replaced per run.
 RECONCILE_TABLE = "reconcile_results"
 TABLES = (
-    "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, REJECTS_TABLE, LEDGER_TABLE,
-    QUARANTINE_TABLE,
-    *ANALYTICS_TABLES, RECONCILE_TABLE,
+    "dim_channel", "dim_user", "dim_programme", "fact_session", *MART_TABLES, *MART_VIEWER_TABLES, REJECTS_TABLE,
+    LEDGER_TABLE, QUARANTINE_TABLE, *ANALYTICS_TABLES, RECONCILE_TABLE,
 )  # fmt: skip
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

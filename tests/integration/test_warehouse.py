@@ -1015,3 +1015,79 @@ def test_cli_appends_new_files(postgres, lake, two_schemas, tmp_path, capsys):
     assert main(args) == 0
     n = len(parts[2].read_text().splitlines())
     assert f"dt={d} appended files=1 read={n} loaded={n}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sessions_added_in_many_small_files_give_the_marts_of_a_whole_load(postgres, guide_lake, seed, tmp_path):
+    """With the programme guide loaded first, the sessions of two dates (midnight crossings included) arrive as
+    many small files in random order, each appended alone: every mart, including the programme marts and the
+    viewers counted across files, equals a whole load of the same files, table for table."""
+    root, files = guide_lake
+    cat = postgres.hdfs.paths.catalogs
+    rng = random.Random(seed)
+    days = DATES[:2]
+    files_by_day: dict[dt.date, list] = {}
+    for d in days:
+        lines = files["sessions"][d].read_text().splitlines(keepends=True)
+        rng.shuffle(lines)
+        directory = tmp_path / warehouse.session_dir(postgres, d).lstrip("/")
+        directory.mkdir(parents=True)
+        cuts = sorted(rng.sample(range(1, len(lines)), 6))
+        files_by_day[d] = [
+            (directory / f"part-{i}.csv", "".join(lines[a:b]))
+            for i, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(lines)], strict=True))
+        ]
+    snapshots = []
+    for mode in ("append", "whole"):
+        wh, conn = _new_schema(postgres, f"small_{mode}")
+        try:
+            warehouse.load_dims(
+                conn, wh, warehouse.list_sources(postgres, cat + "/channels", root),
+                warehouse.list_sources(postgres, cat + "/users", root),
+            )  # fmt: skip
+            for d in days:
+                warehouse.load_programmes(
+                    conn, wh, d, warehouse.list_sources(postgres, warehouse.programme_dir(postgres, d), root)
+                )
+            arrivals = [(d, path, text) for d in days for path, text in files_by_day[d]]
+            rng.shuffle(arrivals)
+            for d, path, text in arrivals:
+                path.write_text(text)
+                if mode == "append":
+                    r = warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d), append=True)
+                    assert r.mode in ("appended", "whole") and r.files == 1 or r.reload_reason, r.summary()
+            if mode == "whole":
+                for d in days:
+                    warehouse.load_sessions(conn, wh, d, _sources(postgres, tmp_path, d))
+            snapshots.append(snapshot(conn, wh))
+            for _, path, _ in arrivals:
+                path.unlink()
+        finally:
+            _drop(wh, conn)
+    appended, whole = snapshots
+    assert appended["mart_programme"] and appended["mart_genre_hourly"] and appended["watch_programme_user"]
+    for table in whole:
+        if table == warehouse.LEDGER_TABLE:  # the files were written twice: their modification times differ
+            assert [r[:4] + r[5:] for r in appended[table]] == [r[:4] + r[5:] for r in whole[table]]
+        else:
+            assert appended[table] == whole[table], table
+
+
+def test_marts_from_before_the_viewer_counts_are_recomputed_once_by_the_ddl(scratch, postgres, guide_lake):
+    """A schema an earlier version left (marts without their exact seconds, no viewer tables): applying the DDL
+    adds them and recomputes every date in the same transaction, so the marts are as a load of today's gives
+    them and later loads can add to them."""
+    wh, conn = scratch
+    root, _ = guide_lake
+    _load_all(postgres, root, wh, conn, guide_first=True)
+    before = snapshot(conn, wh)
+    with conn, conn.cursor() as cur:
+        for table in warehouse.MART_VIEWER_TABLES:
+            cur.execute(f"DROP TABLE {wh.table(table)}")
+        for table in ("mart_daily", "mart_channel_daily", "mart_hourly", "mart_programme", "mart_genre_hourly"):
+            cur.execute(f"ALTER TABLE {wh.table(table)} DROP COLUMN watch_s")
+        cur.execute(f"ALTER TABLE {wh.table('mart_programme')} DROP COLUMN all_watch_s")
+    warehouse.apply_ddl(conn, wh)
+    assert snapshot(conn, wh) == before
+    warehouse.apply_ddl(conn, wh)  # once only: nothing to upgrade now
+    assert snapshot(conn, wh) == before

@@ -124,8 +124,8 @@ def fake_engines(monkeypatch, calls: list, lake, lock_error: Exception | None = 
 
 
 def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
-    """Guide and sessions of one date changed: the guide loads first without its marts (the sessions load
-    recomputes them); a guide-only date recomputes its programme marts and no Hive mart."""
+    """Guide and sessions of one date changed: the guide loads first with its marts (recomputed from the facts
+    loaded), then the sessions are added; a guide-only date recomputes its programme marts and no Hive mart."""
     calls = []
 
     class FakeLake:
@@ -135,7 +135,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         def session_sources(self, day):
             return [f"sessions {day}"]
 
-    def fake_programmes(conn, wh, day, sources, *, recompute):
+    def fake_programmes(conn, wh, day, sources, *, recompute=True):
         calls.append(("guide", day.isoformat(), recompute))
         return warehouse.ProgrammeLoadResult(dt=day, rows_read=3, programmes=2, rejected={"overlap": 1}, gaps=1)
 
@@ -154,7 +154,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         ("lock",),
         ("register", "2026-03-02"),
         ("register", "2026-03-05"),
-        ("guide", "2026-03-02", False),
+        ("guide", "2026-03-02", True),
         ("sessions", "2026-03-02"),
         ("hive marts", "2026-03-02"),
         ("hive marts", "2026-03-03"),

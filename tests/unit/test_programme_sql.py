@@ -20,8 +20,8 @@ DAY = dt.date(2026, 3, 2)
 def test_reach_threshold_comes_from_the_config():
     cfg = with_overrides(Config(), {"marts.reach_min_seconds": 90})
     sql = " ".join(warehouse.Warehouse(cfg).sql("marts/programme.sql", dt=DAY).split())
-    assert "WHEN watch_s >= 90 THEN 1" in sql
-    assert "WHEN watch_s >= 60 THEN 1" in " ".join(
+    assert "COALESCE(w.watch_s, 0) + pu.watch_s >= 90 AND NOT" in sql
+    assert "COALESCE(w.watch_s, 0) + pu.watch_s >= 60 AND NOT" in " ".join(
         warehouse.Warehouse(Config()).sql("marts/programme.sql", dt=DAY).split()
     )
     views = " ".join(" ".join(HiveTables.from_config(cfg).statements("views.sql")).split())

@@ -127,6 +127,7 @@ def test_every_greenplum_file_renders_on_both_dialects():
                 str(path.relative_to(warehouse.SQL_DIR)),
                 dt=day,
                 table=Ident("stg_x"),
+                table_name="mart_daily",
                 until=day,
                 days=35,
                 lock_timeout_ms=1000,
@@ -151,7 +152,7 @@ def test_ddl_per_dialect():
     gp = warehouse.Warehouse(CFG).sql("ddl.sql")
     pg = warehouse.Warehouse(with_overrides(CFG, {"postgres.dialect": "postgres"})).sql("ddl.sql")
     assert "DISTRIBUTED" not in pg and "appendoptimized" not in pg
-    assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == len(warehouse.TABLES) == 17
+    assert gp.count("DISTRIBUTED") == pg.count("CREATE TABLE") == len(warehouse.TABLES) == 22
     fact = re.search(r'CREATE TABLE IF NOT EXISTS "iptv_dw"\.fact_session .*?;', gp, re.DOTALL).group(0)
     assert "WITH (appendoptimized=true" in fact and "DISTRIBUTED BY (session_id)" in fact
     assert "table_schema = 'iptv_dw'" in pg  # the DO block's literal
