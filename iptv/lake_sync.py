@@ -201,6 +201,14 @@ class SyncResult:
         )
 
 
+#: What a sync updates: the warehouse (Greenplum: facts, guide, quarantine counts, dimensions and their marts) and
+#: Hive (partitions and Hive marts). A sync of one target leaves the other's work to a sync of that target, so the
+#: two can run apart (the warehouse often, for freshness; Hive's Spark jobs less often).
+TARGETS = ("warehouse", "hive")
+#: Second key of each target's advisory lock (greenplum/sync_lock.sql).
+LOCK_KEYS = {"warehouse": 2, "hive": 3}
+
+
 class SyncLockTimeoutError(RuntimeError):
     """Another sync of the same warehouse schema held the sync lock for longer than the timeout."""
 
@@ -220,10 +228,11 @@ class Engines:
         self._wh: Warehouse | None = None
         self._lock: Any = None
 
-    def lock(self) -> None:
-        """Take the sync lock of the schema (``greenplum/sync_lock.sql``), waiting at most
-        ``postgres.sync_lock_timeout_s``; :class:`SyncLockTimeoutError` when another sync held it all that time. It is
-        held by a connection of its own (a failed step's :meth:`close` keeps it) until :meth:`release`."""
+    def lock(self, targets: tuple[str, ...] = TARGETS) -> None:
+        """Take the schema's sync lock of each of ``targets`` (``greenplum/sync_lock.sql``), waiting at most
+        ``postgres.sync_lock_timeout_s`` for each; :class:`SyncLockTimeoutError` when another sync held one all that
+        time. They are held by a connection of their own (a failed step's :meth:`close` keeps them) until
+        :meth:`release`."""
         if self._lock is not None:
             return
         import psycopg2.errors
@@ -236,7 +245,11 @@ class Engines:
         conn = db.connect(self.cfg, "loader", application_name="iptv lake sync lock", keepalives=1)
         try:
             with conn, conn.cursor() as cur:
-                cur.execute(self._wh.sql("sync_lock.sql", lock_timeout_ms=timeout * 1000))
+                for target in TARGETS:  # always in this order: two syncs cannot wait for each other
+                    if target in targets:
+                        cur.execute(
+                            self._wh.sql("sync_lock.sql", lock_timeout_ms=timeout * 1000, lock_key=LOCK_KEYS[target])
+                        )
         except psycopg2.errors.LockNotAvailable as exc:
             conn.close()
             raise SyncLockTimeoutError(
@@ -300,15 +313,21 @@ def _err(what: str, exc: BaseException) -> str:
     return f"{what}: {type(exc).__name__}: {text}"
 
 
-def _load_catalogs(engines: Engines, ch: Changes, state: dict[str, str], res: SyncResult) -> dict[str, str]:
-    """Reload the dimensions and the Hive mart_channel_daily of the dates synced before; the new state."""
-    conn, wh = engines.warehouse()
-    lake = engines.lake()
-    dims = load_dims(conn, wh, lake.catalog_sources("channels"), lake.catalog_sources("users"))
-    res.dims_summary = f"dims: channels={dims.channels} users={dims.users} skipped={dims.skipped} files={dims.files}"
+def _load_catalogs(
+    engines: Engines, ch: Changes, state: dict[str, str], res: SyncResult, targets: tuple[str, ...]
+) -> dict[str, str]:
+    """Reload the dimensions (warehouse) and the Hive mart_channel_daily of the dates synced before (hive); the new
+    state."""
+    if "warehouse" in targets:
+        conn, wh = engines.warehouse()
+        lake = engines.lake()
+        dims = load_dims(conn, wh, lake.catalog_sources("channels"), lake.catalog_sources("users"))
+        res.dims_summary = (
+            f"dims: channels={dims.channels} users={dims.users} skipped={dims.skipped} files={dims.files}"
+        )
     # Names and universe feed the channel mart of the dates synced before.
     old = [d for d in synced_session_dates(state) if d not in ch.session_dates]
-    if old:
+    if old and "hive" in targets:
         cur, tables = engines.hive()
         for d in hive_dates(old):
             tables.recompute_marts(cur, d, ("channel_daily",))
@@ -344,10 +363,8 @@ def _load_quarantine(engines: Engines, day: dt.date, res: SyncResult) -> None:
         res.quarantined[reason] = res.quarantined.get(reason, 0) + n
 
 
-def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: set[dt.date]) -> None:
-    """Load the sessions of ``day`` into Greenplum, then recompute the Hive marts of it and the next date."""
-    # Greenplum first: its load validates the files (a malformed file fails the date before any Hive work); a
-    # failure after it is harmless, the reload is idempotent.
+def _load_sessions(engines: Engines, day: dt.date, res: SyncResult) -> None:
+    """Append the new sessions files of ``day`` to the warehouse (the ledger says which)."""
     conn, wh = engines.warehouse()
     try:
         sources = engines.lake().session_sources(day)
@@ -360,6 +377,10 @@ def _load_sessions(engines: Engines, day: dt.date, res: SyncResult, done_hive: s
     res.rows_rejected += lr.rows_rejected
     for reason, n in lr.rejected.items():
         res.rejected[reason] = res.rejected.get(reason, 0) + n
+
+
+def _hive_marts(engines: Engines, day: dt.date, done_hive: set[dt.date]) -> None:
+    """Recompute the Hive marts of ``day`` and the next date (sessions crossing midnight), once each per sync."""
     cur, tables = engines.hive()
     for d in hive_dates([day]):
         if d not in done_hive:
@@ -375,12 +396,18 @@ def sync(
     progress: Progress | None = None,
     listing: Mapping[str, str] | None = None,
     cache: ListingCache | None = None,
+    targets: tuple[str, ...] = TARGETS,
 ) -> tuple[SyncResult, dict[str, str]]:
     """Sync every changed date of the lake into Hive and Greenplum. Returns the result and the new state
     (``state`` with the keys of the dates and catalogs that were synced). Never raises for a failed date or
     engine: the error is in ``result.errors`` and the date stays changed (retried next time). ``cache`` keeps the
-    fingerprints of unchanged directories from one sync to the next (:class:`ListingCache`); ``listing``
-    replaces the lake's listing (tests)."""
+    fingerprints of unchanged directories from one sync to the next (:class:`ListingCache`); ``targets`` (some of
+    :data:`TARGETS`) limits the sync to the warehouse or to Hive -- its state then says what that target has
+    synced; ``listing`` replaces the lake's listing (tests)."""
+    unknown = set(targets) - set(TARGETS)
+    if unknown or not targets:
+        raise ValueError(f"sync targets {sorted(targets)}: use some of {', '.join(TARGETS)}")
+    to_warehouse, to_hive = "warehouse" in targets, "hive" in targets
     t0 = time.monotonic()
     res = SyncResult()
     state = dict(state or {})
@@ -398,7 +425,7 @@ def sync(
         res.seconds = time.monotonic() - t0
         return res, state
     try:
-        engines.lock()
+        engines.lock(targets)
     except Exception as exc:  # noqa: BLE001 - another sync too long, or PostgreSQL down: retried next run
         log.warning("sync lock of %s not taken: %s", schema, exc)
         res.errors.append(_err(f"sync lock of {schema} (nothing synced, retried next run)", exc))
@@ -412,14 +439,14 @@ def sync(
             if progress:
                 progress("catalogs", step, total)
             try:
-                state = _load_catalogs(engines, ch, state, res)
+                state = _load_catalogs(engines, ch, state, res, targets)
             except Exception as exc:  # noqa: BLE001
                 res.errors.append(_err("catalogs", exc))
             step += 1
 
         # Register every changed date first: the marts of a date read the partition of the day before.
         failed: set[dt.date] = set()
-        for day in ch.dates:
+        for day in ch.dates if to_hive else []:
             try:
                 cur, tables = engines.hive()
                 tables.register(cur, day)
@@ -436,11 +463,15 @@ def sync(
             if day in failed:
                 continue
             try:
-                if day in ch.programme_dates:
+                # Greenplum first: its load validates the files (a malformed file fails the date before any Hive
+                # work); a failure after it is harmless, the loads are idempotent.
+                if to_warehouse and day in ch.programme_dates:
                     _load_programmes(engines, day, res)
-                if day in ch.session_dates:
-                    _load_sessions(engines, day, res, done_hive)
-                if day in ch.quarantine_dates:
+                if to_warehouse and day in ch.session_dates:
+                    _load_sessions(engines, day, res)
+                if to_hive and day in ch.session_dates:
+                    _hive_marts(engines, day, done_hive)
+                if to_warehouse and day in ch.quarantine_dates:
                     _load_quarantine(engines, day, res)
                 state = apply_keys(state, ch.keys_of(day))
                 res.dates.append(day.isoformat())

@@ -11,6 +11,7 @@ SyncWarehouse keeps its own in NiFi's state, so both can run (every step is idem
 Examples:
   python scripts/sync_lake.py                      # sync what changed, print a summary
   python scripts/sync_lake.py --watch --interval 5
+  python scripts/sync_lake.py --targets warehouse --state .stack/sync-warehouse.json --watch   # Greenplum only
   python scripts/sync_lake.py --reset              # forget the state: re-sync every date (idempotent)
   python scripts/sync_lake.py --json               # the summary as JSON on stdout
 
@@ -42,6 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--state", type=Path, metavar="FILE", help=f"sync state file (default: <state_dir>/{STATE_FILE})")
     p.add_argument("--schema", default="iptv_dw", help="warehouse schema (default: %(default)s)")
     p.add_argument("--reset", action="store_true", help="forget the sync state first (re-sync every date)")
+    p.add_argument(
+        "--targets",
+        default=",".join(lake_sync.TARGETS),
+        help="what to sync: warehouse, hive or both, comma-separated (default %(default)s); each target's state "
+        "is its own, so use one --state file per target",
+    )
     p.add_argument("--watch", action="store_true", help="keep syncing every --interval seconds (Ctrl-C stops)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between syncs with --watch (%(default)s)")
     p.add_argument("--json", action="store_true", help="print each sync's result as JSON")
@@ -50,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.interval <= 0:
         p.error("--interval must be positive")
+    args.targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    if not args.targets or set(args.targets) - set(lake_sync.TARGETS):
+        p.error(f"--targets: use some of {', '.join(lake_sync.TARGETS)}")
     return args
 
 
@@ -74,7 +84,7 @@ def run_once(
 ) -> tuple[lake_sync.SyncResult, dict]:
     show = not args.no_progress and not args.json and sys.stderr.isatty()
     if not show:
-        return lake_sync.sync(cfg, state, schema=args.schema, cache=cache)
+        return lake_sync.sync(cfg, state, schema=args.schema, cache=cache, targets=args.targets)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -85,7 +95,7 @@ def run_once(
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total)
 
-        return lake_sync.sync(cfg, state, schema=args.schema, progress=progress, cache=cache)
+        return lake_sync.sync(cfg, state, schema=args.schema, progress=progress, cache=cache, targets=args.targets)
 
 
 def report(res: lake_sync.SyncResult, args: argparse.Namespace) -> None:

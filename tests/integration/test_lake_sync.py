@@ -754,7 +754,9 @@ def holding_the_sync_lock(lake: dict):
     watcher.autocommit = True
     try:
         with holder, holder.cursor() as cur:
-            cur.execute(Warehouse(lake["cfg"], schema=lake["schema"]).sql("sync_lock.sql", lock_timeout_ms=10000))
+            cur.execute(
+                Warehouse(lake["cfg"], schema=lake["schema"]).sql("sync_lock.sql", lock_timeout_ms=10000, lock_key=2)
+            )
         pid = holder.get_backend_pid()
 
         def waiting() -> int:

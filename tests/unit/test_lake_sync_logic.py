@@ -111,8 +111,8 @@ def fake_engines(monkeypatch, calls: list, lake, lock_error: Exception | None = 
     """The sync's engines replaced: Hive by :class:`RecordingTables`, no warehouse connection, ``lake``; taking
     and releasing the sync lock recorded in ``calls`` (taking it raises ``lock_error`` if given)."""
 
-    def lock(self) -> None:
-        calls.append(("lock",))
+    def lock(self, targets=lake_sync.TARGETS) -> None:
+        calls.append(("lock",) if targets == lake_sync.TARGETS else ("lock", *targets))
         if lock_error is not None:
             raise lock_error
 
@@ -164,6 +164,47 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
     assert res.programmes_loaded == 4 and res.programmes_rejected == {"overlap": 2, "gap": 2}
     assert res.hive_dates == ["2026-03-02", "2026-03-03"]
     assert "programmes=4 (overlap=2, gap=2)" in res.summary()
+
+
+@pytest.mark.parametrize(
+    ("targets", "expected"),
+    [
+        (("warehouse",), [("lock", "warehouse"), ("guide", "2026-03-02", True), ("sessions", "2026-03-02"),
+                          ("release",)]),
+        (("hive",), [("lock", "hive"), ("register", "2026-03-02"), ("hive marts", "2026-03-02"),
+                     ("hive marts", "2026-03-03"), ("release",)]),
+    ],
+)  # fmt: skip
+def test_a_sync_of_one_target_leaves_the_other_alone(monkeypatch, targets, expected):
+    """SyncWarehouse runs as two processors, one per target: the warehouse one loads the guide and appends the
+    sessions without touching Hive; the Hive one registers the partitions and recomputes the Hive marts only.
+    Each takes its own target's lock and advances its own state over the whole date."""
+    calls = []
+
+    class FakeLake:
+        def programme_sources(self, day):
+            return [f"guide {day}"]
+
+        def session_sources(self, day):
+            return [f"sessions {day}"]
+
+    def fake_programmes(conn, wh, day, sources, *, recompute=True):
+        calls.append(("guide", day.isoformat(), recompute))
+        return warehouse.ProgrammeLoadResult(dt=day)
+
+    def fake_sessions(conn, wh, day, sources, *, append):
+        calls.append(("sessions", day.isoformat()))
+        return warehouse.LoadResult(dt=day)
+
+    fake_engines(monkeypatch, calls, FakeLake())
+    monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
+    monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
+    listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g"}
+    res, state = lake_sync.sync(Config(), {}, listing=listing, targets=targets)
+    assert res.errors == [] and state == listing and res.dates == ["2026-03-02"]
+    assert calls == expected
+    with pytest.raises(ValueError, match="sync targets"):
+        lake_sync.sync(Config(), {}, listing=listing, targets=("spark",))
 
 
 def test_raw_or_quarantine_only_is_not_a_session_change():
@@ -346,7 +387,7 @@ class _Prop:
 
 
 class _Descriptor:
-    def __init__(self, name, description="", required=False, default_value=None, validators=None):
+    def __init__(self, name, description="", required=False, default_value=None, validators=None, **more):
         self.name, self.default_value = name, default_value
 
 
@@ -409,7 +450,12 @@ def processor_module(monkeypatch):
 def test_processor_defaults_point_at_this_repository(processor_module):
     assert processor_module.DEFAULT_ROOT == str(REPO_ROOT)
     proc = processor_module.SyncWarehouse()
-    assert [d.name for d in proc.getPropertyDescriptors()] == ["Project Root", "Config File", "Warehouse Schema"]
+    assert [d.name for d in proc.getPropertyDescriptors()] == [
+        "Project Root",
+        "Config File",
+        "Warehouse Schema",
+        "Sync Targets",
+    ]
     assert [r.name for r in proc.getRelationships()] == ["success", "failure"]
     deps = " ".join(processor_module.SyncWarehouse.ProcessorDetails.dependencies).lower()
     for pkg in ("pyhive", "thrift", "thrift-sasl", "pure-sasl", "psycopg2-binary", "hdfs", "pyyaml", "requests"):
@@ -420,7 +466,8 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
     calls = []
     caches: set[int] = set()
 
-    def fake_sync(cfg, state, *, schema, cache):
+    def fake_sync(cfg, state, *, schema, cache, targets):
+        assert targets == ("warehouse",)
         caches.add(id(cache))
         calls.append((dict(state), schema))
         if state:
@@ -429,7 +476,7 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
         return res, {"sessions/dt=2026-03-02": "1:10:abc"}
 
     monkeypatch.setattr(lake_sync, "sync", fake_sync)
-    ctx = _Context({"Config File": "config/local.yaml", "Warehouse Schema": "iptv_dw_x"})
+    ctx = _Context({"Config File": "config/local.yaml", "Warehouse Schema": "iptv_dw_x", "Sync Targets": "warehouse"})
     proc = processor_module.SyncWarehouse()
     out = proc.create(ctx)
     assert out.relationship == "success"
@@ -445,7 +492,9 @@ def test_processor_syncs_with_nifi_state(processor_module, monkeypatch):
 
 def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
     monkeypatch.setattr(
-        lake_sync, "sync", lambda cfg, state, *, schema, cache: (lake_sync.SyncResult(errors=["2026-03-02: boom"]), {})
+        lake_sync,
+        "sync",
+        lambda cfg, state, *, schema, cache, targets: (lake_sync.SyncResult(errors=["2026-03-02: boom"]), {}),
     )
     out = processor_module.SyncWarehouse().create(_Context({}))
     assert out.relationship == "failure" and out.attributes["iptv.sync.errors"] == "1"
@@ -454,7 +503,7 @@ def test_processor_routes_errors_to_failure(processor_module, monkeypatch):
 def test_processor_keeps_state_in_memory_when_nifi_cannot_save(processor_module, monkeypatch):
     seen = []
 
-    def fake_sync(cfg, state, *, schema, cache):
+    def fake_sync(cfg, state, *, schema, cache, targets):
         seen.append(dict(state))
         return (
             (lake_sync.SyncResult(), dict(state)) if state else (lake_sync.SyncResult(dates=["2026-03-02"]), {"k": "v"})

@@ -191,7 +191,7 @@ class FakeSync:
         self.given: list[dict[str, str]] = []
         self.result = result or lake_sync.SyncResult(dates=["2026-03-02"], rows_read=3, rows_loaded=3)
 
-    def __call__(self, cfg, state, *, schema, progress=None, cache=None):
+    def __call__(self, cfg, state, *, schema, progress=None, cache=None, targets=None):
         self.given.append(dict(state))
         return self.result, {**state, "sessions/dt=2026-03-02": "new"}
 

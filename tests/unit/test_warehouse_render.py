@@ -131,6 +131,7 @@ def test_every_greenplum_file_renders_on_both_dialects():
                 until=day,
                 days=35,
                 lock_timeout_ms=1000,
+                lock_key=2,
                 since="2026-03-02 20:00:00",
                 **reconcile_values,
             )

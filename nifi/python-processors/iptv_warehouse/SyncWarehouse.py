@@ -1,12 +1,15 @@
 """NiFi 2 Python processor: keep Hive and the Greenplum warehouse in step with the data lake (issue #5).
 
-A FlowFileSource run on a timer (every 5 s in the flow, one task, primary node). Each run lists the dt= directories
-of viewing_events, sessions, quarantine and the guide and the catalogs on HDFS (WebHDFS LISTSTATUS; a directory
-whose modification time has not moved since the processor last listed it is not listed again), compares their
-fingerprints with the sync state kept in NiFi's StateManager, and for every changed date registers the Hive
-partitions, appends the date's new session files to Greenplum (the warehouse's ledger of loaded files says which
-are new; marts of the dates they reach recomputed) and recomputes the Hive aggregates of the date and the next
-one (see ``iptv/lake_sync.py``, which does all the work). "Triggered by data arrival" thus means: new
+A FlowFileSource run on a timer (one task, primary node). The flow runs two of them: SyncWarehouse (Sync Targets
+"warehouse", every 5 s) and SyncHive ("hive", every 30 s), each with its own state, so that the warehouse never
+waits for Hive's Spark jobs. Each run lists the dt= directories of viewing_events, sessions, quarantine and the
+guide and the catalogs on HDFS (WebHDFS LISTSTATUS; a directory whose modification time has not moved since the
+processor last listed it is not listed again), compares their fingerprints with the sync state kept in NiFi's
+StateManager, and for every changed date: the warehouse target appends the date's new session files to Greenplum
+(the warehouse's ledger of loaded files says which are new; their sessions added to the marts of the dates they
+reach), loads a changed guide and counts a changed quarantine; the Hive target registers the Hive partitions
+and recomputes the Hive aggregates of the date and the next one (see ``iptv/lake_sync.py``, which does all the
+work). "Triggered by data arrival" thus means: new
 files in the lake are synced within one timer period, whoever wrote them (the ingestion flow, the producer's
 backfill, an operator); a late file for an old date re-syncs that date.
 
@@ -43,7 +46,7 @@ class SyncWarehouse(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.3.0"
+        version = "0.4.0"
         description = (
             "Syncs the IPTV data lake into Hive and the Greenplum warehouse: for every dt= partition whose files "
             "changed since the last run, registers the Hive partitions, loads the new session files into "
@@ -76,6 +79,15 @@ class SyncWarehouse(FlowFileSource):
         "(or $IPTV_CONFIG). Environment overrides IPTV__<SECTION>__<KEY> apply.",
         required=False,
     )
+    TARGETS = PropertyDescriptor(
+        name="Sync Targets",
+        description="What a run updates: the Greenplum warehouse (facts, guide, quarantine counts, dimensions and "
+        "their marts), Hive (partitions and Hive marts), or both. Two processors, one per target, let the "
+        "warehouse sync every few seconds while Hive's Spark jobs run on their own schedule.",
+        required=True,
+        default_value="warehouse,hive",
+        allowable_values=["warehouse,hive", "warehouse", "hive"],
+    )
     SCHEMA = PropertyDescriptor(
         name="Warehouse Schema",
         description="Greenplum/PostgreSQL schema of the warehouse.",
@@ -84,12 +96,13 @@ class SyncWarehouse(FlowFileSource):
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
 
-    PROPERTIES = [PROJECT_ROOT, CONFIG_FILE, SCHEMA]
+    PROPERTIES = [PROJECT_ROOT, CONFIG_FILE, SCHEMA, TARGETS]
 
     def __init__(self, **kwargs) -> None:
         super().__init__()
         self.cfg = None
         self.schema = "iptv_dw"
+        self.targets: tuple[str, ...] = ("warehouse", "hive")
         self.unsaved: dict[str, str] | None = None
         self.listing_cache = None  # fingerprints of unchanged directories, kept while the processor runs
 
@@ -118,6 +131,7 @@ class SyncWarehouse(FlowFileSource):
                 path = root / path
         self.cfg = load_config(path)
         self.schema = context.getProperty(self.SCHEMA).getValue() or "iptv_dw"
+        self.targets = tuple((context.getProperty(self.TARGETS).getValue() or "warehouse,hive").split(","))
         from iptv.lake_state import ListingCache
 
         self.listing_cache = ListingCache()
@@ -132,7 +146,9 @@ class SyncWarehouse(FlowFileSource):
             state = self.unsaved  # the last run could not save its state: go on from it
         else:
             state = dict(state_manager.getState(Scope.LOCAL).toMap())
-        res, new_state = lake_sync.sync(self.cfg, state, schema=self.schema, cache=self.listing_cache)
+        res, new_state = lake_sync.sync(
+            self.cfg, state, schema=self.schema, cache=self.listing_cache, targets=self.targets
+        )
         retrying = self.unsaved is not None
         if new_state != state or retrying:
             try:
