@@ -215,7 +215,7 @@ class NifiIngestionConfig:
     offset_reset: str = "earliest"
     batch_max_count: int = 50000
     batch_max_size: str = "16 MB"
-    batch_max_wait: str = "10 sec"
+    batch_max_wait: str = "5 sec"
     tick_interval: str = "30 sec"
     event_timeout: str = "12 hours"
     grace: str = "5 mins"
