@@ -38,20 +38,23 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
-from harness import RESULTS_DIR, console, date_arg
+from harness import RESULTS_DIR, console, date_arg, write_session_rows
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iptv import db
+from iptv import db, hdfs_client
 from iptv.config import Config, load_config
 from iptv.nifi import status
 from iptv.warehouse.schema import Warehouse
 from local_stack import control, service
+from producer.model import Simulator, epoch_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ["postgres", "hdfs", "kafka", "hive", "nifi"]
@@ -59,6 +62,7 @@ PACING_RE = re.compile(r"pacing: simulated (\S+) = wall clock (\S+)")
 RSS_GROWTH_MAX = 1.10
 DRIFT_MAX = 1.5
 FRESHNESS_GOAL_S = 30.0
+PRELOAD_FILE_ROWS = 500_000  # sessions per preloaded file
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,6 +76,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--poll", type=float, default=5.0, help="seconds between samples (default %(default)s)")
     ap.add_argument("--drain-timeout", type=float, default=900.0, help="seconds to wait for the last sessions")
     ap.add_argument("--seed", type=int, default=0, help="producer seed (default %(default)s)")
+    ap.add_argument(
+        "--preload",
+        action="store_true",
+        help="first land the sessions of --date that end before --start (the day so far, which the producer skips) "
+        "on the lake as the flow lands them, and wait until the warehouse holds them (issue #15's freshness run)",
+    )
+    ap.add_argument("--preload-timeout", type=float, default=3600.0, help="seconds to wait for the preload's load")
+    ap.add_argument("--name", default="bench_soak", help="prefix of the results files (default %(default)s)")
     ap.add_argument("--no-progress", action="store_true", help="no progress display")
     args = ap.parse_args(argv)
     if args.users < 1 or args.minutes <= 0 or args.poll <= 0 or not 0 <= args.faults <= 1:
@@ -165,6 +177,8 @@ def run(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]
         res = subprocess.run([sys.executable, "-m", "iptv.nifi.deploy_cli"], cwd=REPO, capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"deploy_flows failed: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
+        if args.preload:
+            preload(args, cfg, out)
         return soak(args, cfg, out)
     finally:
         if started:
@@ -172,14 +186,51 @@ def run(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]
             control.down(cfg, started)
 
 
+def preload(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> None:
+    """The sessions of --date that end before --start (those ``producer live --start`` leaves out) as part files
+    of the date's sessions directory on HDFS, as the flow lands them; returns once fact_session holds them (the
+    NiFi sync loads them as the first, whole load of the date)."""
+    start = dt.datetime.combine(args.date, dt.time.fromisoformat(args.start))
+    t0 = time.monotonic()
+    s = Simulator(args.users, args.seed).day(args.date)
+    idx = np.flatnonzero(s.end <= epoch_seconds(args.date) + (start - start.replace(hour=0, minute=0)).seconds)
+    idx = idx[np.argsort(s.end[idx], kind="stable")]
+    directory = f"{cfg.hdfs.paths.sessions}/dt={args.date.isoformat()}"
+    with tempfile.TemporaryDirectory(prefix="iptv-preload-") as tmp:
+        for i, part in enumerate(np.array_split(idx, max(1, len(idx) // PRELOAD_FILE_ROWS))):
+            local = write_session_rows(s, part, Path(tmp) / f"part-preload-seed{args.seed}-{i:03d}.csv")
+            hdfs_client.write_bytes(cfg, f"{directory}/{local.name}", local.read_bytes(), overwrite=True)
+            local.unlink()
+    console.print(f"preloaded {len(idx):,} sessions of {args.date} ended before {args.start} "
+                  f"({time.monotonic() - t0:.0f} s); waiting for the warehouse")  # fmt: skip
+    conn = db.connect(cfg, "reader", application_name="iptv bench preload")
+    conn.autocommit = True
+    query = Warehouse(cfg).sql("reports/sessions_of_date.sql", dt=args.date.isoformat())
+    deadline, have = time.monotonic() + args.preload_timeout, 0
+    try:
+        while time.monotonic() < deadline:
+            with conn.cursor() as cur:
+                cur.execute(query)
+                have = cur.fetchone()[0]
+            if have >= len(idx):
+                break
+            time.sleep(10)
+    finally:
+        conn.close()
+    out["preload"] = {"sessions": int(len(idx)), "seconds": round(time.monotonic() - t0, 1), "in_warehouse": have}
+    if have < len(idx):
+        raise RuntimeError(f"the warehouse holds {have:,} of the {len(idx):,} preloaded sessions after the timeout")
+    console.print(f"the warehouse holds the day so far: {have:,} sessions ({time.monotonic() - t0:.0f} s)")
+
+
 def soak(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    truth_path = RESULTS_DIR / "bench_soak_truth.csv"
-    log_path = RESULTS_DIR / "bench_soak_producer.log"
+    truth_path = RESULTS_DIR / f"{args.name}_truth.csv"
+    log_path = RESULTS_DIR / f"{args.name}_producer.log"
     start = dt.datetime.combine(args.date, dt.time.fromisoformat(args.start))
     cmd = [sys.executable, "-m", "producer", "live", "--users", str(args.users), "--date", args.date.isoformat()]
     cmd += ["--start", args.start, "--faults", str(args.faults), "--seed", str(args.seed), "--no-progress"]
-    cmd += ["--truth", str(truth_path), "--manifest", str(RESULTS_DIR / "bench_soak_faults.jsonl")]
+    cmd += ["--truth", str(truth_path), "--manifest", str(RESULTS_DIR / f"{args.name}_faults.jsonl")]
     meters = {name: ServiceMeter(cfg, name) for name in SERVICES}
     fresh = Freshness(cfg, args.date, start)
     fresh.poll()  # sessions of an earlier run of the same date and time are not this run's
@@ -321,7 +372,7 @@ def evaluate(
     console.print(f"reconcile {day}: exit {res.returncode}; {(res.stdout.strip().splitlines() or [''])[-1]}")
     if res.returncode != 0:
         missed.append(f"reconcile of {day} found gaps (exit {res.returncode})")
-    with open(RESULTS_DIR / "bench_soak_samples.csv", "w", newline="", encoding="utf-8") as fh:
+    with open(RESULTS_DIR / f"{args.name}_samples.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(samples[0]))
         w.writeheader()
         w.writerows(samples)
@@ -342,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     out["missed"] = missed
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "bench_soak.json").write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
+    (RESULTS_DIR / f"{args.name}.json").write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
     for goal in missed:
         console.print(f"[red]missed: {goal}")
     console.print("all goals met" if not missed else f"{len(missed)} goal(s) missed", style="bold")

@@ -42,7 +42,18 @@ from typing import Any
 
 import numpy as np
 import psycopg2.extensions
-from harness import REPO, RESULTS_DIR, STOP, console, medians, parse_day_args, run_bench, steps, write_results
+from harness import (
+    REPO,
+    RESULTS_DIR,
+    STOP,
+    console,
+    medians,
+    parse_day_args,
+    run_bench,
+    steps,
+    write_results,
+    write_session_rows,
+)
 from oracle.marts import compute_marts  # tests/oracle: run with PYTHONPATH=tests
 from pyhive import hive as pyhive
 from rich.progress import Progress
@@ -53,36 +64,13 @@ from iptv.config import Config, load_config, with_overrides
 from iptv.hive_tables import HiveTables
 from iptv.sql import Ident
 from producer import catalogs
-from producer.events import format_times
 from producer.model import Simulator
 
 RESULTS = RESULTS_DIR / "bench_warehouse.json"
 ENGINES = ("hive", "greenplum", "duckdb")
-CHUNK_ROWS = 200_000  # rows formatted at a time when writing the CSV files
 
 
 # ------------------------------------------------------------------------------------------------ data
-
-
-def write_session_rows(s: Any, idx: np.ndarray, path: Path) -> Path:
-    """Rows ``idx`` of the simulated sessions ``s`` as a headerless CSV file at ``path``, as the flow lands them
-    (session_id, user_id, channel_id, time_start, time_end, duration_s)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        for i in range(0, len(idx), CHUNK_ROWS):
-            rows = idx[i : i + CHUNK_ROWS]
-            starts, ends = format_times(s.start[rows]), format_times(s.end[rows])
-            cols = zip(
-                s.session_id[rows].tolist(),
-                s.user_id[rows].tolist(),
-                s.channel_id[rows].tolist(),
-                starts,
-                ends,
-                (s.end[rows] - s.start[rows]).tolist(),
-                strict=True,
-            )
-            fh.write("".join(f"{a},{b},{c},{d},{e},{f}\n" for a, b, c, d, e, f in cols))
-    return path
 
 
 def write_sessions(day: dt.date, users: int, seed: int, directory: Path, n_files: int) -> tuple[int, list[Path]]:

@@ -1,6 +1,6 @@
 """What the warehouse benches share: their command line, the timed steps with a progress display, Ctrl-C and
-SIGTERM handling that always cleans up, and the results file. Imported by the bench scripts beside it (a script's
-own directory is on Python's path), never by the pipeline."""
+SIGTERM handling that always cleans up, the results file, and simulated sessions written as the flow lands them.
+Imported by the bench scripts beside it (a script's own directory is on Python's path), never by the pipeline."""
 
 from __future__ import annotations
 
@@ -16,14 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from producer.events import format_times
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
 DEFAULT_DATE = dt.date(2026, 3, 4)  # a Wednesday
 
 console = Console()
+CHUNK_ROWS = 200_000  # rows formatted at a time when writing session CSV files
 #: Set on Ctrl-C / SIGTERM: a bench's Hive cursor runs no further statement (see run_interruptible).
 STOP = threading.Event()
 
@@ -149,3 +153,24 @@ def run_bench(body: Callable[[], int], cleanup: Callable[[], None]) -> int:
         finally:
             signal.signal(signal.SIGINT, old)
     return status
+
+
+def write_session_rows(s: Any, idx: np.ndarray, path: Path) -> Path:
+    """Rows ``idx`` of the simulated sessions ``s`` as a headerless CSV file at ``path``, as the flow lands them
+    (session_id, user_id, channel_id, time_start, time_end, duration_s)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for i in range(0, len(idx), CHUNK_ROWS):
+            rows = idx[i : i + CHUNK_ROWS]
+            starts, ends = format_times(s.start[rows]), format_times(s.end[rows])
+            cols = zip(
+                s.session_id[rows].tolist(),
+                s.user_id[rows].tolist(),
+                s.channel_id[rows].tolist(),
+                starts,
+                ends,
+                (s.end[rows] - s.start[rows]).tolist(),
+                strict=True,
+            )
+            fh.write("".join(f"{a},{b},{c},{d},{e},{f}\n" for a, b, c, d, e, f in cols))
+    return path
