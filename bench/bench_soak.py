@@ -196,10 +196,14 @@ def preload(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> None:
     idx = np.flatnonzero(s.end <= epoch_seconds(args.date) + (start - start.replace(hour=0, minute=0)).seconds)
     idx = idx[np.argsort(s.end[idx], kind="stable")]
     directory = f"{cfg.hdfs.paths.sessions}/dt={args.date.isoformat()}"
+    fs = hdfs_client.client(cfg)
     with tempfile.TemporaryDirectory(prefix="iptv-preload-") as tmp:
         for i, part in enumerate(np.array_split(idx, max(1, len(idx) // PRELOAD_FILE_ROWS))):
             local = write_session_rows(s, part, Path(tmp) / f"part-preload-seed{args.seed}-{i:03d}.csv")
-            hdfs_client.write_bytes(cfg, f"{directory}/{local.name}", local.read_bytes(), overwrite=True)
+            target = f"{directory}/{local.name}"
+            landed = fs.status(target, strict=False)
+            if landed is None or int(landed["length"]) != local.stat().st_size:  # a re-run leaves it as it is
+                hdfs_client.write_bytes(cfg, target, local.read_bytes(), overwrite=True)
             local.unlink()
     console.print(f"preloaded {len(idx):,} sessions of {args.date} ended before {args.start} "
                   f"({time.monotonic() - t0:.0f} s); waiting for the warehouse")  # fmt: skip
