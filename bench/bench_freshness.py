@@ -4,7 +4,7 @@ then a live stream in real time for 10 minutes; how long a session takes from it
 and its minutes in mart_hourly.
 
     .venv/bin/python bench/bench_freshness.py                        # 1,000,000 subscribers, from 21:00, 10 min
-    .venv/bin/python bench/bench_freshness.py --users 200000 --start 18:00 --date 2026-12-09
+    .venv/bin/python bench/bench_freshness.py --users 200000 --start 18:00 --seed 3
 
 bench/bench_soak.py with --preload, no faults and its own results (bench/results/bench_freshness*.json/csv):
 the sessions of --date that end before --start are landed on the lake as the flow lands them and the bench waits
@@ -12,7 +12,9 @@ until the warehouse holds them; then the producer's real-time mode (`live --star
 speed 1: `--from-now` with a chosen clock) streams for --minutes while the bench samples, every --poll seconds,
 the run's sessions in fact_session (mart_hourly is written in the same transaction), RSS and CPU of every engine
 and ERROR bulletins. Prints p50, p95 and max lag and the p95 against the goal of 30 s as a ratio, side by side
-with the stack's RSS and CPU. Every bench_soak option applies (--date: pick one the lake has no sessions of yet).
+with the stack's RSS and CPU. Every bench_soak option applies. --date and --start must be within 48 hours of now
+(the ingestion quarantines a timer that far from its Kafka timestamp as implausible_timer); a --seed of its own
+keeps the run's sessions apart from an earlier run of the same date.
 """
 
 from __future__ import annotations

@@ -197,6 +197,17 @@ def preload(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> None:
     idx = idx[np.argsort(s.end[idx], kind="stable")]
     directory = f"{cfg.hdfs.paths.sessions}/dt={args.date.isoformat()}"
     fs = hdfs_client.client(cfg)
+    conn = db.connect(cfg, "reader", application_name="iptv bench preload")
+    conn.autocommit = True
+    query = Warehouse(cfg).sql("reports/sessions_of_date.sql", dt=args.date.isoformat())
+
+    def in_warehouse() -> int:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return int(cur.fetchone()[0])
+
+    already = in_warehouse()  # an earlier run's sessions of the date; the preload adds to them
+    written = 0
     with tempfile.TemporaryDirectory(prefix="iptv-preload-") as tmp:
         for i, part in enumerate(np.array_split(idx, max(1, len(idx) // PRELOAD_FILE_ROWS))):
             local = write_session_rows(s, part, Path(tmp) / f"part-preload-seed{args.seed}-{i:03d}.csv")
@@ -204,26 +215,22 @@ def preload(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> None:
             landed = fs.status(target, strict=False)
             if landed is None or int(landed["length"]) != local.stat().st_size:  # a re-run leaves it as it is
                 hdfs_client.write_bytes(cfg, target, local.read_bytes(), overwrite=True)
+                written += len(part)
             local.unlink()
     console.print(f"preloaded {len(idx):,} sessions of {args.date} ended before {args.start} "
                   f"({time.monotonic() - t0:.0f} s); waiting for the warehouse")  # fmt: skip
-    conn = db.connect(cfg, "reader", application_name="iptv bench preload")
-    conn.autocommit = True
-    query = Warehouse(cfg).sql("reports/sessions_of_date.sql", dt=args.date.isoformat())
     deadline, have = time.monotonic() + args.preload_timeout, 0
     try:
         while time.monotonic() < deadline:
-            with conn.cursor() as cur:
-                cur.execute(query)
-                have = cur.fetchone()[0]
-            if have >= len(idx):
+            have = in_warehouse() - already
+            if have >= written:  # a file landed by an earlier run of the date is in the warehouse already
                 break
             time.sleep(10)
     finally:
         conn.close()
     out["preload"] = {"sessions": int(len(idx)), "seconds": round(time.monotonic() - t0, 1), "in_warehouse": have}
-    if have < len(idx):
-        raise RuntimeError(f"the warehouse holds {have:,} of the {len(idx):,} preloaded sessions after the timeout")
+    if have < written:
+        raise RuntimeError(f"the warehouse holds {have:,} of the {written:,} preloaded sessions after the timeout")
     console.print(f"the warehouse holds the day so far: {have:,} sessions ({time.monotonic() - t0:.0f} s)")
 
 
