@@ -27,8 +27,8 @@ PostgreSQL/Greenplum up (`.venv/bin/python scripts/stack.py up postgres`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import shutil
 import statistics
 import sys
 import tempfile
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_programmes import write_guide
+from bench_programmes import cleanup, write_guide
 from bench_warehouse import write_catalogs, write_session_rows
 from harness import DEFAULT_DATE, REPO, RESULTS_DIR, console, date_arg, run_bench, steps, write_results
 from rich.table import Table
@@ -211,26 +211,13 @@ def main() -> int:
         )
         return 0 if agree else 1
 
-    def cleanup() -> None:
+    def close() -> None:
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection
                 conn.close()
-            except Exception:
-                pass
-        try:
-            pg = db.connect(cfg, "loader", application_name="bench_append_cleanup")
-            try:
-                with pg, pg.cursor() as cur:
-                    cur.execute("SET lock_timeout = '60s'")
-                    cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            finally:
-                pg.close()
-            console.print(f"[dim]removed schema {schema}")
-        except Exception as exc:
-            console.print(f"[red]could not remove schema {schema}: {exc}")
-        shutil.rmtree(local, ignore_errors=True)
+        cleanup(cfg, schema, local)
 
-    return run_bench(body, cleanup)
+    return run_bench(body, close)
 
 
 if __name__ == "__main__":
