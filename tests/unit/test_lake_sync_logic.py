@@ -123,17 +123,20 @@ def fake_engines(monkeypatch, calls: list, lake, lock_error: Exception | None = 
     monkeypatch.setattr(lake_sync.Engines, "release", lambda self: calls.append(("release",)))
 
 
+class GuideAndSessionsLake:
+    """A lake whose every date has a guide file and a sessions file."""
+
+    def programme_sources(self, day):
+        return [f"guide {day}"]
+
+    def session_sources(self, day):
+        return [f"sessions {day}"]
+
+
 def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
     """Guide and sessions of one date changed: the guide loads first with its marts (recomputed from the facts
     loaded), then the sessions are added; a guide-only date recomputes its programme marts and no Hive mart."""
     calls = []
-
-    class FakeLake:
-        def programme_sources(self, day):
-            return [f"guide {day}"]
-
-        def session_sources(self, day):
-            return [f"sessions {day}"]
 
     def fake_programmes(conn, wh, day, sources, *, recompute=True):
         calls.append(("guide", day.isoformat(), recompute))
@@ -144,7 +147,7 @@ def test_sync_loads_the_guide_before_the_sessions_of_a_date(monkeypatch):
         calls.append(("sessions", day.isoformat()))
         return warehouse.LoadResult(dt=day, rows_read=1, rows_loaded=1)
 
-    fake_engines(monkeypatch, calls, FakeLake())
+    fake_engines(monkeypatch, calls, GuideAndSessionsLake())
     monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
     monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
     listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g", "programmes/dt=2026-03-05": "g5"}
@@ -181,13 +184,6 @@ def test_a_sync_of_one_target_leaves_the_other_alone(monkeypatch, targets, expec
     Each takes its own target's lock and advances its own state over the whole date."""
     calls = []
 
-    class FakeLake:
-        def programme_sources(self, day):
-            return [f"guide {day}"]
-
-        def session_sources(self, day):
-            return [f"sessions {day}"]
-
     def fake_programmes(conn, wh, day, sources, *, recompute=True):
         calls.append(("guide", day.isoformat(), recompute))
         return warehouse.ProgrammeLoadResult(dt=day)
@@ -196,7 +192,7 @@ def test_a_sync_of_one_target_leaves_the_other_alone(monkeypatch, targets, expec
         calls.append(("sessions", day.isoformat()))
         return warehouse.LoadResult(dt=day)
 
-    fake_engines(monkeypatch, calls, FakeLake())
+    fake_engines(monkeypatch, calls, GuideAndSessionsLake())
     monkeypatch.setattr(lake_sync, "load_programmes", fake_programmes)
     monkeypatch.setattr(lake_sync, "load_sessions", fake_sessions)
     listing = {"sessions/dt=2026-03-02": "s", "programmes/dt=2026-03-02": "g"}
