@@ -369,7 +369,8 @@ def _login(driver, url: str, user: str, password: str) -> None:
     WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.ID, "username"))).send_keys(user)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url)
+    # The login redirect took over 30 s once at the end of a loaded full run.
+    WebDriverWait(driver, 90).until(lambda d: "/login" not in d.current_url)
 
 
 def test_viewer_opens_every_dashboard_and_every_chart_renders_without_error(superset, admin, tree, browser):
