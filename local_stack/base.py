@@ -18,6 +18,11 @@ from iptv.config import Config, ServiceConfig, state_dir
 
 log = logging.getLogger(__name__)
 
+# A long-running engine's heap is committed and touched at start (with -Xms = -Xmx), as on a production host: its
+# memory is then taken up front instead of growing for hours as the collector first reaches each page, and what
+# grows after start-up is the process's own (off-heap) use, which the soak bench watches.
+ALWAYS_PRE_TOUCH = "-XX:+AlwaysPreTouch"
+
 
 class StackError(RuntimeError):
     """A one-line, user-facing failure of the stack (port in use, missing prerequisite, timeout)."""

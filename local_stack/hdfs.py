@@ -29,7 +29,7 @@ from hdfs import InsecureClient
 
 from iptv import hdfs_client
 from iptv.config import Config, HdfsConfig
-from local_stack.base import Service, StackError, port_open
+from local_stack.base import ALWAYS_PRE_TOUCH, Service, StackError, port_open
 from local_stack.tools import PLATFORM_DIR, _java_major, maven_copy_dependencies
 
 log = logging.getLogger(__name__)
@@ -307,7 +307,7 @@ class Hdfs(Service):
         return [
             self.java(),
             f"-Dproc_{proc}",
-            f"-Xms{heap}" if proc in ("namenode", "datanode") else "-Xms64m",
+            *([f"-Xms{heap}", ALWAYS_PRE_TOUCH] if proc in ("namenode", "datanode") else ["-Xms64m"]),
             f"-Xmx{heap}",
             "-XX:+UseSerialGC",
             "-XX:MaxMetaspaceSize=192m",

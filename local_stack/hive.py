@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from iptv.config import HiveConfig
-from local_stack.base import Service, StackError, port_open
+from local_stack.base import ALWAYS_PRE_TOUCH, Service, StackError, port_open
 from local_stack.hdfs import JDK17_OPENS, _site_xml, hadoop_java_home
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,9 @@ class HiveServer(Service):
         return [
             str(java_home / "bin" / "java"),
             "-Dproc_hiveserver2",
+            f"-Xms{mem}",
             f"-Xmx{mem}",
+            ALWAYS_PRE_TOUCH,
             "-XX:+UseG1GC",
             "-XX:MaxMetaspaceSize=384m",
             "-Xss4m",

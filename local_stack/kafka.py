@@ -37,7 +37,7 @@ from pathlib import Path
 from iptv.config import KAFKA_ROLES, Config, KafkaConfig, resolve_path, state_dir
 from iptv.kafka_admin import KafkaAdminError, admin_client, ensure_acls, ensure_topics
 from iptv.kafka_security import write_java_client_properties
-from local_stack.base import Service, StackError, ensure_generated_secrets
+from local_stack.base import ALWAYS_PRE_TOUCH, Service, StackError, ensure_generated_secrets
 from local_stack.tls import make_ca, make_server_keystore
 from local_stack.tools import PLATFORM_DIR, java_bin, maven_copy_dependencies
 
@@ -61,7 +61,7 @@ def _first_host_port(bootstrap_servers: str) -> tuple[str, int]:
 
 
 def _heap_opts(heap: str) -> list[str]:
-    return [f"-Xmx{heap}", f"-Xms{heap}"]
+    return [f"-Xmx{heap}", f"-Xms{heap}", ALWAYS_PRE_TOUCH]
 
 
 def kafka_libs(cfg: Config) -> Path:

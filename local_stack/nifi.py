@@ -30,7 +30,7 @@ from pathlib import Path
 import requests
 
 from iptv.config import REPO_ROOT, NifiConfig, resolve_path
-from local_stack.base import Service, StackError, ensure_generated_secrets
+from local_stack.base import ALWAYS_PRE_TOUCH, Service, StackError, ensure_generated_secrets
 from local_stack.tls import make_ca, make_server_keystore, run_tool
 from local_stack.tools import PLATFORM_DIR, java_bin, java_home, maven_copy_dependencies, mvn
 
@@ -332,6 +332,7 @@ class Nifi(Service):
             java_bin(21),
             f"-Xms{heap}",
             f"-Xmx{heap}",
+            ALWAYS_PRE_TOUCH,
             "-Djava.net.preferIPv4Stack=true",
             "-Djava.awt.headless=true",
             "-Dsun.net.http.allowRestrictedHeaders=true",
