@@ -330,7 +330,7 @@ def _load_catalogs(
     if old and "hive" in targets:
         cur, tables = engines.hive()
         for d in hive_dates(old):
-            tables.recompute_marts(cur, d, ("channel_daily",))
+            tables.recompute_marts(cur, [d], ("channel_daily",))
     res.dims = True
     return apply_keys(state, {k: v for k, v in ch.keys.items() if k.startswith("catalogs/")})
 
@@ -382,10 +382,9 @@ def _load_sessions(engines: Engines, day: dt.date, res: SyncResult) -> None:
 def _hive_marts(engines: Engines, day: dt.date, done_hive: set[dt.date]) -> None:
     """Recompute the Hive marts of ``day`` and the next date (sessions crossing midnight), once each per sync."""
     cur, tables = engines.hive()
-    for d in hive_dates([day]):
-        if d not in done_hive:
-            tables.recompute_marts(cur, d)
-            done_hive.add(d)
+    days = [d for d in hive_dates([day]) if d not in done_hive]
+    tables.recompute_marts(cur, days)
+    done_hive.update(days)
 
 
 def sync(

@@ -9,9 +9,9 @@ FROM (
     WITH s AS (
         -- Sessions that start on {{ dt }} or run into it from an earlier date (at most {{ min_dt }}).
         SELECT {{ dt }} AS day,
-               session_id, user_id, channel_id, duration_s, start_s, end_s, dt,
+               user_id, channel_id, duration_s, start_s, end_s, dt,
                CAST(datediff({{ dt }}, '1970-01-01') AS BIGINT) * 86400 AS ds
-        FROM {{ database }}.v_sessions
+        FROM {{ sessions }}
         WHERE dt >= {{ min_dt }} AND dt <= {{ dt }}
           AND (dt = {{ dt }} OR end_s > CAST(datediff({{ dt }}, '1970-01-01') AS BIGINT) * 86400)
     ), w AS (

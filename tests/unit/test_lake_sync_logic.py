@@ -103,8 +103,8 @@ class RecordingTables:
     def register(self, cur, day):
         self.calls.append(("register", day.isoformat()))
 
-    def recompute_marts(self, cur, day, marts=None):
-        self.calls.append(("hive marts", day.isoformat()))
+    def recompute_marts(self, cur, days, marts=None):
+        self.calls.extend(("hive marts", day.isoformat()) for day in days)
 
 
 def fake_engines(monkeypatch, calls: list, lake, lock_error: Exception | None = None) -> None:
@@ -335,6 +335,54 @@ def test_mart_statement_overwrites_the_partition_of_the_same_named_mart():
     assert sql.startswith("INSERT OVERWRITE TABLE `db1`.mart_daily PARTITION (dt = '2026-03-02')")
     assert "FROM `db1`.v_sessions" in sql and "dt >= '2026-03-01'" in sql and "{{" not in sql and "--" not in sql
     assert set(MART_TABLES.values()) <= set(warehouse.MART_TABLES)  # one name per mart in Hive and Greenplum
+
+
+class StatementLog:
+    """A DB-API cursor that records the statements it is given and fails the one containing ``fail_on``."""
+
+    description = None
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.statements: list[str] = []
+        self.fail_on = fail_on
+
+    def execute(self, sql: str) -> None:
+        self.statements.append(sql)
+        if self.fail_on and self.fail_on in sql:
+            raise RuntimeError("Spark job failed")
+
+
+def test_marts_of_several_dates_read_the_sessions_parsed_once_and_free_them():
+    tables = HiveTables("db1", {t: f"hdfs://nn/lake/{t}" for t in LAKE_TABLES})
+    cur = StatementLog()
+    tables.recompute_marts(cur, [dt.date(2026, 3, 3), dt.date(2026, 3, 2)])
+    first, *marts, uncache, drop = cur.statements
+    assert first.startswith("CACHE TABLE `mart_sessions` OPTIONS ('storageLevel' 'MEMORY_AND_DISK') AS")
+    # the day before the first date only for its sessions running into it; both dates whole
+    assert "dt >= '2026-03-01' AND dt <= '2026-03-03'" in first and "datediff('2026-03-02'" in first
+    assert "FROM `db1`.v_sessions" in first
+    assert [m.split(" PARTITION")[0].split(".")[-1] + m.split("dt = ")[1][:12] for m in marts] == [
+        f"{table}'{day}'" for day in ("2026-03-02", "2026-03-03") for table in MART_TABLES.values()
+    ]
+    assert all("FROM `mart_sessions`" in m and "v_sessions" not in m for m in marts)
+    assert (uncache, drop) == ("UNCACHE TABLE IF EXISTS `mart_sessions`", "DROP VIEW IF EXISTS `mart_sessions`")
+
+
+def test_a_failed_mart_still_frees_the_cached_sessions_and_fails_the_recompute():
+    tables = HiveTables("db1", {t: f"hdfs://nn/lake/{t}" for t in LAKE_TABLES})
+    cur = StatementLog(fail_on="mart_hourly")
+    with pytest.raises(RuntimeError, match="Spark job failed"):
+        tables.recompute_marts(cur, [dt.date(2026, 3, 2)])
+    assert cur.statements[-2:] == ["UNCACHE TABLE IF EXISTS `mart_sessions`", "DROP VIEW IF EXISTS `mart_sessions`"]
+    assert not any("mart_duration_hist" in s for s in cur.statements)  # stopped at the failure
+
+
+def test_one_mart_of_one_date_reads_the_lake_directly():
+    tables = HiveTables("db1", {t: f"hdfs://nn/lake/{t}" for t in LAKE_TABLES})
+    cur = StatementLog()
+    tables.recompute_marts(cur, [dt.date(2026, 3, 2)], ("channel_daily",))
+    (stmt,) = cur.statements
+    assert stmt.startswith("INSERT OVERWRITE TABLE `db1`.mart_channel_daily") and "FROM `db1`.v_sessions" in stmt
 
 
 def test_catalog_records_split_with_the_contract_width():
