@@ -15,14 +15,11 @@
 --                      user_id, channel_id, file, line is kept)
 -- Casts are guarded by CASE (its branches are evaluated in order) and timestamps parsed by parse_timestamp
 -- (functions.sql), so no value can make this statement fail.
+-- Cost: OFFSET 0 keeps each inner subquery as it is, so each typed field is computed once per row (not copied
+-- into every test that uses it) and parse_timestamp gets a plain column, which lets the planner inline it. Only
+-- the session_ids seen more than once among the valid rows (a hash aggregate) are sorted to rank their rows.
 CREATE TEMP TABLE stg_session ON COMMIT DROP AS
-SELECT source_file, line_no, raw_line, session_id, user_id, channel_id, time_start, time_end, duration_s,
-       COALESCE(reason,
-                CASE WHEN row_number() OVER (PARTITION BY reason IS NULL, session_id
-                                             ORDER BY time_start, time_end, user_id, channel_id, source_file,
-                                                      line_no) > 1
-                     THEN 'duplicate' END) AS reason
-FROM (
+WITH checked AS (
     SELECT c.*,
            CASE
                WHEN n_fields IS NULL THEN 'malformed_csv'
@@ -54,7 +51,27 @@ FROM (
                    NULLIF(btrim(time_end), '') AS end_txt,
                    NULLIF(btrim(duration_s), '') AS duration_txt
             FROM stg_session_raw
+            OFFSET 0
         ) t
+        OFFSET 0
     ) c
-) v
+), repeated_id AS (
+    SELECT session_id FROM checked WHERE reason IS NULL GROUP BY session_id HAVING COUNT(*) > 1
+), repeated AS (
+    SELECT source_file, line_no
+    FROM (
+        SELECT c.source_file, c.line_no,
+               row_number() OVER (PARTITION BY c.session_id
+                                  ORDER BY c.time_start, c.time_end, c.user_id, c.channel_id, c.source_file,
+                                           c.line_no) AS n
+        FROM checked c
+        JOIN repeated_id i ON i.session_id = c.session_id
+        WHERE c.reason IS NULL
+    ) r
+    WHERE n > 1
+)
+SELECT c.source_file, c.line_no, c.raw_line, c.session_id, c.user_id, c.channel_id, c.time_start, c.time_end,
+       c.duration_s, COALESCE(c.reason, CASE WHEN r.line_no IS NOT NULL THEN 'duplicate' END) AS reason
+FROM checked c
+LEFT JOIN repeated r ON r.source_file = c.source_file AND r.line_no = c.line_no
 /*@greenplum DISTRIBUTED RANDOMLY */;
