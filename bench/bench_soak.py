@@ -354,7 +354,7 @@ def evaluate(
         "poll_s": args.poll,
     }
     warm = [s for s in samples if s["t"] >= args.warmup * 60]
-    table = Table(title=f"soak: {args.users:,} subscribers, {args.minutes:g} min from {args.start}, {args.faults:%} "
+    table = Table(title=f"soak: {args.users:,} subscribers, {args.minutes:g} min from {args.start}, {args.faults:.1%} "
                   "faults")  # fmt: skip
     for col in ("service", "PSS after warm-up (MB)", "PSS at end (MB)", "max (MB)", "end / warm-up",
                 "RSS end / warm-up", "CPU avg %"):  # fmt: skip
