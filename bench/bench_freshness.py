@@ -10,9 +10,9 @@ bench/bench_soak.py with --preload, no faults and its own results (bench/results
 the sessions of --date that end before --start are landed on the lake as the flow lands them and the bench waits
 until the warehouse holds them; then the producer's real-time mode (`live --start`, the day from --start at
 speed 1: `--from-now` with a chosen clock) streams for --minutes while the bench samples, every --poll seconds,
-the run's sessions in fact_session (mart_hourly is written in the same transaction), RSS and CPU of every engine
+the run's sessions in fact_session (mart_hourly is written in the same transaction), PSS and CPU of every engine
 and ERROR bulletins. Prints p50, p95 and max lag and the p95 against the goal of 30 s as a ratio, side by side
-with the stack's RSS and CPU. Every bench_soak option applies. --date and --start must be within 48 hours of now
+with the stack's memory and CPU. Every bench_soak option applies. --date and --start must be within 48 hours of now
 (the ingestion quarantines a timer that far from its Kafka timestamp as implausible_timer); a --seed of its own
 keeps the run's sessions apart from an earlier run of the same date.
 """
