@@ -341,6 +341,30 @@ def test_bad_rows_are_rejected_and_a_shrinking_reload_clears_the_next_day(scratc
     conn.rollback()
 
 
+def test_of_a_repeated_session_id_the_earliest_valid_row_loads(scratch, postgres, tmp_path):
+    """A session_id on several rows loads once: the valid row first by time_start (not by position in the file);
+    an invalid row of the id is rejected for its own reason and does not count as the first."""
+    wh, conn = scratch
+    part = tmp_path / postgres.hdfs.paths.sessions.lstrip("/") / "dt=2026-04-01"
+    part.mkdir(parents=True)
+    a1, a2 = "a1" * 16, "a2" * 16
+    (part / "a.csv").write_text(
+        f"{a1},1,1,2026-04-01 10:00:00,2026-04-01 10:10:00,600\n"  # starts later: duplicate
+        f"{a1},2,1,2026-04-01 09:00:00,2026-04-01 09:10:00,600\n"  # starts first: loads
+        f"{a2},3,1,2026-04-01 10:00:00,2026-04-01 09:00:00,-3600\n"  # invalid: rejected for itself
+        f"{a2},4,1,2026-04-01 11:00:00,2026-04-01 11:10:00,600\n"  # the one valid row of a2: loads
+    )
+    src = warehouse.list_sources(postgres, warehouse.session_dir(postgres, "2026-04-01"), tmp_path)
+    r = warehouse.load_sessions(conn, wh, "2026-04-01", src)
+    assert (r.rows_read, r.rows_loaded, r.rejected) == (4, 2, {"negative_duration": 1, "duplicate": 1})
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT session_id, user_id FROM {wh.table('fact_session')} ORDER BY session_id")
+        assert cur.fetchall() == [(a1, 2), (a2, 4)]
+        cur.execute(f"SELECT line_no, reason FROM {wh.table('load_rejects')} ORDER BY line_no")
+        assert cur.fetchall() == [(1, "duplicate"), (3, "negative_duration")]
+    conn.rollback()
+
+
 # ------------------------------------------------------------------ malformed input: rows are rejected, never the date
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -359,6 +383,13 @@ BAD_ROWS = [
     (f"{SID[:-1]}9,1,1,2026-03-03 10:00:00,2026-03-03 10:00:05,5", "other_date"),
     (f"{SID[:-2]}10,1,1,2026-03-02 10:00:05,2026-03-02 10:00:00,-5", "negative_duration"),
     (f"{SID[:-2]}11,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,6", "duration_mismatch"),
+    # the bounds of the length tests: 33 hex digits, 19 digits, a sign alone, a signed 18 digits (a number)
+    (f"{SID}0,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_session_id"),
+    (f"{SID[:-2]}12,1234567890123456789,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_id"),
+    (f"{SID[:-2]}13,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,-", "bad_duration"),
+    (f"{SID[:-2]}16,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,9999999999999999999", "bad_duration"),
+    (f"{SID[:-2]}14,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,-1234567890123456789", "bad_duration"),
+    (f"{SID[:-2]}15,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,-123456789012345678", "negative_duration"),
     ('"multi\nline",1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5', "bad_session_id"),
     ("\ufffd\ufffd,1,1,2026-03-02 10:00:00,2026-03-02 10:00:05,5", "bad_session_id"),  # written as bytes ff ff
     ("x," + "y" * 140_000, "malformed_csv"),  # a field beyond the csv module's limit
