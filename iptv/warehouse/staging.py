@@ -12,6 +12,7 @@ are counted and skipped.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -36,6 +37,10 @@ CATALOG_STAGING = {
 }
 
 
+#: Bytes psycopg2 asks of a COPY stream at a time.
+COPY_CHUNK = 1 << 16
+
+
 class CopyStream:
     """A read()-able text stream over an iterator of strings (for COPY FROM STDIN without a full copy)."""
 
@@ -44,15 +49,19 @@ class CopyStream:
         self._buf = ""
 
     def read(self, size: int = -1) -> str:
-        while size < 0 or len(self._buf) < size:
+        parts, have = [self._buf], len(self._buf)
+        while size < 0 or have < size:  # joined once: appending to a string copies it every time
             try:
-                self._buf += next(self._it)
+                chunk = next(self._it)
             except StopIteration:
                 break
+            parts.append(chunk)
+            have += len(chunk)
+        buf = "".join(parts)
         if size < 0:
-            out, self._buf = self._buf, ""
+            out, self._buf = buf, ""
         else:
-            out, self._buf = self._buf[:size], self._buf[size:]
+            out, self._buf = buf[:size], buf[size:]
         return out
 
     def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
@@ -68,7 +77,53 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
 
 
 def copy_rows(cur: Any, wh: Warehouse, table: str, rows: Iterable[Iterable[Any]]) -> None:
-    cur.copy_expert(wh.sql("load/copy_stage.sql", table=Ident(table)), CopyStream(csv_lines(rows)))
+    copy_lines(cur, wh, table, csv_lines(rows))
+
+
+def copy_lines(cur: Any, wh: Warehouse, table: str, lines: Iterable[str]) -> None:
+    """COPY the CSV text ``lines`` (rows as :func:`csv_lines` renders them) into ``table``."""
+    cur.copy_expert(wh.sql("load/copy_stage.sql", table=Ident(table)), CopyStream(lines), COPY_CHUNK)
+
+
+#: Characters after which a text needs the csv module to be split: a quote, or a carriage return (a line break of
+#: its own to the csv module).
+_NEEDS_CSV_MODULE = ('"', "\r")
+
+
+def simple_staging_lines(text: str, name: str, width: int, *, one_line: bool = False) -> list[str] | None:
+    """:func:`staging_rows` of ``text`` (file ``name``) as :func:`csv_lines` renders them, split with
+    ``str.split`` instead of the csv module -- or None when the text needs the csv module: it holds a quote or a
+    carriage return, or a field longer than the csv module's limit (which it rejects; not checked with
+    ``one_line``, whose split lifts the limit). Without those, every record is one physical line and its fields
+    are the text between commas, so the lines are the same; a day of sessions is split about 3 times faster."""
+    if any(c in text for c in _NEEDS_CSV_MODULE):
+        return None
+    limit = None if one_line else csv.field_size_limit()
+    file = '"' + name.replace('"', '""') + '"'
+    no_fields = "," * width  # the fields of a record of another width: NULL
+    out: list[str] = []
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line:
+            continue
+        if limit is not None and len(line) > limit and max(len(f) for f in line.split(",")) > limit:
+            return None
+        n = line.count(",") + 1
+        if n == width:
+            out.append(f'{file},"{line_no}","{n}","{line}","' + line.replace(",", '","') + '"\n')
+        else:
+            out.append(f'{file},"{line_no}","{n}","{line}"{no_fields}\n')
+    return out
+
+
+def staging_rows(text: str, name: str, width: int, *, one_line: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The staging rows of the records of ``text`` (file ``name``): file, line, field count, raw text and -- for
+    records with exactly ``width`` fields -- the fields (else NULLs); field count None when the csv module cannot
+    split the record."""
+    for line_no, raw, fields in csv_records(text, one_line=one_line):
+        if fields is not None and len(fields) == width:
+            yield (name, line_no, width, raw, *fields)
+        else:
+            yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
 
 
 def stage_records(
@@ -80,15 +135,11 @@ def stage_records(
     n = 0
     for src in sources:
         text = src.read_text()
-
-        def rows(text: str = text, name: str = src.path) -> Iterator[tuple[Any, ...]]:
-            for line_no, raw, fields in csv_records(text, one_line=one_line):
-                if fields is not None and len(fields) == width:
-                    yield (name, line_no, width, raw, *fields)
-                else:
-                    yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
-
-        copy_rows(cur, wh, table, rows())
+        simple = simple_staging_lines(text, src.path, width, one_line=one_line)
+        if simple is not None:
+            copy_lines(cur, wh, table, simple)
+        else:
+            copy_rows(cur, wh, table, staging_rows(text, src.path, width, one_line=one_line))
         n += 1
     return n
 

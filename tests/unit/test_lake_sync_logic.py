@@ -419,6 +419,31 @@ def test_one_line_records_are_physical_lines():
     assert next(csv_records("y," + "y" * 200_000))[2] is None  # the multi-line split keeps the csv module's limit
 
 
+SIMPLE_TEXTS = [
+    "a,b,c,d,e,f\n",
+    "a,b,c,d,e,f",  # no line break at the end
+    "a,b,c,d,e,f\n\n\nshort,row\n  \n,,,,,\n\\.\n",  # empty lines, blanks only, empty fields, COPY's marker
+    "x,\u00e9\ufffd\t,\\N,1,2,3,4\na,b,c,d,e,f\n",  # 7 fields, tab, backslashes, non-ASCII
+    "y," + "y" * 200_000 + "\n",  # a field over the csv module's limit: its split only
+    'q,"quoted",c,d,e,f\n',  # a quote: the csv module's split only
+    "a,b,c,d,e,f\r\n",  # a carriage return: the csv module's split only
+]
+
+
+@pytest.mark.parametrize("text", SIMPLE_TEXTS)
+@pytest.mark.parametrize("one_line", [False, True])
+def test_the_simple_split_stages_the_lines_of_the_csv_module_or_declines(text, one_line):
+    """The str.split staging of a text without quotes or carriage returns renders, byte for byte, what the csv
+    module's split renders; any other text it declines (None)."""
+    from iptv.warehouse.staging import csv_lines, simple_staging_lines, staging_rows
+
+    simple = simple_staging_lines(text, 'dir/f"1.csv', 6, one_line=one_line)
+    declines = '"' in text or "\r" in text or (not one_line and len(text) > 128 * 1024)
+    assert (simple is None) == declines
+    if simple is not None:
+        assert "".join(simple) == "".join(csv_lines(staging_rows(text, 'dir/f"1.csv', 6, one_line=one_line)))
+
+
 # ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)
 
 
