@@ -123,9 +123,16 @@ class Postgres(Service):
             "port": str(self.port),
             "unix_socket_directories": str(self.socket_dir),
             "max_connections": "50",
-            "shared_buffers": "128MB",
-            "work_mem": "16MB",
-            "maintenance_work_mem": "64MB",
+            # Sized for a warehouse load of a day of 1,000,000 subscribers (3 million sessions) on a 24 GB
+            # machine: its sorts and hash aggregates fit in memory, its temp tables stay in local buffers, and
+            # its WAL does not force a checkpoint every few seconds. JIT compilation of each large statement
+            # costs more than it saves on statements that run a few seconds.
+            "shared_buffers": "1GB",
+            "work_mem": "128MB",
+            "temp_buffers": "256MB",
+            "max_wal_size": "4GB",
+            "jit": "off",
+            "maintenance_work_mem": "256MB",
             "dynamic_shared_memory_type": "posix",
             "password_encryption": "scram-sha-256",
             "timezone": "UTC",
