@@ -19,18 +19,29 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
     from event_contract import parse_timer
 
+_ID = r"[1-9][0-9]{0,17}"  # <= 18 digits: always <= 2^63-1
+DAY_PATTERN = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+
+
+def canonical_event_pattern(session_id: str, day: str, clock: str) -> str:
+    """The canonical message shape as a pattern, with the caller's groups for the session id, the day and the
+    clock time (so that the batch expression of batch_fast_path.py matches exactly what this one does)."""
+    return (
+        r'\{"session_id": ?"' + session_id + r'", ?'
+        r'"user_id": ?(' + _ID + r"), ?"
+        r'"channel_id": ?(' + _ID + r"), ?"
+        r'"timer": ?"' + day + " " + clock + r'", ?'
+        r'"status": ?"(enabled|disabled)"\}'
+    )
+
+
 #: Full match of the producer's canonical message shape (fixed key order, compact or ``json.dumps`` spacing),
 #: accepting exactly the values the project schema *and* event_contract.check_event accept (the date's reality is
 #: checked separately, see :func:`midnight`). Groups: session_id, user_id, channel_id, day, hour, minute,
 #: second, status. Only used when validation is the project's own contract (see ``canonical_fast_path`` in
 #: schema_validation.load_schema_validator).
 match_canonical_event = re.compile(
-    r'\{"session_id": ?"([0-9a-f]{32})", ?'
-    r'"user_id": ?([1-9][0-9]{0,17}), ?'  # <= 18 digits: always <= 2^63-1
-    r'"channel_id": ?([1-9][0-9]{0,17}), ?'
-    r'"timer": ?"([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) '
-    r'([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])", ?'
-    r'"status": ?"(enabled|disabled)"\}'
+    canonical_event_pattern(r"([0-9a-f]{32})", "(" + DAY_PATTERN + ")", r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])")
 ).fullmatch
 
 #: sha256 of the validation keywords of schemas/viewing_event.schema.json (titles, descriptions and ids left

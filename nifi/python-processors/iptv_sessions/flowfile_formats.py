@@ -97,14 +97,19 @@ def format_batch_line(partition: int, offset: int, message: str) -> str:
 NO_ENVELOPE = None
 
 
+def batch_text(content: bytes | str) -> str:
+    """The text of a consumer batch (plain or gzip); bytes that are not UTF-8 decoded with ``surrogateescape``."""
+    if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
+        content = gzip.decompress(content)
+    return content.decode("utf-8", errors="surrogateescape") if isinstance(content, bytes) else content
+
+
 def read_batch(content: bytes | str) -> tuple[list[tuple[int, int, str, tuple[str | None, int] | None]], list[str]]:
     """Lines of a consumer batch (plain or gzip) -> ``([(partition, offset, message, envelope)], [malformed
     lines])``. ``envelope`` is ``(key, timestamp_ms)`` of a line of the current format (``key`` None for a null
     Kafka key, ``timestamp_ms`` -1 when the broker gave none), None for a line of the first format. Blank lines are
     ignored; a line of neither format is returned as it is, to be quarantined rather than fail the batch."""
-    if isinstance(content, bytes) and content[:2] == GZIP_MAGIC:
-        content = gzip.decompress(content)
-    text = content.decode("utf-8", errors="surrogateescape") if isinstance(content, bytes) else content
+    text = batch_text(content)
     out: list[tuple[int, int, str, tuple[str | None, int] | None]] = []
     malformed: list[str] = []
     append = out.append
@@ -200,12 +205,18 @@ def quarantine_lines(q: dict) -> list[str]:
 
 
 def render_output(
-    events: list[tuple], sessions: list, quarantine: list[dict], accounting: list[tuple] = ()
+    events: list[tuple],
+    sessions: list,
+    quarantine: list[dict],
+    accounting: list[tuple] = (),
+    lines_by_section: dict[tuple[str, str], list[str]] | None = None,
 ) -> tuple[bytes, dict[str, int]]:
     """Sections (see module doc) in deterministic order: kind, then date, records in arrival order.
     ``events``: ``(session_id, user_id, channel_id, timer, status)`` tuples; ``sessions``: batch_result.Session;
-    ``accounting``: tuples of ACCOUNTING_COLUMNS (None written as an empty field), dated by their arrival_ts."""
-    groups: dict[tuple[str, str], list[str]] = {}
+    ``accounting``: tuples of ACCOUNTING_COLUMNS (None written as an empty field), dated by their arrival_ts.
+    ``lines_by_section``: lines already written, by ``(kind, dt)``, that come before the records given (taken
+    over, not copied)."""
+    groups: dict[tuple[str, str], list[str]] = lines_by_section if lines_by_section is not None else {}
     for sid, user_id, channel_id, timer, status in events:
         line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
         key = (EVENTS, timer[:10])

@@ -113,6 +113,11 @@ class SessionPairer(PairerState):
         self._fast_ok = schema_validator is None or bool(getattr(schema_validator, "canonical_fast_path", False))
         self._days: dict[str, int] = {}  # 'YYYY-MM-DD' -> its midnight in epoch seconds, -1 if not a real date
 
+    @property
+    def fast_path(self) -> bool:
+        """Whether the regex fast paths may be used (validation is the project's own contract)."""
+        return self._fast_ok
+
     def copy(self) -> SessionPairer:
         """An independent copy (state and change set), to try a batch on without touching this pairer."""
         twin = SessionPairer.from_dict(self.to_dict(), self.config, self.schema_validator)
@@ -138,42 +143,49 @@ class SessionPairer(PairerState):
         if tick:
             out.counters["ticks"] += 1
         arrival_iso = format_wallclock(now)
-        process_one = self._process_one
+        process_message = self.process_message
         n_in = 0
         for raw in messages:
             envelope = envelopes[n_in] if envelopes is not None else None
             n_in += 1
-            if not isinstance(raw, str):
-                raw = raw.decode("utf-8", errors="surrogateescape")  # undecodable bytes kept for the quarantine
-            whole = raw
-            if raw[-1:] in ("\r", "\n"):  # a trailing line break: the event is the text before it
-                raw = raw.rstrip("\r\n")
-            if not raw or (raw[0] != "{" and not raw.strip()):
-                self._quarantine(out, INVALID_JSON, None, whole, "empty message", arrival_iso)
-                if outcomes is not None:
-                    outcomes.append(REJECTED)
-                continue
+            outcome = process_message(raw, envelope, now, arrival_iso, out)
             if outcomes is not None:
-                landed_before, dropped_before = len(out.events), out.counters["duplicates_dropped"]
-            try:
-                process_one(raw, now, arrival_iso, out, envelope, whole)
-            except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
-                sid = guess_session_id(raw)
-                detail = describe_error(exc)
-                self._quarantine(out, PROCESSING_ERROR, sid, whole, detail, arrival_iso)
-            if outcomes is not None:
-                if len(out.events) > landed_before:
-                    outcomes.append(LANDED)
-                elif out.counters["duplicates_dropped"] > dropped_before:
-                    outcomes.append(DUPLICATE)
-                else:
-                    outcomes.append(REJECTED)
+                outcomes.append(outcome)
         out.counters["events_in"] += n_in
+        self.finish_batch(now, out)
+        return out
+
+    def process_message(
+        self, raw: str | bytes, envelope: tuple[str | None, int] | None, now: float, arrival_iso: str, out: BatchResult
+    ) -> int:
+        """One message of a batch (see :meth:`process_batch`) into ``out``; returns its outcome code."""
+        if not isinstance(raw, str):
+            raw = raw.decode("utf-8", errors="surrogateescape")  # undecodable bytes kept for the quarantine
+        whole = raw
+        if raw[-1:] in ("\r", "\n"):  # a trailing line break: the event is the text before it
+            raw = raw.rstrip("\r\n")
+        if not raw or (raw[0] != "{" and not raw.strip()):
+            self._quarantine(out, INVALID_JSON, None, whole, "empty message", arrival_iso)
+            return REJECTED
+        landed_before, dropped_before = len(out.events), out.counters["duplicates_dropped"]
+        try:
+            self._process_one(raw, now, arrival_iso, out, envelope, whole)
+        except Exception as exc:  # noqa: BLE001 - no content of one message may fail the batch around it
+            sid = guess_session_id(raw)
+            detail = describe_error(exc)
+            self._quarantine(out, PROCESSING_ERROR, sid, whole, detail, arrival_iso)
+        if len(out.events) > landed_before:
+            return LANDED
+        if out.counters["duplicates_dropped"] > dropped_before:
+            return DUPLICATE
+        return REJECTED
+
+    def finish_batch(self, now: float, out: BatchResult) -> None:
+        """End of a batch, after all its messages: expiry, retention clean-up, eviction, running totals."""
         self._expire(now, out)
         self._cleanup()
         self._evict(out)
         add_counters(self.totals, out.counters)
-        return out
 
     _quarantine = staticmethod(quarantine)
 
@@ -243,6 +255,23 @@ class SessionPairer(PairerState):
                 return
         if self.watermark is None or timer > self.watermark:
             self.watermark = timer
+        self._pair_event(sid, user_id, channel_id, timer, text, status, raw, now, arrival_iso, out)
+
+    def _pair_event(
+        self,
+        sid: str,
+        user_id: int,
+        channel_id: int,
+        timer: int,
+        text: str,
+        status: str,
+        raw: str,
+        now: float,
+        arrival_iso: str,
+        out: BatchResult,
+    ) -> None:
+        """A valid event (its envelope checked, the watermark moved) against the session's entry: deduplication
+        and the pairing rules. ``raw``: the message without a trailing line break."""
         fp = fingerprint(sid, user_id, channel_id, text, status)
         entry = self.entries.get(sid)
         if entry is not None and fp in entry.fps:
