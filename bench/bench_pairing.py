@@ -39,13 +39,17 @@ from iptv_ingest.kafka_batches import Batch  # noqa: E402
 PACKAGE = "iptv_sessions"
 SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
 #: The stages timed inside IngestState.process: (label, owner attribute path, function name). A stage missing in
-#: one version is simply not reported for it; "other" is what the process call spent outside all of them.
+#: one version is not reported for it; stages may nest (finish = render + gzip; pair includes finish_batch).
 STAGES = (
+    ("batch_text", "ingestion", "batch_text"),
+    ("pair_batch", "ingestion", "pair_batch"),
+    ("finish_batch", "session_pairer.SessionPairer", "finish_batch"),
     ("read_batch", "ingestion", "read_batch"),
     ("take_new", "ingestion.IngestState", "_take_new"),
     ("pair", "session_pairer.SessionPairer", "process_batch"),
     ("accounting", "ingestion", "accounting_rows"),
     ("render", "ingestion", "render_output"),
+    ("finish", "ingestion.IngestState", "_finish"),
 )
 
 
