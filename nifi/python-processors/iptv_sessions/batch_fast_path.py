@@ -101,6 +101,7 @@ def pair_batch(
     channel_ok: dict[str, bool] = {}  # channel_id as written -> in the catalog
     lead, lag = pairer.config.max_timer_lead_s, pairer.config.max_timer_lag_s
     process_message, pair_event = pairer.process_message, pairer._pair_event
+    new_hasher = blake2b(digest_size=8).copy
     timers: dict[str, int] = {}  # timer text -> seconds, for the real dates of this batch
     no_watermark = watermark = -(1 << 80)  # below any timer (year 1 is about -6.2e10 s)
     seq = pairer.seq
@@ -169,7 +170,9 @@ def pair_batch(
             if timer > watermark:
                 watermark = timer
 
-            fp = blake2b(f"{sid}|{uid}|{ch}|{timer_text}|{status}".encode(), digest_size=8).hexdigest()
+            hasher = new_hasher()  # event_contract.fingerprint, without parsing the constructor's arguments
+            hasher.update(f"{sid}|{uid}|{ch}|{timer_text}|{status}".encode())
+            fp = hasher.hexdigest()
             entry = entries_get(sid)
             if entry is not None and fp in entry.fps:
                 duplicates += 1
