@@ -274,3 +274,19 @@ def test_a_session_past_its_fingerprint_bound(tmp_path):
     run_side_by_side(fast, reference, [b"".join(lines[:20]), b"".join(lines[20:])], T0)
     entry = fast.pairer.entries[sid]
     assert entry.closed and len(entry.fps) == session_pairer.MAX_FINGERPRINTS_PER_SESSION
+
+
+@pytest.mark.parametrize("field", ["partition", "offset", "timestamp"])
+def test_a_number_too_long_for_int_is_a_malformed_line(field, tmp_path):
+    """A partition, offset or timestamp of 5,000 digits (int() refuses more than 4,300) is quarantined as a
+    malformed batch line by both paths, the rest of the batch processed, instead of failing the whole batch."""
+    sid = sid_of(1)
+    message = compact(sid, 1, 2, "2025-03-05 10:00:00", "enabled")
+    ts = ts_of("2025-03-05 10:00:00")
+    huge = "9" * 5000
+    p, o, t = {"partition": (huge, "0", ts), "offset": ("0", huge, ts), "timestamp": ("0", "0", huge)}[field]
+    content = f"0\t1@{ts}\t={sid}\t{message}\n{p}\t{o}@{t}\t={sid}\t{message}\n".encode()
+    fast, reference = both(PairerConfig(channels=CHANNELS), tmp_path)
+    run_side_by_side(fast, reference, [content], T0)
+    assert fast.pairer.totals["quarantined"]["malformed_batch_line"] == 1
+    assert sid in fast.pairer.pending

@@ -42,9 +42,11 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
 #: One batch line: either ``<partition>\t<offset>@<timestamp_ms>\t=<key>\t<canonical message>`` with the key equal
 #: to the session_id (a back-reference), groups partition, offset, timestamp, session_id, message, user_id,
 #: channel_id, timer, its day, status; or any other non-empty line, as the last group. ASCII digits only: int()
-#: would also take other digits, signs and underscores, which read_batch then handles.
+#: would also take other digits, signs and underscores, which read_batch then handles. At most 19 digits (Kafka's
+#: partitions, offsets and timestamps fit in 64 bits): int() raises ValueError on more than 4,300 digits, which would
+#: fail the whole batch here, whereas read_batch quarantines such a line as malformed.
 BATCH_LINE = re.compile(
-    r"^(?:([0-9]+)\t([0-9]+)@(-?[0-9]+)\t=([0-9a-f]{32})\t("
+    r"^(?:([0-9]{1,19})\t([0-9]{1,19})@(-?[0-9]{1,19})\t=([0-9a-f]{32})\t("
     + canonical_event_pattern(r"\4", "((" + DAY_PATTERN + ")", r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])")
     + r")|(.+))$",
     re.MULTILINE,
