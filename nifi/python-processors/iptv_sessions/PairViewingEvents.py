@@ -48,7 +48,7 @@ class PairViewingEvents(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.7.0"
+        version = "0.8.0"
         description = (
             "Validates IPTV viewing events (JSON Schema + contract check), drops identical duplicates and Kafka "
             "redeliveries, pairs enabled/disabled events into sessions and emits one FlowFile with dated sections: "
