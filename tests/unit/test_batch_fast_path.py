@@ -252,7 +252,6 @@ def test_fast_path_is_off_with_another_schema(tmp_path):
 
 
 def test_constants_agree_with_the_pairer():
-    assert batch_fast_path.MAX_FINGERPRINTS_PER_SESSION == session_pairer.MAX_FINGERPRINTS_PER_SESSION
     outcomes = (session_pairer.LANDED, session_pairer.REJECTED, session_pairer.DUPLICATE)
     assert [batch_fast_path.OUTCOME_BASE + o for o in outcomes] == [2, 3, 4]
     assert ingestion.pair_batch is batch_fast_path.pair_batch

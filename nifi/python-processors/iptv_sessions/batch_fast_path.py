@@ -30,6 +30,7 @@ try:  # package import (tests)
     from iptv_sessions.fast_path import DAY_PATTERN, canonical_event_pattern
     from iptv_sessions.flowfile_formats import EVENTS, SESSIONS, read_batch
     from iptv_sessions.pairer_state import PendingHalf, SessionEntry
+    from iptv_sessions.session_pairer import MAX_FINGERPRINTS_PER_SESSION, STATUS_BIT
 except ImportError:  # NiFi loads sibling modules as top-level modules. Names, not modules, are imported: NiFi
     # retries a sibling whose first load failed but leaves that half-run module in sys.modules, and a name missing
     # from it makes NiFi retry this module too, instead of keeping a reference to the half-run one.
@@ -38,6 +39,7 @@ except ImportError:  # NiFi loads sibling modules as top-level modules. Names, n
     from fast_path import DAY_PATTERN, canonical_event_pattern
     from flowfile_formats import EVENTS, SESSIONS, read_batch
     from pairer_state import PendingHalf, SessionEntry
+    from session_pairer import MAX_FINGERPRINTS_PER_SESSION, STATUS_BIT
 
 #: One batch line: either ``<partition>\t<offset>@<timestamp_ms>\t=<key>\t<canonical message>`` with the key equal
 #: to the session_id (a back-reference), groups partition, offset, timestamp, session_id, message, user_id,
@@ -53,7 +55,8 @@ BATCH_LINE = re.compile(
 )
 #: Characters of batch text matched at a time (about 1,400 lines).
 CHUNK_CHARS = 1 << 18
-MAX_FINGERPRINTS_PER_SESSION = 32  # as session_pairer (checked by the equivalence test)
+#: The status bits as plain names: a comparison in the loop instead of a dict lookup per event.
+ENABLED_BIT, DISABLED_BIT = STATUS_BIT["enabled"], STATUS_BIT["disabled"]
 #: Where a message's outcome (session_pairer LANDED, REJECTED, DUPLICATE = 0, 1, 2) is counted in a partition's
 #: stats ``[first offset, last offset, landed, rejected, duplicates]``.
 OUTCOME_BASE = 2
@@ -185,7 +188,7 @@ def pair_batch(
                 if len(channel_ok) > 65536:
                     channel_ok.clear()
                 known = channel_ok[ch] = int(ch) in channels
-            bit = 1 if status == "enabled" else 2
+            bit = ENABLED_BIT if status == "enabled" else DISABLED_BIT
             if known:
                 if entry is None:  # the first half of a new session
                     seq += 1
@@ -198,7 +201,7 @@ def pair_batch(
                     entry.fps.append(fp)
                     entry.statuses = bit
                     half = PendingHalf(timer, int(uid), int(ch), now, msg, timer_text)
-                    if bit == 1:
+                    if bit == ENABLED_BIT:
                         entry.start = half
                     else:
                         entry.end = half
@@ -206,12 +209,12 @@ def pair_batch(
                     st[2] += 1
                     continue
                 if not entry.statuses & bit and not entry.closed:
-                    partner = entry.end if bit == 1 else entry.start
+                    partner = entry.end if bit == ENABLED_BIT else entry.start
                     if (
                         partner is not None
                         and partner.user_id == int(uid)
                         and partner.channel_id == int(ch)
-                        and (partner.timer >= timer if bit == 1 else timer >= partner.timer)
+                        and (partner.timer >= timer if bit == ENABLED_BIT else timer >= partner.timer)
                     ):  # the second half, closing its session cleanly
                         if timer > entry.t:
                             entry.t = timer
@@ -229,7 +232,7 @@ def pair_batch(
                         entry.closed = True
                         pending.pop(sid, None)
                         partner_text = partner.text if partner.text is not None else format_timer(partner.timer)
-                        if bit == 1:
+                        if bit == ENABLED_BIT:
                             start, end, duration = timer_text, partner_text, partner.timer - timer
                         else:
                             start, end, duration = partner_text, timer_text, timer - partner.timer

@@ -71,7 +71,8 @@ MAX_FINGERPRINTS_PER_SESSION = 32
 #: a pairing rule quarantines it later), rejected (quarantined instead: not JSON, invalid, an error), or dropped as
 #: an identical duplicate.
 LANDED, REJECTED, DUPLICATE = 0, 1, 2
-_STATUS_BIT = {"enabled": 1, "disabled": 2}
+#: The bit of each status in SessionEntry.statuses (which halves a session has seen).
+STATUS_BIT = {"enabled": 1, "disabled": 2}
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ class SessionPairer(PairerState):
             self._quarantine(out, UNKNOWN_CHANNEL, sid, raw, f"channel_id {channel_id}", arrival_iso)
             return
 
-        bit = _STATUS_BIT[status]
+        bit = STATUS_BIT[status]
         if entry.statuses & bit:
             state = "closed" if entry.closed else "pending"
             detail = f"session already has a different '{status}' ({state})"
