@@ -190,6 +190,7 @@ def check_envelope(
     before the record's timestamp (``implausible_timer``: a device clock that is off; bounded by the record's own
     timestamp, not the wall clock, so that a replay gives the same verdicts). None when it passes. A timestamp
     below 0 (the broker had none) is not checked."""
+    # Timer bounds also checked in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
     key, timestamp_ms = envelope
     if key is None:
         return INVALID_KEY, "null Kafka key (the producer keys each event by its session_id)"
@@ -224,6 +225,7 @@ def fingerprint(session_id: str, user_id: int, channel_id: int, timer: str, stat
     """Identity of an event: 16 hex chars of a hash of its five field values (so the key order and spacing of
     its JSON do not matter)."""
     # The fields are validated (hex id, ints, fixed timer shape, status enum), so '|' cannot be ambiguous.
+    # This string is also written in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
     return _blake2b(f"{session_id}|{user_id}|{channel_id}|{timer}|{status}".encode(), digest_size=8).hexdigest()
 
 

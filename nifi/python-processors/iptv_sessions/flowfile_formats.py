@@ -217,6 +217,7 @@ def render_output(
     ``lines_by_section``: lines already written, by ``(kind, dt)``, that come before the records given (taken
     over, not copied)."""
     groups: dict[tuple[str, str], list[str]] = lines_by_section if lines_by_section is not None else {}
+    # These lines are also written in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
     for sid, user_id, channel_id, timer, status in events:
         line = f"{sid},{user_id},{channel_id},{timer},{status}\n"
         key = (EVENTS, timer[:10])

@@ -331,6 +331,7 @@ class IngestState:
         """The messages whose Kafka offsets were not processed yet (now recorded as processed), their envelopes
         (flowfile_formats.read_batch), their ``(partition, offset)``, and per partition how many were skipped as
         redelivered."""
+        # Offsets also handled in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
         messages = []
         envelopes = []
         taken = []

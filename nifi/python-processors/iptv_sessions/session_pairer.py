@@ -273,6 +273,7 @@ class SessionPairer(PairerState):
     ) -> None:
         """A valid event (its envelope checked, the watermark moved) against the session's entry: deduplication
         and the pairing rules. ``raw``: the message without a trailing line break."""
+        # Common case also in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
         fp = fingerprint(sid, user_id, channel_id, text, status)
         entry = self.entries.get(sid)
         if entry is not None and fp in entry.fps:
@@ -322,6 +323,7 @@ class SessionPairer(PairerState):
         self._close_pair(sid, entry, out, arrival_iso)
 
     def _close_pair(self, sid: str, entry: SessionEntry, out: BatchResult, arrival_iso: str) -> None:
+        # Clean case also in batch_fast_path.pair_batch; tests/unit/test_batch_fast_path.py checks they agree.
         start, end = entry.start, entry.end
         assert start is not None and end is not None
         both_raw = start.raw + "\n" + end.raw
