@@ -16,6 +16,7 @@ from oracle import bad_messages
 from iptv_ingest.kafka_batches import format_line, format_record_line
 from iptv_sessions import batch_fast_path, ingestion, session_pairer
 from iptv_sessions.event_contract import format_timer, parse_timer
+from iptv_sessions.flowfile_formats import batch_text
 from iptv_sessions.ingestion import IngestState
 from iptv_sessions.schema_validation import default_schema_validator
 from iptv_sessions.session_pairer import PairerConfig, SessionPairer
@@ -153,6 +154,16 @@ def mixed_batches(seed: int) -> list[bytes]:
     return [gzip.compress(b, mtime=0) if i % 2 else b for i, b in enumerate(batches)]
 
 
+@pytest.fixture(params=[batch_fast_path.CHUNK_CHARS, 64], ids=["chunk-default", "chunk-64"])
+def chunk_chars(request, monkeypatch) -> int:
+    """pair_batch matching the batch text in chunks of this many characters. At 64 a chunk is one line (or a few
+    short ones), so the two halves of a session, a redelivery and its original, and the lines around a malformed
+    one are matched in different chunks."""
+    chunks = batch_fast_path._chunks
+    monkeypatch.setattr(batch_fast_path, "_chunks", lambda text: chunks(text, request.param))
+    return request.param
+
+
 def both(config: PairerConfig, tmp_path) -> tuple[IngestState, IngestState]:
     fast = IngestState(SessionPairer(config, VALIDATOR))
     reference = IngestState(SessionPairer(config, VALIDATOR))
@@ -194,8 +205,10 @@ def run_side_by_side(fast: IngestState, reference: IngestState, batches: list[by
     ],
     ids=["catalog", "no-catalog", "evicting"],
 )
-def test_mixed_batches_give_the_same_output_and_state(seed, config, tmp_path):
+def test_mixed_batches_give_the_same_output_and_state(seed, config, chunk_chars, tmp_path):
     batches = mixed_batches(seed)
+    if chunk_chars == 64:
+        assert len(list(batch_fast_path._chunks(batch_text(batches[0])))) > 10
     fast, reference = both(config, tmp_path)
     run_side_by_side(fast, reference, batches[:3], T0)
     # a restart between batches: halves restored from the journal carry no timer text
@@ -257,7 +270,7 @@ def test_constants_agree_with_the_pairer():
     assert ingestion.pair_batch is batch_fast_path.pair_batch
 
 
-def test_a_session_past_its_fingerprint_bound(tmp_path):
+def test_a_session_past_its_fingerprint_bound(chunk_chars, tmp_path):
     """A session with more distinct events than it keeps fingerprints of (unknown-channel ones take part in no
     pairing) and then a clean pair: the fast loop drops the oldest fingerprint as the pairer does."""
     topic = Topic()
