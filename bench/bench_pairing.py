@@ -10,7 +10,7 @@ as the processor's transform does, timed with time.process_time. The baseline (`
 a copy of its iptv_sessions package imported under another name; the two run alternately, batch by batch, so a
 noisy machine affects both alike. The outputs of the two are compared byte for byte.
 
-    python bench/bench_pairing.py --users 40000 --batches 6
+    PYTHONPATH=nifi/python-processors .venv/bin/python bench/bench_pairing.py --users 40000 --batches 6
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import gc
 import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -28,13 +29,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PROCESSORS = REPO / "nifi" / "python-processors"
-for p in (str(PROCESSORS), str(REPO)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+from iptv_ingest.kafka_batches import Batch  # nifi/python-processors: run with PYTHONPATH (see above)
 
-from iptv_ingest.kafka_batches import Batch  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PACKAGE = "iptv_sessions"
 SCHEMA = REPO / "schemas" / "viewing_event.schema.json"
@@ -106,7 +103,11 @@ def load_baseline(rev: str, tmp: Path) -> str:
         ).stdout
         (dest / fname).write_text(text.replace(f"from {PACKAGE}.", f"from {name}."), encoding="utf-8")
     shutil.copy(REPO / "schemas" / "datasets.json", tmp / "datasets.json")  # lake_datasets looks beside the package
-    sys.path.insert(0, str(tmp))
+    # Registered as a package of its own, so that its modules import from it and not from this checkout.
+    spec = importlib.util.spec_from_file_location(name, dest / "__init__.py", submodule_search_locations=[str(dest)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
     return name
 
 

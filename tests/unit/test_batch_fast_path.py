@@ -18,6 +18,7 @@ from iptv_sessions import batch_fast_path, ingestion, session_pairer
 from iptv_sessions.event_contract import format_timer, parse_timer
 from iptv_sessions.flowfile_formats import batch_text
 from iptv_sessions.ingestion import IngestState
+from iptv_sessions.quarantine_reasons import MALFORMED_BATCH_LINE, RULE_REASONS
 from iptv_sessions.schema_validation import default_schema_validator
 from iptv_sessions.session_pairer import PairerConfig, SessionPairer
 from iptv_sessions.state_store import JournalStore
@@ -235,20 +236,7 @@ def test_every_case_happens_in_the_mixed_batches(tmp_path):
         fast.process(f"ff-{i}", content, now=T0 + i * 600)
     fast.process("tick", b"", now=T0 + 86400)
     quarantined = {k for k, v in totals["quarantined"].items() if v}
-    expected = {
-        "invalid_json",
-        "invalid_schema",
-        "oversized_message",
-        "invalid_key",
-        "implausible_timer",
-        "unknown_channel",
-        "conflicting_pair",
-        "end_before_start",
-        "conflicting_duplicate",
-        "unmatched_start",
-        "unmatched_end",
-        "malformed_batch_line",
-    }
+    expected = {*RULE_REASONS, MALFORMED_BATCH_LINE}
     assert expected <= quarantined
     assert totals["duplicates_dropped"] and totals["sessions_out"] and fast.redelivered_total
 
