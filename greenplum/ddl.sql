@@ -193,8 +193,11 @@ END
 $$;
 
 -- The viewers already counted by the marts (greenplum/marts/*.sql), so that a load adding sessions counts only
--- the new distinct viewers: who viewed a date, an hour of it, a channel on it, a genre in an hour of it, and how
--- many seconds each user watched of each programme (mart_programme counts those over the reach threshold).
+-- the new distinct viewers: who viewed a date, the hours of it in which a user was counted (bit h of hours =
+-- hour h), the channels on which a user was counted (ascending), who viewed a genre in an hour, and how many
+-- seconds each user watched of each programme (mart_programme counts those over the reach threshold). One row
+-- per user and date where a set fits in one: a day of 1,000,000 subscribers is some 600,000 rows a table, not the
+-- 2.5 million (user, hour) or 2 million (user, channel) pairs.
 -- Cleared and rebuilt per date with the marts when a date is recomputed from fact_session.
 CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_daily (
     dt      DATE NOT NULL,
@@ -203,21 +206,27 @@ CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_daily (
 )
 /*@greenplum DISTRIBUTED BY (user_id) */;
 
-CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_hourly (
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_hour_mask (
     dt      DATE NOT NULL,
-    hour    SMALLINT NOT NULL,
     user_id BIGINT NOT NULL,
-    PRIMARY KEY (dt, hour, user_id)
+    hours   INTEGER NOT NULL,
+    PRIMARY KEY (dt, user_id)
 )
 /*@greenplum DISTRIBUTED BY (user_id) */;
 
-CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_channel_daily (
-    dt         DATE NOT NULL,
-    channel_id BIGINT NOT NULL,
-    user_id    BIGINT NOT NULL,
-    PRIMARY KEY (dt, channel_id, user_id)
+CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_channel_set (
+    dt          DATE NOT NULL,
+    user_id     BIGINT NOT NULL,
+    channel_ids BIGINT[] NOT NULL,
+    PRIMARY KEY (dt, user_id)
 )
 /*@greenplum DISTRIBUTED BY (user_id) */;
+
+-- One row per (user, hour) and (user, channel) pair: the form of the two tables above in schemas made before
+-- them; apply_ddl recomputes such a schema's marts into the new tables (iptv.warehouse.loads).
+DROP TABLE IF EXISTS {{ schema }}.viewer_hourly;
+
+DROP TABLE IF EXISTS {{ schema }}.viewer_channel_daily;
 
 CREATE TABLE IF NOT EXISTS {{ schema }}.viewer_genre_hourly (
     dt      DATE NOT NULL,

@@ -2,9 +2,8 @@
 -- buckets are written (zero where empty) for every date that has any session (including a date reached only
 -- by sessions from the day before). Buckets are [lower, next lower) in seconds.
 -- Kept up to date, not recomputed: the sessions a load adds (marts/delta_day.sql, the part of delta_session
--- that reaches the date) are added to the exact sums, and the viewers not yet counted (viewer_* tables) to the
--- counts; the rounded figures are derived from the exact ones. A date recomputed from fact_session has its rows
--- and counted viewers cleared first and every session reaching it as the delta (iptv.warehouse.loads).
+-- that reaches the date) are added to the counts. A date recomputed from fact_session has its rows cleared first
+-- and every session reaching it as the delta (iptv.warehouse.loads).
 INSERT INTO {{ schema }}.mart_duration_hist (dt, bucket_label, bucket_lower_s, sessions)
 SELECT CAST({{ dt }} AS DATE), k.bucket_label, k.lower_s, 0
 FROM (VALUES

@@ -36,7 +36,7 @@ from typing import Any
 
 from iptv.sql import Ident
 from iptv.warehouse import ledger
-from iptv.warehouse.schema import DATE_MARTS, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
+from iptv.warehouse.schema import DATE_MARTS, MART_VIEWER_TABLES, PROGRAMME_MARTS, SESSION_MARTS, Warehouse
 from iptv.warehouse.sources import Source, as_date
 from iptv.warehouse.staging import copy_rows, stage_catalog, stage_programmes, stage_quarantine, stage_sessions
 
@@ -80,15 +80,18 @@ QUARANTINE_UNREADABLE = ("malformed_csv", "wrong_field_count", "bad_reason")
 
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
     """Create the schema (if missing), the tables (if missing), the functions and the grants, in one transaction
-    (serialised with other loaders' DDL by ddl_lock.sql). A schema whose marts predate the viewers they count
-    (viewer_daily) has every mart recomputed once, in the same transaction, so that loads can add to them."""
+    (serialised with other loaders' DDL by ddl_lock.sql). A schema whose marts predate the tables of the viewers
+    they count (MART_VIEWER_TABLES, in their present form) has every mart recomputed once, in the same
+    transaction, so that loads can add to them."""
     with conn, conn.cursor() as cur:
         cur.execute(wh.sql("ddl_lock.sql"))
         cur.execute(wh.sql("schema_exists.sql"))
         if cur.fetchone() is None:
             cur.execute(wh.sql("schema.sql"))
-        cur.execute(wh.sql("load/has_table.sql", table_name="viewer_daily"))
-        has_viewers = cur.fetchone() is not None
+        has_viewers = True
+        for table in MART_VIEWER_TABLES:
+            cur.execute(wh.sql("load/has_table.sql", table_name=table))
+            has_viewers = has_viewers and cur.fetchone() is not None
         cur.execute(wh.sql("load/has_table.sql", table_name="mart_daily"))
         has_marts = cur.fetchone() is not None
         cur.execute(wh.sql("ddl.sql"))
@@ -108,8 +111,8 @@ def _lock(cur: Any, wh: Warehouse) -> None:
 #: counted, cleared together when the date is recomputed.
 MART_DATE_TABLES = {
     "daily": ("mart_daily", "viewer_daily"),
-    "channel_daily": ("mart_channel_daily", "viewer_channel_daily"),
-    "hourly": ("mart_hourly", "viewer_hourly"),
+    "channel_daily": ("mart_channel_daily", "viewer_channel_set"),
+    "hourly": ("mart_hourly", "viewer_hour_mask"),
     "duration_hist": ("mart_duration_hist",),
     "programme": ("mart_programme", "watch_programme_user"),
     "genre_hourly": ("mart_genre_hourly", "viewer_genre_hourly"),

@@ -45,7 +45,7 @@ REJECTS_TABLE = "load_rejects"
 #: The viewers (and users' seconds of each programme) the per-date marts counted, so that adding sessions counts
 #: only new ones (greenplum/marts/*.sql).
 MART_VIEWER_TABLES = (
-    "viewer_daily", "viewer_hourly", "viewer_channel_daily", "viewer_genre_hourly", "watch_programme_user",
+    "viewer_daily", "viewer_hour_mask", "viewer_channel_set", "viewer_genre_hourly", "watch_programme_user",
 )  # fmt: skip
 #: The ledger of the lake files whose rows the warehouse holds (iptv/warehouse/ledger.py).
 LEDGER_TABLE = "loaded_file"

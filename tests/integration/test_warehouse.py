@@ -1105,20 +1105,28 @@ def test_sessions_added_in_many_small_files_give_the_marts_of_a_whole_load(postg
 
 
 def test_marts_from_before_the_viewer_counts_are_recomputed_once_by_the_ddl(scratch, postgres, guide_lake):
-    """A schema an earlier version left (marts without their exact seconds, no viewer tables): applying the DDL
-    adds them and recomputes every date in the same transaction, so the marts are as a load of today's gives
-    them and later loads can add to them."""
+    """A schema an earlier version left (marts without their exact seconds, no viewer tables or the viewers of
+    hours and channels one row per pair): applying the DDL adds the tables, drops the pair tables and recomputes
+    every date in the same transaction, so the marts are as a load of today's gives them and later loads can add
+    to them."""
     wh, conn = scratch
     root, _ = guide_lake
     _load_all(postgres, root, wh, conn, guide_first=True)
     before = snapshot(conn, wh)
+    pair_tables = {"viewer_hourly": "hour SMALLINT", "viewer_channel_daily": "channel_id BIGINT"}
     with conn, conn.cursor() as cur:
         for table in warehouse.MART_VIEWER_TABLES:
             cur.execute(f"DROP TABLE {wh.table(table)}")
+        for table, column in pair_tables.items():
+            cur.execute(f"CREATE TABLE {wh.table(table)} (dt DATE, {column}, user_id BIGINT)")
         for table in ("mart_daily", "mart_channel_daily", "mart_hourly", "mart_programme", "mart_genre_hourly"):
             cur.execute(f"ALTER TABLE {wh.table(table)} DROP COLUMN watch_s")
         cur.execute(f"ALTER TABLE {wh.table('mart_programme')} DROP COLUMN all_watch_s")
     warehouse.apply_ddl(conn, wh)
     assert snapshot(conn, wh) == before
+    with conn, conn.cursor() as cur:
+        for table in pair_tables:
+            cur.execute(wh.sql("load/has_table.sql", table_name=table))
+            assert cur.fetchone() is None, table
     warehouse.apply_ddl(conn, wh)  # once only: nothing to upgrade now
     assert snapshot(conn, wh) == before
