@@ -81,6 +81,8 @@ FROM (
 ) c
 /*@greenplum DISTRIBUTED RANDOMLY */;
 
+ANALYZE stg_session;
+
 UPDATE stg_session s
 SET reason = 'duplicate'
 FROM (
