@@ -78,6 +78,11 @@ GAP = "gap"
 QUARANTINE_UNREADABLE = ("malformed_csv", "wrong_field_count", "bad_reason")
 
 
+def _has_table(cur: Any, wh: Warehouse, table: str) -> bool:
+    cur.execute(wh.sql("load/has_table.sql", table_name=table))
+    return cur.fetchone() is not None
+
+
 def apply_ddl(conn: Any, wh: Warehouse) -> None:
     """Create the schema (if missing), the tables (if missing), the functions and the grants, in one transaction
     (serialised with other loaders' DDL by ddl_lock.sql). A schema whose marts predate the tables of the viewers
@@ -88,12 +93,8 @@ def apply_ddl(conn: Any, wh: Warehouse) -> None:
         cur.execute(wh.sql("schema_exists.sql"))
         if cur.fetchone() is None:
             cur.execute(wh.sql("schema.sql"))
-        has_viewers = True
-        for table in MART_VIEWER_TABLES:
-            cur.execute(wh.sql("load/has_table.sql", table_name=table))
-            has_viewers = has_viewers and cur.fetchone() is not None
-        cur.execute(wh.sql("load/has_table.sql", table_name="mart_daily"))
-        has_marts = cur.fetchone() is not None
+        has_viewers = all(_has_table(cur, wh, table) for table in MART_VIEWER_TABLES)
+        has_marts = _has_table(cur, wh, "mart_daily")
         cur.execute(wh.sql("ddl.sql"))
         cur.execute(wh.sql("functions.sql"))
         cur.execute(wh.sql("grants.sql"))
