@@ -47,6 +47,11 @@ def _hive_type(type_: str) -> str:
     raise ValueError(f"unknown column type {type_!r}")
 
 
+def _sql_type(type_: str) -> str:
+    """The PostgreSQL/Greenplum type of a column type of the definition (Hive's names, but TEXT for STRING)."""
+    return "TEXT" if type_ == "string" else _hive_type(type_)
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: its name in the files, its type, and the name Hive and Greenplum give it (if another)."""
@@ -112,6 +117,10 @@ class Dataset:
     def staging_columns(self) -> str:
         """The columns of its PostgreSQL/Greenplum staging table: one TEXT column per file column, file names."""
         return _COLUMN_SEPARATOR.join(f"{c.name} TEXT" for c in self.columns)
+
+    def typed_staging_columns(self) -> str:
+        """The columns of its typed PostgreSQL/Greenplum staging table: each file column with its type."""
+        return _COLUMN_SEPARATOR.join(f"{c.name} {_sql_type(c.type)}" for c in self.columns)
 
 
 def _dataset(raw: Mapping[str, Any]) -> Dataset:

@@ -13,8 +13,15 @@ FROM stg_session
 WHERE reason IS NULL
 ORDER BY session_id;
 
+-- A typed staged row (raw_line NULL) is rebuilt as its record was: its fields have exactly the text of their
+-- values (no leading zeros, two-digit date and time fields; load/stage_sessions.sql).
 INSERT INTO {{ schema }}.load_rejects (dt, source_file, line_no, reason, raw_line, loaded_at, dataset)
-SELECT CAST({{ dt }} AS DATE), source_file, line_no, reason, raw_line, CAST(now() AS TIMESTAMP), 'sessions'
+SELECT CAST({{ dt }} AS DATE), source_file, line_no, reason,
+       COALESCE(raw_line,
+                session_id || ',' || CAST(user_id AS TEXT) || ',' || CAST(channel_id AS TEXT) || ','
+                || to_char(time_start, 'YYYY-MM-DD HH24:MI:SS') || ',' || to_char(time_end, 'YYYY-MM-DD HH24:MI:SS')
+                || ',' || CAST(duration_s AS TEXT)),
+       CAST(now() AS TIMESTAMP), 'sessions'
 FROM stg_session
 WHERE reason IS NOT NULL;
 

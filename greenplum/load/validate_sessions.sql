@@ -1,5 +1,6 @@
--- Validate and cast the staged text rows of date {{ dt }} into stg_session (dropped at commit): every staged row
--- with its typed fields and its reject reason (NULL = loads). The first matching reason wins:
+-- Validate and cast the staged rows of date {{ dt }} into stg_session (dropped at commit): every staged row, text
+-- (stg_session_raw) or typed (stg_session_typed, load/stage_sessions.sql), with its typed fields and its reject
+-- reason (NULL = loads). The first matching reason wins:
 --   malformed_csv      the record could not be split as CSV
 --   wrong_field_count  not exactly 6 fields
 --   missing_field      empty session_id, user_id, channel_id, time_start or time_end (duration_s may be empty:
@@ -15,7 +16,9 @@
 --                      user_id, channel_id, file, line is kept)
 -- Casts are guarded by CASE (its branches are evaluated in order) and timestamps parsed by parse_timestamp
 -- (functions.sql), so no value can make these statements fail.
--- Cost, per staged row: a few character-class tests and one hash lookup per timestamp. OFFSET 0 keeps each
+-- A typed row has passed every check up to bad_duration already (the splitter's canonical form), so only the
+-- checks from other_date on are left for it; raw_line is NULL for it (rebuilt where a reject needs it).
+-- Cost, per staged text row: a few character-class tests and one hash lookup per timestamp. OFFSET 0 keeps each
 -- subquery as it is, so each trimmed and typed field is computed once per row (not copied into every test that
 -- uses it). A day's timestamps repeat
 -- (at most 86,400 distinct seconds per date), so each distinct text is parsed once, into stg_session_timestamp;
@@ -79,6 +82,14 @@ FROM (
     LEFT JOIN stg_session_timestamp e ON e.txt = t.end_txt
     OFFSET 0
 ) c
+UNION ALL
+SELECT source_file, line_no, CAST(NULL AS TEXT), session_id, user_id, channel_id, time_start, time_end, duration_s,
+       CASE
+           WHEN CAST(time_start AS DATE) <> CAST({{ dt }} AS DATE) THEN 'other_date'
+           WHEN time_end < time_start THEN 'negative_duration'
+           WHEN duration_s <> CAST(EXTRACT(EPOCH FROM (time_end - time_start)) AS BIGINT) THEN 'duration_mismatch'
+       END
+FROM stg_session_typed
 /*@greenplum DISTRIBUTED RANDOMLY */;
 
 ANALYZE stg_session;

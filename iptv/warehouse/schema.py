@@ -9,6 +9,8 @@ file gets these values, and the caller adds its own (``dt``, ``table``):
   identifiers;
 - ``<dataset>_staging_columns``: one TEXT column per column of a dataset's files, from the dataset definition
   (:meth:`iptv.datasets.Dataset.staging_columns`), for the staging tables of ``load/``;
+- ``<dataset>_typed_columns``: the same columns with their types (:meth:`iptv.datasets.Dataset.typed_staging_columns`),
+  for the typed staging table of the sessions' canonical records;
 - ``reach_min_seconds``: config ``marts.reach_min_seconds``, a number (the reach threshold of mart_programme).
 """
 
@@ -104,6 +106,7 @@ class Warehouse:
             "reach_min_seconds": self.reach_min_seconds,
         }
         out.update({f"{name}_staging_columns": Raw(ds.staging_columns()) for name, ds in DATASETS.items()})
+        out.update({f"{name}_typed_columns": Raw(ds.typed_staging_columns()) for name, ds in DATASETS.items()})
         for key, role in self.roles.items():
             out[key] = Ident(role)
         return {**out, **more}

@@ -6,6 +6,11 @@ Sessions, the programme guide and the quarantine: every record lands in ``stg_se
 fails on the data; the SQL checks come after (``load/validate_sessions.sql``, ``load/validate_programmes.sql``,
 ``load/replace_quarantine.sql``). A dataset written with escaped line breaks (the quarantine) is split one record
 per physical line, as Hive reads it.
+A sessions record in the canonical form the pipeline writes (:class:`CanonicalSessionRecord`: every field of the
+shape its check wants, every timestamp a real date and time) lands typed in ``stg_session_typed`` instead (file,
+line and the fields, without its raw text, which the fields rebuild exactly): COPY casts it in C, so neither the
+text table's extra copy of it nor the row-by-row text checks cost anything for the millions of such records of a
+day; only the checks between fields (date, order, duration, duplicates) are left for them.
 Catalogs: the records with the contract's number of fields land in ``stg_channel`` / ``stg_user``; the others
 are counted and skipped.
 """
@@ -13,8 +18,11 @@ are counted and skipped.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from iptv.datasets import CHANNELS, PROGRAMMES, QUARANTINE, SESSIONS, USERS
@@ -89,19 +97,74 @@ def copy_lines(cur: Any, wh: Warehouse, table: str, lines: Iterable[str]) -> Non
 #: its own to the csv module).
 _NEEDS_CSV_MODULE = ('"', "\r")
 
+#: A sessions record that passes every single-field check of load/validate_sessions.sql as it stands: a 32-hex
+#: session_id; user_id, channel_id and duration_s of up to 18 digits without a leading zero (so that their text is
+#: the integer's, and the record is rebuilt exactly from its typed fields); timestamps 'YYYY-MM-DD HH:MM:SS'
+#: (groups 1 and 2; whether each is a real date and time is checked apart). ASCII digits only ([0-9], not \d).
+_CANONICAL_SESSION = re.compile(
+    r"[0-9a-fA-F]{32},(?:0|[1-9][0-9]{0,17}),(?:0|[1-9][0-9]{0,17}),"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}),([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}),"
+    r"(?:0|[1-9][0-9]{0,17})"
+)
 
-def simple_staging_lines(text: str, name: str, width: int, *, one_line: bool = False) -> list[str] | None:
+
+def _real_timestamp(text: str) -> bool:
+    """Whether a 'YYYY-MM-DD HH:MM:SS' text names a real date and time: what parse_timestamp (functions.sql)
+    accepts of that shape (year 0001-9999, no 30 February, hour 24 or second 60)."""
+    try:
+        dt.datetime(*(int(text[a:b]) for a, b in ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))))
+    except ValueError:
+        return False
+    return True
+
+
+class CanonicalSessionRecord:
+    """Whether a sessions record (one line, no line break) is canonical (:data:`_CANONICAL_SESSION` with real
+    timestamps), so that it can be staged typed. A day has at most 86,400 distinct timestamps: each is checked
+    once per instance (one instance per load)."""
+
+    def __init__(self) -> None:
+        self._real: dict[str, bool] = {}
+
+    def __call__(self, line: str) -> bool:
+        m = _CANONICAL_SESSION.fullmatch(line)
+        if m is None:
+            return False
+        real = self._real
+        for ts in m.group(1, 2):
+            ok = real.get(ts)
+            if ok is None:
+                ok = real[ts] = _real_timestamp(ts)
+            if not ok:
+                return False
+        return True
+
+
+@dataclass
+class StagedLines:
+    """The COPY lines of one file: ``raw`` for its text staging table (as :func:`csv_lines` renders
+    :func:`staging_rows`), ``typed`` for its typed one (file, line number and the record as it is)."""
+
+    raw: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
+
+
+def simple_staging_lines(
+    text: str, name: str, width: int, *, one_line: bool = False, typed: Callable[[str], bool] | None = None
+) -> StagedLines | None:
     """:func:`staging_rows` of ``text`` (file ``name``) as :func:`csv_lines` renders them, split with
     ``str.split`` instead of the csv module -- or None when the text needs the csv module: it holds a quote or a
     carriage return, or a field longer than the csv module's limit (which it rejects; not checked with
     ``one_line``, whose split lifts the limit). Without those, every record is one physical line and its fields
-    are the text between commas, so the lines are the same; a day of sessions is split about 3 times faster."""
+    are the text between commas, so the lines are the same; a day of sessions is split about 3 times faster.
+    A record of ``width`` fields that ``typed`` accepts goes to the typed lines instead."""
     if any(c in text for c in _NEEDS_CSV_MODULE):
         return None
     limit = None if one_line else csv.field_size_limit()
     file = '"' + name.replace('"', '""') + '"'
     no_fields = "," * width  # the fields of a record of another width: NULL
-    out: list[str] = []
+    out = StagedLines()
+    raw, typed_out = out.raw, out.typed
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line:
             continue
@@ -109,9 +172,12 @@ def simple_staging_lines(text: str, name: str, width: int, *, one_line: bool = F
             return None
         n = line.count(",") + 1
         if n == width:
-            out.append(f'{file},"{line_no}","{n}","{line}","' + line.replace(",", '","') + '"\n')
+            if typed is not None and typed(line):
+                typed_out.append(f'{file},"{line_no}",{line}\n')
+            else:
+                raw.append(f'{file},"{line_no}","{n}","{line}","' + line.replace(",", '","') + '"\n')
         else:
-            out.append(f'{file},"{line_no}","{n}","{line}"{no_fields}\n')
+            raw.append(f'{file},"{line_no}","{n}","{line}"{no_fields}\n')
     return out
 
 
@@ -126,28 +192,51 @@ def staging_rows(text: str, name: str, width: int, *, one_line: bool = False) ->
             yield (name, line_no, None if fields is None else len(fields), raw, *([None] * width))
 
 
+@dataclass(frozen=True)
+class TypedStaging:
+    """Where the records ``accepts`` takes are staged typed: ``table``, columns file, line and the fields."""
+
+    table: str
+    accepts: Callable[[str], bool]
+
+
 def stage_records(
-    cur: Any, wh: Warehouse, table: str, width: int, sources: Iterable[Source], *, one_line: bool = False
+    cur: Any,
+    wh: Warehouse,
+    table: str,
+    width: int,
+    sources: Iterable[Source],
+    *,
+    one_line: bool = False,
+    typed: TypedStaging | None = None,
 ) -> int:
     """Stage every record of ``sources`` into the raw staging table ``table``: file, line, field count, raw text
-    and -- for records with exactly ``width`` fields -- the fields. ``one_line``: one record per physical line
-    (:func:`~iptv.warehouse.sources.csv_records`). Never fails on the data itself. Returns the number of files."""
+    and -- for records with exactly ``width`` fields -- the fields; with ``typed``, the records it accepts into its
+    table instead (found by the str.split staging only: a file that needs the csv module is staged raw whole).
+    ``one_line``: one record per physical line (:func:`~iptv.warehouse.sources.csv_records`). Never fails on the
+    data itself. Returns the number of files."""
     n = 0
     for src in sources:
         text = src.read_text()
-        simple = simple_staging_lines(text, src.path, width, one_line=one_line)
-        if simple is not None:
-            copy_lines(cur, wh, table, simple)
-        else:
+        simple = simple_staging_lines(
+            text, src.path, width, one_line=one_line, typed=typed.accepts if typed is not None else None
+        )
+        if simple is None:
             copy_rows(cur, wh, table, staging_rows(text, src.path, width, one_line=one_line))
+        else:
+            if simple.raw:
+                copy_lines(cur, wh, table, simple.raw)
+            if simple.typed and typed is not None:
+                copy_lines(cur, wh, typed.table, simple.typed)
         n += 1
     return n
 
 
 def stage_sessions(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:
-    """Stage every record of ``sources`` into stg_session_raw (load/stage_sessions.sql); returns the number of
-    files."""
-    return stage_records(cur, wh, "stg_session_raw", len(SESSION_FIELDS), sources)
+    """Stage every record of ``sources`` into stg_session_raw, or the canonical ones typed into stg_session_typed
+    (load/stage_sessions.sql); returns the number of files."""
+    typed = TypedStaging("stg_session_typed", CanonicalSessionRecord())
+    return stage_records(cur, wh, "stg_session_raw", len(SESSION_FIELDS), sources, typed=typed)
 
 
 def stage_programmes(cur: Any, wh: Warehouse, sources: Iterable[Source]) -> int:

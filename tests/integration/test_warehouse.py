@@ -365,6 +365,53 @@ def test_of_a_repeated_session_id_the_earliest_valid_row_loads(scratch, postgres
     conn.rollback()
 
 
+def test_records_staged_typed_are_checked_and_kept_like_the_others(scratch, postgres, tmp_path):
+    """Canonical records (staged typed, iptv.warehouse.staging.CanonicalSessionRecord) and the others (staged as
+    text) meet the same checks between fields and one duplicate check across both; a rejected typed record keeps
+    its line exactly (rebuilt from its fields), a year-1 timestamp included."""
+    wh, conn = scratch
+    part = tmp_path / postgres.hdfs.paths.sessions.lstrip("/") / "dt=2026-04-02"
+    part.mkdir(parents=True)
+    s = [f"{i:02d}" * 16 for i in range(10)]
+    upper = "ABCDEF" + "0" * 26
+    lines = [
+        f"{s[1]},1,1,2026-04-02 09:00:00,2026-04-02 09:10:00,600",  # typed: loads
+        f"{s[2]},007,1,2026-04-02 09:00:00,2026-04-02 09:10:00,600",  # text: a duplicate of line 10's id
+        f"{s[3]},1,1,2026-04-03 10:00:00,2026-04-03 10:00:05,5",  # typed: other_date
+        f"{s[4]},1,1,2026-04-02 10:00:05,2026-04-02 10:00:00,0",  # typed: negative_duration
+        f"{s[5]},1,1,2026-04-02 10:00:00,2026-04-02 10:00:05,6",  # typed: duration_mismatch
+        f"{s[1]},2,1,2026-04-02 10:00:00,2026-04-02 10:10:00,600",  # typed: a duplicate of line 1's id
+        f"{s[6]},1,1,0001-01-01 00:00:00,0001-01-01 00:00:09,9",  # typed: other_date
+        f"{upper},999999999999999999,1,2026-04-02 23:59:59,2026-04-03 00:00:01,2",  # typed: loads
+        f"{s[8]},1,1,2026-04-02 10:00:00,2026-04-02 10:00:05,05",  # text: loads
+        f"{s[2]},3,1,2026-04-02 08:00:00,2026-04-02 08:00:01,1",  # typed: loads, the earliest of its id
+    ]
+    (part / "a.csv").write_text("\n".join(lines) + "\n")
+    src = warehouse.list_sources(postgres, warehouse.session_dir(postgres, "2026-04-02"), tmp_path)
+    r = warehouse.load_sessions(conn, wh, "2026-04-02", src)
+    want_rejects = {2: "duplicate", 3: "other_date", 4: "negative_duration", 5: "duration_mismatch", 6: "duplicate"}
+    want_rejects[7] = "other_date"
+    assert (r.rows_read, r.rows_loaded) == (10, 4), r.summary()
+    assert r.rejected == {"duplicate": 2, "other_date": 2, "negative_duration": 1, "duration_mismatch": 1}
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT session_id, user_id, channel_id, time_start, time_end, duration_s "
+            f"FROM {wh.table('fact_session')} ORDER BY user_id, session_id"
+        )
+        got = [(sid, u, c, str(a), str(b), d) for sid, u, c, a, b, d in cur.fetchall()]
+        cur.execute(f"SELECT source_file, line_no, reason, raw_line FROM {wh.table('load_rejects')} ORDER BY line_no")
+        rejects = cur.fetchall()
+    conn.rollback()
+    assert got == [
+        (s[1], 1, 1, "2026-04-02 09:00:00", "2026-04-02 09:10:00", 600),
+        (s[8], 1, 1, "2026-04-02 10:00:00", "2026-04-02 10:00:05", 5),
+        (s[2], 3, 1, "2026-04-02 08:00:00", "2026-04-02 08:00:01", 1),
+        (upper, 999999999999999999, 1, "2026-04-02 23:59:59", "2026-04-03 00:00:01", 2),
+    ]
+    path = str(part / "a.csv")
+    assert rejects == [(path, n, why, lines[n - 1]) for n, why in sorted(want_rejects.items())]
+
+
 # ------------------------------------------------------------------ malformed input: rows are rejected, never the date
 
 SID = "0123456789abcdef0123456789abcdef"

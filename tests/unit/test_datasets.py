@@ -144,6 +144,11 @@ def test_staging_tables_have_the_file_columns():
     wh = Warehouse(Config())
     stage = " ".join(wh.sql("load/stage_sessions.sql").split())
     assert "raw_line TEXT, " + ", ".join(f"{c} TEXT" for c in datasets.SESSIONS.column_names) + " )" in stage
+    typed = (
+        "session_id TEXT, user_id BIGINT, channel_id BIGINT, time_start TIMESTAMP, time_end TIMESTAMP, "
+        "duration_s BIGINT"
+    )
+    assert f"stg_session_typed ( source_file TEXT, line_no BIGINT, {typed} )" in stage
     dims = " ".join(wh.sql("load/dims.sql").split())
     for ds, table in ((datasets.CHANNELS, "stg_channel"), (datasets.USERS, "stg_user")):
         assert f"{table} ( " + ", ".join(f"{c} TEXT" for c in ds.column_names) + " )" in dims

@@ -441,7 +441,61 @@ def test_the_simple_split_stages_the_lines_of_the_csv_module_or_declines(text, o
     declines = '"' in text or "\r" in text or (not one_line and len(text) > 128 * 1024)
     assert (simple is None) == declines
     if simple is not None:
-        assert "".join(simple) == "".join(csv_lines(staging_rows(text, 'dir/f"1.csv', 6, one_line=one_line)))
+        assert "".join(simple.raw) == "".join(csv_lines(staging_rows(text, 'dir/f"1.csv', 6, one_line=one_line)))
+        assert simple.typed == []
+
+
+SID = "0123456789abcdef0123456789abcdef"
+TS = "2026-03-02 10:00:00,2026-03-02 10:00:05"
+#: Sessions records and whether each is canonical (staged typed): every field of the shape its check in
+#: load/validate_sessions.sql wants, without leading zeros, and real timestamps.
+CANONICAL_CASES = [
+    (f"{SID},1,7,{TS},5", True),
+    (f"{SID.upper()},0,999999999999999999,{TS},0", True),  # upper-case hex; 0; 18 digits
+    (f"{SID},1,7,2024-02-29 23:59:59,0001-01-01 00:00:00,5", True),  # a leap day; year 1 (only later checks fail)
+    (f"{SID},1,7,2026-03-02 10:00:05,2026-03-02 10:00:00,5", True),  # end before start: a check between fields
+    (f"{SID},007,7,{TS},5", False),  # a leading zero: its text is not the integer's
+    (f"{SID},1,7,{TS},05", False),
+    (f"{SID},1,1234567890123456789,{TS},5", False),  # 19 digits
+    (f"{SID},1,7,{TS},-5", False),
+    (f"{SID},1,7,{TS},", False),  # no duration (derived in SQL)
+    (f"{SID[:-1]},1,7,{TS},5", False),  # 31 hex digits
+    (f"{SID[:-1]}g,1,7,{TS},5", False),
+    (f" {SID},1,7,{TS},5", False),  # blanks are trimmed by the text path
+    (f"{SID},1,\u0667,{TS},5", False),  # an Arabic-Indic digit: not [0-9]
+    (f"{SID},1,7,2026-02-30 10:00:00,2026-03-02 10:00:05,5", False),  # 30 February
+    (f"{SID},1,7,2025-02-29 10:00:00,2026-03-02 10:00:05,5", False),  # 29 February of a common year
+    (f"{SID},1,7,2026-03-02 24:00:00,2026-03-02 10:00:05,5", False),
+    (f"{SID},1,7,2026-03-02 10:00:60,2026-03-02 10:00:05,5", False),
+    (f"{SID},1,7,0000-03-02 10:00:00,2026-03-02 10:00:05,5", False),
+    (f"{SID},1,7,2026-03-02T10:00:00,2026-03-02 10:00:05,5", False),
+    (f"{SID},1,7,{TS},5,extra", False),
+]
+
+
+@pytest.mark.parametrize(("line", "canonical"), CANONICAL_CASES)
+def test_a_sessions_record_is_canonical_only_when_every_field_has_its_checked_shape(line, canonical):
+    from iptv.warehouse.staging import CanonicalSessionRecord
+
+    check = CanonicalSessionRecord()
+    assert check(line) is canonical
+    assert check(line) is canonical  # its timestamps' verdicts cached
+
+
+def test_the_canonical_records_of_a_text_are_staged_typed_and_the_others_as_text():
+    """With the canonical check, its records become typed lines (file, line number, the record as it is); every
+    other record is staged as text exactly as without it, under its own line number."""
+    from iptv.warehouse.staging import CanonicalSessionRecord, csv_lines, simple_staging_lines, staging_rows
+
+    lines = [line for line, _ in CANONICAL_CASES]
+    text = "\n".join(lines[:3] + [""] + lines[3:]) + "\n"  # an empty line: skipped, but counted
+    numbered = [(n if n < 4 else n + 1, line, ok) for n, (line, ok) in enumerate(CANONICAL_CASES, start=1)]
+    staged = simple_staging_lines(text, "f.csv", 6, typed=CanonicalSessionRecord())
+    assert staged is not None
+    assert staged.typed == [f'"f.csv","{n}",{line}\n' for n, line, ok in numbered if ok]
+    others = "\n".join(line if not ok else "" for _, line, ok in numbered[:3]) + "\n\n"
+    others += "\n".join(line if not ok else "" for _, line, ok in numbered[3:]) + "\n"
+    assert "".join(staged.raw) == "".join(csv_lines(staging_rows(others, "f.csv", 6)))
 
 
 # ------------------------------------------------------------------ NiFi processor SyncWarehouse (fake nifiapi)
