@@ -23,6 +23,10 @@ Goals, each printed as a ratio with its bound (exit 1 when one is missed): every
 its PSS after the warm-up (--warmup minutes) < 1.10; no ERROR bulletin; every session of the run in the
 warehouse; freshness bounded: the p95 lag of the last third of the run over the first third's <= 1.5 (plus one
 poll); reconcile clean. The p95 lag against #15's 30 s goal is printed beside them.
+A date whose sessions after --start are in the warehouse already (an earlier run) is refused (exit 2): the
+producer would send the same sessions, rejected then as duplicates; give another --seed or a new stack. --date
+must lie within the pairer's Max Timer Lead (2 days by default) of now, or the flow quarantines every event of
+the stream as implausible_timer.
 Results: bench/results/bench_soak.json and bench_soak_samples.csv. Exit codes: 0 goals met, 1 a goal missed,
 2 usage, 3 an engine or step failed.
 """
@@ -193,6 +197,7 @@ def run(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]
             raise RuntimeError(f"deploy_flows failed: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
         with closing(db.connect(cfg, "loader", application_name="iptv bench soak")) as conn:
             apply_ddl(conn, Warehouse(cfg))  # on a new stack the bench queries fact_session before the first sync
+        refuse_a_streamed_date(args, cfg)
         if args.preload:
             preload(args, cfg, out)
         return soak(args, cfg, out)
@@ -248,6 +253,25 @@ def preload(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> None:
     if have < written:
         raise RuntimeError(f"the warehouse holds {have:,} of the {written:,} preloaded sessions after the timeout")
     console.print(f"the warehouse holds the day so far: {have:,} sessions ({time.monotonic() - t0:.0f} s)")
+
+
+class UsageError(Exception):
+    """The bench cannot measure what it was asked to (exit 2)."""
+
+
+def refuse_a_streamed_date(args: argparse.Namespace, cfg: Config) -> None:
+    """A date and time an earlier run streamed cannot be measured again: the producer sends the same sessions
+    (same --seed), which the warehouse then rejects as duplicates, so none of them would show as this run's."""
+    fresh = Freshness(cfg, args.date, dt.datetime.combine(args.date, dt.time.fromisoformat(args.start)))
+    try:
+        fresh.poll()
+    finally:
+        fresh.close()
+    if fresh.seen:
+        raise UsageError(
+            f"the warehouse already holds {len(fresh.seen):,} sessions of {args.date} ended after {args.start} "
+            "(an earlier run): give another --seed, or run on a new stack"
+        )
 
 
 def soak(args: argparse.Namespace, cfg: Config, out: dict[str, Any]) -> list[str]:
@@ -421,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted")
         return 130
+    except UsageError as exc:
+        console.print(f"[red]error: {exc}")
+        return 2
     except Exception as exc:
         console.print(f"[red]error: {exc}")
         return 3
